@@ -1,0 +1,45 @@
+/** A block of code found in a message. */
+export interface CodeBlock {
+  /** The code, exactly as written between the fences. */
+  code: string;
+  /** The fence's language tag (lower case), or a guess when the fence had none. */
+  language: string;
+}
+
+/** What running one or more code blocks produced. */
+export interface CodeResult {
+  /** 0 on success; the failing block's exit code otherwise; 124 on timeout. */
+  exitCode: number;
+  /** Everything the code printed, as the model will see it. */
+  output: string;
+  /** Path of the first file the code was written to, when the executor saves code to files. */
+  codeFile?: string;
+  /** Files the run produced and the executor saved on this machine (images, HTML). */
+  outputFiles?: string[];
+}
+
+/** Finds code blocks in a message. */
+export interface CodeExtractor {
+  extractCodeBlocks(content: string | null | undefined | import('../message.js').ContentPart[]): CodeBlock[];
+}
+
+/** Options for one call to {@link CodeExecutor.executeCodeBlocks}. */
+export interface ExecuteCodeBlocksOptions {
+  /** Aborts the run; the executor kills what it started and answers as for a timeout. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs code blocks for an agent. Implementations: `LocalCommandLineCodeExecutor` (no isolation)
+ * and `HopXCodeExecutor` from `@hopgen/executors-hopx` (HopX cloud or the local sandbox server).
+ */
+export interface CodeExecutor {
+  /** The extractor the agent uses to find code in messages for this executor. */
+  readonly codeExtractor: CodeExtractor;
+  /** Runs the blocks in order and stops at the first one that fails. */
+  executeCodeBlocks(codeBlocks: CodeBlock[], options?: ExecuteCodeBlocksOptions): Promise<CodeResult>;
+  /** Starts over with fresh state (a new interpreter or sandbox). */
+  restart(): Promise<void>;
+  /** Releases everything the executor holds. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * Root of every error that `@hopgen/agents` throws on purpose. Catch this to tell
+ * hopgen's own failures apart from bugs in user code.
+ */
+export class HopgenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A message that cannot become an OpenAI chat-completion message. Nothing was appended to any history. */
+export class InvalidMessageError extends HopgenError {}
+
+/** Options passed to a constructor or method are wrong; the message names the option and the fix. */
+export class InvalidOptionError extends HopgenError {}
+
+/** A reply-function trigger needed a sender and none was given (AutoGen's `SenderRequired`). */
+export class SenderRequiredError extends HopgenError {
+  constructor() {
+    super(
+      'Sender is required but not provided. Pass `sender` to generateReply() or register the reply with a null trigger.',
+    );
+  }
+}
+
+/** The carryover given to initiateChat is neither a string nor an array (AutoGen's `InvalidCarryOverType`). */
+export class InvalidCarryoverError extends HopgenError {}
+
+/** `lastMessage()` cannot decide which conversation is meant, or the agent has none. */
+export class ConversationNotFoundError extends HopgenError {}
+
+/** A model call failed for good (after retries and fallbacks). */
+export class ModelClientError extends HopgenError {}
+
+/** A code executor could not run code for an infrastructure reason (not a failing user program). */
+export class CodeExecutionError extends HopgenError {}
+
+/** Human input was needed but the provider could not give it (for example, the scripted answers ran out). */
+export class HumanInputError extends HopgenError {}

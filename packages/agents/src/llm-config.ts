@@ -1,0 +1,43 @@
+import type { ModelClient } from './model-clients/model-client.js';
+import type { ToolDefinition } from './tools/tool-types.js';
+
+/** One model endpoint in a config list (AutoGen's `config_list` entries, camelCased). */
+export interface ModelConfig {
+  /** Model name as the endpoint knows it, e.g. `gpt-4o-mini`. */
+  model: string;
+  /** API key. @default process.env.OPENAI_API_KEY */
+  apiKey?: string;
+  /** Endpoint base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama. @default process.env.OPENAI_BASE_URL or OpenAI's */
+  baseURL?: string;
+  /** Price override in US dollars per 1,000 tokens: `[prompt, completion]`. */
+  price?: [number, number];
+  /** Free-form tags used by `filterConfig`. */
+  tags?: string[];
+  /** Any other field is kept and can be used by `filterConfig`. */
+  [key: string]: unknown;
+}
+
+/**
+ * How an agent talks to a model. Either a ready `modelClient` or a `configList` from which an
+ * `OpenAIChatClient` is built.
+ */
+export interface LlmConfig {
+  /** A ready client (for example a `ScriptedModelClient`); wins over `configList`. */
+  modelClient?: ModelClient;
+  /** Endpoints tried in order until one answers. */
+  configList?: ModelConfig[];
+  /** Sampling temperature passed to the model. @default the endpoint's default */
+  temperature?: number;
+  /** Timeout of one HTTP attempt, in **milliseconds**. @default 600_000 */
+  timeoutMs?: number;
+  /** Retries per config on 429, 5xx, connection errors and timeouts. @default 2 */
+  maxRetries?: number;
+  /** Seed of the disk response cache under `.cache/<seed>/`; `null` disables caching. @default 41 */
+  cacheSeed?: number | null;
+  /** Stream answers and emit `text-delta` events. @default false */
+  stream?: boolean;
+  /** Tools the model may call; `registerForLlm` adds to this list. */
+  tools?: ToolDefinition[];
+  /** Any other field is passed to the model request as it is (e.g. `top_p`). */
+  [key: string]: unknown;
+}

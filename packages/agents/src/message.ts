@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { InvalidMessageError } from './errors.js';
+
+/** A part of multimodal content, as in OpenAI's chat-completion API. */
+export type ContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } };
+
+/** A tool call requested by the model, exactly as OpenAI sends it. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/**
+ * One chat message. It stays an OpenAI chat-completion message object so a transcript
+ * serializes as JSON and can be sent to the API as it is.
+ */
+export interface Message {
+  role: 'system' | 'user' | 'assistant' | 'tool' | 'function';
+  /** Text, multimodal parts, or null when the message only carries tool calls. */
+  content: string | ContentPart[] | null;
+  /** The speaker's agent name (for role `function`, the function name). */
+  name?: string;
+  /** Tool calls requested by an assistant message. */
+  tool_calls?: ToolCall[];
+  /** For role `tool`: which tool call this answers. */
+  tool_call_id?: string;
+  /**
+   * AutoGen keeps the individual tool answers of a tool-calls reply here; the history
+   * sent to the model expands them into separate `tool` messages.
+   */
+  tool_responses?: Message[];
+}
+
+/** What callers may pass where a message is expected: plain text or a partial message object. */
+export type MessageInput =
+  | string
+  | (Partial<Omit<Message, 'role'>> & {
+      role?: Message['role'] | undefined;
+      override_role?: string | undefined;
+    });
+
+const contentPartSchema = z.union([
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({
+    type: z.literal('image_url'),
+    image_url: z.object({ url: z.string(), detail: z.enum(['auto', 'low', 'high']).optional() }),
+  }),
+]);
+
+const toolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+const baseMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool', 'function']),
+  content: z.union([z.string(), z.array(contentPartSchema), z.null()]),
+  name: z.string().optional(),
+  tool_calls: z.array(toolCallSchema).optional(),
+  tool_call_id: z.string().optional(),
+});
+
+/** zod schema of a stored message; `tool_responses` holds messages of the same shape. */
+export const messageSchema: z.ZodType<Message> = baseMessageSchema.extend({
+  tool_responses: z.lazy(() => z.array(messageSchema)).optional(),
+}) as unknown as z.ZodType<Message>;
+
+/** Text of a message's content: parts are concatenated and images shown as `<image>`, as AutoGen does. */
+export function contentToString(content: Message['content'] | undefined): string {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => (part.type === 'text' ? part.text : '<image>')).join('');
+}
+
+/**
+ * Turns what a caller passed into a stored message, following AutoGen's `_append_oai_message`
+ * rules, and validates it. Throws {@link InvalidMessageError} and changes nothing when the input
+ * has neither content nor tool calls.
+ */
+export function normalizeMessage(
+  input: MessageInput,
+  defaults: { role: 'user' | 'assistant'; name: string },
+  direction: 'send' | 'receive',
+): Message {
+  const raw: Record<string, unknown> = typeof input === 'string' ? { content: input } : { ...input };
+  const hasToolCalls = Array.isArray(raw['tool_calls']) && (raw['tool_calls'] as unknown[]).length > 0;
+  if ((raw['content'] === undefined || raw['content'] === null) && !hasToolCalls) {
+    const what = direction === 'send' ? 'Message' : 'Received message';
+    throw new InvalidMessageError(
+      `${what} can't be converted into a valid ChatCompletion message. Either content or tool_calls must be provided.`,
+    );
+  }
+  const message: Record<string, unknown> = {};
+  for (const key of ['content', 'tool_calls', 'tool_responses', 'tool_call_id', 'name'] as const) {
+    if (raw[key] !== undefined && raw[key] !== null) message[key] = raw[key];
+  }
+  if (message['content'] === undefined) message['content'] = null;
+  const givenRole = raw['role'];
+  if (givenRole === 'tool' || givenRole === 'function') {
+    message['role'] = givenRole;
+  } else if (typeof raw['override_role'] === 'string' && raw['override_role']) {
+    message['role'] = raw['override_role'];
+  } else {
+    message['role'] = defaults.role;
+  }
+  if (hasToolCalls) {
+    message['role'] = 'assistant';
+    delete message['name'];
+  } else if (message['role'] !== 'tool' && message['role'] !== 'function' && message['name'] === undefined) {
+    message['name'] = defaults.name;
+  }
+  const parsed = messageSchema.safeParse(message);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new InvalidMessageError(
+      `Invalid chat message (${problems.join('; ')}). Pass a string or an OpenAI chat-completion message object.`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The messages to send to a model: `tool_responses` are expanded into separate `tool` messages
+ * and hopgen-only keys are dropped, so the list is valid for the chat-completions API.
+ */
+export function toModelMessages(messages: readonly Message[]): Message[] {
+  const out: Message[] = [];
+  for (const message of messages) {
+    if (message.tool_responses && message.tool_responses.length > 0) {
+      for (const response of message.tool_responses) out.push(stripForModel(response));
+      continue;
+    }
+    out.push(stripForModel(message));
+  }
+  return out;
+}
+
+function stripForModel(message: Message): Message {
+  const { tool_responses: _ignored, ...rest } = message;
+  // The API rejects `name` on tool messages.
+  if (rest.role === 'tool') delete rest.name;
+  return rest;
+}

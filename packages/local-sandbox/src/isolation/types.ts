@@ -1,0 +1,92 @@
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+
+/**
+ * The seam between the HopX protocol server (`src/server/*`) and the isolation backends
+ * (`src/isolation/*`). The server never builds bwrap command lines or touches cgroups itself;
+ * it asks an {@link IsolationBackend} for an {@link IsolatedSandbox} and spawns processes in it.
+ *
+ * Inside every sandbox: the host's `/usr` (and the usual `/bin`, `/lib` links) read-only, the
+ * package's `runtime/` directory read-only at `/opt/hopgen`, a private writable `/workspace`,
+ * a size-capped tmpfs `/tmp`, private `/proc` and `/dev`, uid and gid 1000 (never root).
+ */
+
+/** Resource limits of one sandbox. */
+export interface SandboxLimits {
+  /** Memory limit in bytes, for every process of the sandbox together (tmpfs pages included). @default 1 GiB */
+  memoryBytes: number;
+  /** Maximum number of processes and threads. @default 256 */
+  pids: number;
+  /** CPU quota in cores (0.5 = half a core). @default 1 */
+  cpus: number;
+  /** Size of the private `/tmp` tmpfs in bytes. @default 256 MiB */
+  tmpBytes: number;
+  /** Size cap of `/workspace` in bytes (enforced as a size-capped tmpfs or equivalent). @default 1 GiB */
+  workspaceBytes: number;
+}
+
+/** What a template offers: the languages it really has on this host and how to run them. */
+export interface LanguageRuntime {
+  /** HopX language name: `python`, `bash`, `javascript`, `go`. */
+  language: string;
+  /** Absolute host path of the interpreter (bound read-only into the sandbox). */
+  command: string;
+  /** Arguments before the code file path. */
+  args: string[];
+  /** File extension for the code file. */
+  extension: string;
+}
+
+/** Options for creating one isolated sandbox. */
+export interface IsolatedSandboxOptions {
+  /** Sandbox id, used for cgroup and directory names. */
+  id: string;
+  /** Limits to apply. */
+  limits: SandboxLimits;
+  /** Whether the sandbox may reach the network (shares the host's network namespace). */
+  internetAccess: boolean;
+}
+
+/** Options for a process started inside a sandbox. */
+export interface SandboxSpawnOptions {
+  /** Working directory inside the sandbox. @default '/workspace' */
+  cwd?: string;
+  /** The complete environment of the process; nothing of the host's leaks in. */
+  env?: Record<string, string>;
+  /** Node stdio configuration; extra pipes (fd 3+) pass through to the sandboxed process. @default 'pipe' */
+  stdio?: StdioOptions;
+}
+
+/** One sandbox on the local kernel. */
+export interface IsolatedSandbox {
+  readonly id: string;
+  /** Host directory mounted read-write at `/workspace` inside the sandbox. */
+  readonly workspaceDir: string;
+  /**
+   * Starts `command` inside the sandbox: own namespaces, seccomp, cgroup limits, an unprivileged
+   * uid, a cleared environment. The returned child is the host-side handle (bwrap); killing it
+   * kills the whole process tree started by this call.
+   */
+  spawn(command: string, args: string[], options?: SandboxSpawnOptions): ChildProcess;
+  /** Freezes every process of the sandbox (pause). */
+  freeze(): Promise<void>;
+  /** Thaws a frozen sandbox (resume). */
+  thaw(): Promise<void>;
+  /** Kills every process in the sandbox (all spawns) but keeps the sandbox usable. */
+  killAll(): Promise<void>;
+  /** Kills everything, removes cgroups and deletes the workspace. Idempotent. */
+  destroy(): Promise<void>;
+  /** Current memory use of the sandbox's processes in bytes, or null when unknown. */
+  memoryUsageBytes(): Promise<number | null>;
+}
+
+/** A way of isolating sandboxes on this host. */
+export interface IsolationBackend {
+  /** `bubblewrap` (the default) or `none` (no isolation; development on macOS only). */
+  readonly name: 'bubblewrap' | 'none';
+  /** Throws an error that names the fix when the host lacks what the backend needs. */
+  preflight(): Promise<void>;
+  /** Creates a sandbox. */
+  create(options: IsolatedSandboxOptions): Promise<IsolatedSandbox>;
+  /** Destroys every sandbox this backend created. */
+  close(): Promise<void>;
+}

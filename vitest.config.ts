@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources, so `pnpm test` never depends on a stale build.
+    alias: {
+      '@hopgen/agents': source('./packages/agents/src/index.ts'),
+      '@hopgen/executors-hopx': source('./packages/executors-hopx/src/index.ts'),
+      '@hopgen/local-sandbox': source('./packages/local-sandbox/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
