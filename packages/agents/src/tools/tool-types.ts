@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /** A tool as the model sees it: OpenAI's function-tool definition with a JSON schema. */
 export interface ToolDefinition {
   type: 'function';
@@ -7,3 +9,24 @@ export interface ToolDefinition {
     parameters: Record<string, unknown>;
   };
 }
+
+/**
+ * A typed tool: its name, what it does, a zod object schema for its arguments and the
+ * function that runs it. `registerFunction` registers it with a caller and an executor.
+ */
+export interface Tool<TParameters extends z.ZodType = z.ZodType, TResult = unknown> {
+  /** Letters, digits, `_` and `-`, at most 64 characters (OpenAI's rule). */
+  name: string;
+  /** What the tool does, for the model. */
+  description: string;
+  /** Schema of the arguments object; the model sees its JSON schema (`z.toJSONSchema`). */
+  parameters: TParameters;
+  /** Runs the tool with validated arguments. Strings are answered as they are, anything else as JSON. */
+  execute: (args: z.infer<TParameters>) => TResult | Promise<TResult>;
+}
+
+/**
+ * What an executing agent keeps per function name: a typed {@link Tool}, or a plain function
+ * that receives the parsed arguments object unvalidated (AutoGen's `function_map`).
+ */
+export type FunctionMapEntry = Tool | ((args: any) => unknown);
