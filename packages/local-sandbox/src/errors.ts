@@ -1,15 +1,17 @@
-/** Base class of every error thrown by `@hopgen/local-sandbox`. */
+/**
+ * Root of every error that `@hopgen/local-sandbox` throws on purpose. Catch this to tell the
+ * sandbox server's own failures apart from bugs in user code.
+ */
 export class LocalSandboxError extends Error {
-  override name = 'LocalSandboxError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.name = new.target.name;
   }
 }
 
 /** The host lacks something the isolation backend needs; the message names the fix. */
 export class PreflightError extends LocalSandboxError {
-  override name = 'PreflightError';
-  /** Which check failed, e.g. `bwrap`, `userns`, `cgroups`, `arch`. */
+  /** Which check failed: `platform`, `arch`, `bwrap`, `setpriv`, `userns`, `cgroups` or `mount`. */
   readonly check: string;
   constructor(check: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -17,25 +19,15 @@ export class PreflightError extends LocalSandboxError {
   }
 }
 
-/** A sandbox could not be created (workspace, cgroups or mounts failed). */
-export class SandboxCreateError extends LocalSandboxError {
-  override name = 'SandboxCreateError';
-}
+/** Options passed to a constructor or method are wrong; the message names the option and the fix. */
+export class InvalidOptionError extends LocalSandboxError {}
+
+/** A sandbox could not be created (workspace, cgroups or mounts failed); the message says which step. */
+export class SandboxCreateError extends LocalSandboxError {}
 
 /** An operation was attempted on a sandbox that has already been destroyed. */
 export class SandboxDestroyedError extends LocalSandboxError {
-  override name = 'SandboxDestroyedError';
   constructor(id: string) {
     super(`Sandbox ${id} has been destroyed; create a new sandbox.`);
-  }
-}
-
-/** A name that must be a safe path component (sandbox id) was not. */
-export class InvalidSandboxIdError extends LocalSandboxError {
-  override name = 'InvalidSandboxIdError';
-  constructor(id: string) {
-    super(
-      `Invalid sandbox id ${JSON.stringify(id)}: use 1-64 characters from [A-Za-z0-9_-] so it is safe as a directory and cgroup name.`,
-    );
   }
 }
