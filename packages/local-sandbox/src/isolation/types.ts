@@ -44,6 +44,11 @@ export interface IsolatedSandboxOptions {
   limits: SandboxLimits;
   /** Whether the sandbox may reach the network (shares the host's network namespace). */
   internetAccess: boolean;
+  /**
+   * Extra host paths bound read-only at the same path inside the sandbox, for an interpreter installed
+   * outside `/usr` (e.g. a Go toolchain in `/usr/local/go` is already covered; `/opt/go` is not). @default []
+   */
+  readOnlyBinds?: string[];
 }
 
 /** Options for a process started inside a sandbox. */
@@ -59,8 +64,18 @@ export interface SandboxSpawnOptions {
 /** One sandbox on the local kernel. */
 export interface IsolatedSandbox {
   readonly id: string;
-  /** Host directory mounted read-write at `/workspace` inside the sandbox. */
+  /**
+   * Host directory mounted read-write at `/workspace` inside the sandbox. Sandboxed code controls its
+   * contents, including symlinks: resolve paths without following links out of it (`O_NOFOLLOW`,
+   * `realpath` + prefix check) before the server reads or writes there.
+   */
   readonly workspaceDir: string;
+  /**
+   * Host uid and gid that own the sandbox's files (they appear as 1000:1000 inside). Files the server
+   * writes into {@link workspaceDir} should be chowned to them so sandboxed code can modify them.
+   * `null` when the sandbox runs as the server's own user (the `none` backend, or no root).
+   */
+  readonly owner: { uid: number; gid: number } | null;
   /**
    * Starts `command` inside the sandbox: own namespaces, seccomp, cgroup limits, an unprivileged
    * uid, a cleared environment. The returned child is the host-side handle (bwrap); killing it
