@@ -19,17 +19,49 @@ export {
 export type { LlmConfig, ModelConfig } from './llm-config.js';
 export type { ContentPart, Message, MessageInput, ToolCall } from './message.js';
 export { contentToString, messageSchema, normalizeMessage, toModelMessages } from './message.js';
+export type { ConfigListFromJsonOptions, FilterDict } from './model-clients/config-list.js';
+export { configListFromJson, filterConfig, normalizeConfigKeys } from './model-clients/config-list.js';
 export { createModelClient } from './model-clients/create-model-client.js';
 export type { ModelClient, ModelRequest, ModelResponse } from './model-clients/model-client.js';
-export { OpenAIChatClient } from './model-clients/openai-chat-client.js';
+export type { ConfigFailure, OpenAIChatResponse } from './model-clients/openai-chat-client.js';
+export {
+  AllConfigsFailedError,
+  ContentFilterError,
+  OpenAIChatClient,
+} from './model-clients/openai-chat-client.js';
+export { computeCost, knownModelPrice, OPENAI_PRICES_PER_MILLION } from './model-clients/prices.js';
+export type {
+  CachedResponse,
+  DiskResponseCacheOptions,
+  ResponseCache,
+} from './model-clients/response-cache.js';
+export {
+  cacheKey,
+  DiskResponseCache,
+  InMemoryResponseCache,
+} from './model-clients/response-cache.js';
 export type { ModelUsage, UsageReport, UsageSummary } from './model-clients/usage.js';
 export { addUsage, emptyUsageSummary, mergeUsageSummaries, UsageTracker } from './model-clients/usage.js';
+export type {
+  HasModelClient,
+  PrintUsageSummaryOptions,
+  UsageSummaryMode,
+} from './model-clients/usage-summary.js';
+export {
+  emptyUsageReport,
+  formatCost,
+  formatUsageSummary,
+  gatherUsageSummary,
+  printUsageSummary,
+} from './model-clients/usage-summary.js';
 export {
   executeFunction,
   executeToolCalls,
   formatJsonString,
   serializeResult,
 } from './tools/execute-tool-calls.js';
+export type { RegisterFunctionOptions, ToolCaller, ToolExecutor } from './tools/register-function.js';
+export { registerFunction } from './tools/register-function.js';
 export { isTool, isToolDefinition, toolDefinition } from './tools/tool-definition.js';
 export {
   assertValidToolName,

@@ -1,4 +1,5 @@
 import type { ModelClient } from './model-clients/model-client.js';
+import type { ResponseCache } from './model-clients/response-cache.js';
 import type { ToolDefinition } from './tools/tool-types.js';
 
 /** One model endpoint in a config list (AutoGen's `config_list` entries, camelCased). */
@@ -34,6 +35,20 @@ export interface LlmConfig {
   maxRetries?: number;
   /** Seed of the disk response cache under `.cache/<seed>/`; `null` disables caching. @default 41 */
   cacheSeed?: number | null;
+  /**
+   * A response cache to use instead of the disk cache, e.g. `new InMemoryResponseCache()`; wins over
+   * `cacheSeed`. @default a `DiskResponseCache` for `cacheSeed`
+   */
+  cache?: ResponseCache;
+  /** Directory of the disk cache; entries go to `<cachePathRoot>/<cacheSeed>/`. @default '.cache' */
+  cachePathRoot?: string;
+  /** First backoff step of our retry loop, in **milliseconds**; doubles each retry, with jitter. @default 500 */
+  retryBaseDelayMs?: number;
+  /**
+   * Longest wait between two attempts, in **milliseconds**. A `Retry-After` asking for more makes the client
+   * move on to the next config instead of waiting. @default 60_000
+   */
+  maxRetryDelayMs?: number;
   /** Stream answers and emit `text-delta` events. @default false */
   stream?: boolean;
   /** Tools the model may call; `registerForLlm` adds to this list. */

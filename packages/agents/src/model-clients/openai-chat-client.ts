@@ -1,65 +1,335 @@
 import OpenAI from 'openai';
 import { ModelClientError } from '../errors.js';
-import type { LlmConfig } from '../llm-config.js';
-import type { Message, ToolCall } from '../message.js';
-import { toModelMessages } from '../message.js';
+import type { LlmConfig, ModelConfig } from '../llm-config.js';
+import { type ToolCall, toModelMessages } from '../message.js';
 import { normalizeToolName } from '../tools/tool-name.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
+import { computeCost } from './prices.js';
+import { type CachedResponse, cacheKey, DiskResponseCache, type ResponseCache } from './response-cache.js';
+import { classifyFailure, retryDelayMs, sleep } from './retry-policy.js';
+import { StreamAssembler } from './stream-assembler.js';
 import { type UsageReport, UsageTracker } from './usage.js';
 
-/** A model client for OpenAI and any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp, LM Studio). */
+/** What `OpenAIChatClient.create` returns: a {@link ModelResponse} plus where it came from. */
+export interface OpenAIChatResponse extends ModelResponse {
+  /** Index in `configList` of the config that answered. */
+  configIndex: number;
+  /** HTTP attempts made for this answer, over all configs (0 for a cache hit). */
+  attempts: number;
+}
+
+/** Why one config of the list did not answer. */
+export interface ConfigFailure {
+  /** Index in `configList`. */
+  configIndex: number;
+  model: string;
+  /** Endpoint used (never the API key). */
+  baseURL: string;
+  /** HTTP attempts made on this config. */
+  attempts: number;
+  /** The last error. */
+  error: unknown;
+}
+
+/** Every config of the list failed; `failures` says, per config, why. */
+export class AllConfigsFailedError extends ModelClientError {
+  constructor(readonly failures: ConfigFailure[]) {
+    super(
+      `The model call failed on every config of llmConfig.configList:\n${failures.map(describeFailure).join('\n')}\n` +
+        'Check the model names, API keys and base URLs, or add another config to fall back to.',
+      { cause: failures.at(-1)?.error },
+    );
+  }
+}
+
+/** The model refused for content-policy reasons; not retried, no other config tried (as in AutoGen). */
+export class ContentFilterError extends ModelClientError {}
+
+const DEFAULT_TIMEOUT_MS = 600_000;
+const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_RETRY_BASE_DELAY_MS = 500;
+const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
+const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+/** Keys of `llmConfig` that configure hopgen; every other key is sent to the model as it is. */
+const CLIENT_KEYS = new Set([
+  'modelClient',
+  'configList',
+  'temperature',
+  'timeoutMs',
+  'maxRetries',
+  'cacheSeed',
+  'cache',
+  'cachePathRoot',
+  'retryBaseDelayMs',
+  'maxRetryDelayMs',
+  'stream',
+  'tools',
+  'functions',
+  // AutoGen spellings that must never reach the API (a config list holds API keys).
+  'config_list',
+  'cache_seed',
+]);
+
+/**
+ * A model client for OpenAI and any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server,
+ * LM Studio), on the official `openai` SDK. Tries `configList` in order (AutoGen's fallback), retries
+ * 429, 5xx, connection errors and timeouts with exponential backoff that honours `Retry-After`, caches
+ * answers (`cacheSeed` / `cache`), streams when `stream` is set, and counts tokens and cost.
+ */
 export class OpenAIChatClient implements ModelClient {
   readonly #config: LlmConfig;
   readonly #usage = new UsageTracker();
+  readonly #sdkClients = new Map<number, OpenAI>();
+  readonly #cache: ResponseCache | undefined;
 
   constructor(config: LlmConfig) {
-    this.#config = config;
-  }
-
-  async create(request: ModelRequest): Promise<ModelResponse> {
-    const modelConfig = this.#config.configList?.[0];
-    if (!modelConfig)
-      throw new ModelClientError('llmConfig.configList is empty: add at least one { model }.');
-    const client = new OpenAI({
-      apiKey: modelConfig.apiKey ?? process.env['OPENAI_API_KEY'] ?? 'no-key',
-      baseURL: modelConfig.baseURL ?? process.env['OPENAI_BASE_URL'] ?? undefined,
-      maxRetries: 0,
-    });
-    const completion = await client.chat.completions.create(
-      {
-        model: modelConfig.model,
-        messages: toModelMessages(request.messages) as never,
-        ...(request.tools && request.tools.length > 0 ? { tools: request.tools as never } : {}),
-      },
-      { signal: request.signal },
-    );
-    const choice = completion.choices[0];
-    const toolCalls = choice?.message.tool_calls
-      ?.filter((call) => call.type === 'function')
-      .map(
-        (call): ToolCall => ({
-          id: call.id,
-          type: 'function',
-          function: { name: normalizeToolName(call.function.name), arguments: call.function.arguments },
-        }),
+    const configList = config.configList ?? [];
+    if (
+      configList.length === 0 ||
+      configList.some((entry) => typeof entry?.model !== 'string' || !entry.model)
+    ) {
+      throw new ModelClientError(
+        "OpenAIChatClient needs llmConfig.configList with at least one entry, each naming a `model` (e.g. [{ model: 'gpt-4o-mini' }]).",
       );
-    const usage = {
-      promptTokens: completion.usage?.prompt_tokens ?? 0,
-      completionTokens: completion.usage?.completion_tokens ?? 0,
-      totalTokens: completion.usage?.total_tokens ?? 0,
-      cost: null,
-    };
-    this.#usage.record(completion.model, usage, false);
-    const message: ModelResponse['message'] = { role: 'assistant', content: choice?.message.content ?? null };
-    if (toolCalls && toolCalls.length > 0) message.tool_calls = toolCalls as Message['tool_calls'];
-    return { message, model: completion.model, usage, cached: false, finishReason: choice?.finish_reason };
+    }
+    this.#config = config;
+    if (config.cache) this.#cache = config.cache;
+    else if (config.cacheSeed !== null) {
+      this.#cache = new DiskResponseCache({
+        seed: config.cacheSeed ?? 41,
+        root: config.cachePathRoot ?? '.cache',
+      });
+    }
   }
 
+  /** Sends the request to the first config that answers, from the cache when it has the answer. */
+  async create(request: ModelRequest): Promise<OpenAIChatResponse> {
+    const configList = this.#config.configList ?? [];
+    const failures: ConfigFailure[] = [];
+    let attemptsSoFar = 0;
+    for (const [configIndex, modelConfig] of configList.entries()) {
+      const params = this.#params(modelConfig, request);
+      const key = cacheKey(params);
+      const hit = this.#cache ? await this.#cache.get(key) : undefined;
+      if (hit) {
+        if (request.onTextDelta && hit.message.content) request.onTextDelta(hit.message.content);
+        this.#usage.record(hit.model, hit.usage, true);
+        return { ...hit, cached: true, configIndex, attempts: 0 };
+      }
+      const outcome = await this.#callWithRetries(configIndex, modelConfig, params, request);
+      attemptsSoFar += outcome.attempts;
+      if ('failure' in outcome) {
+        failures.push(outcome.failure);
+        continue;
+      }
+      const answer = outcome.answer;
+      if (this.#cache && (answer.message.content !== null || answer.message.tool_calls)) {
+        // A cache that cannot be written must not lose an answer that was paid for.
+        await this.#cache.set(key, answer).catch(() => undefined);
+      }
+      this.#usage.record(answer.model, answer.usage, false);
+      return { ...answer, cached: false, configIndex, attempts: attemptsSoFar };
+    }
+    throw new AllConfigsFailedError(failures);
+  }
+
+  /** Usage so far, with and without cached answers. */
   usage(): UsageReport {
     return this.#usage.report();
   }
 
+  /** Forgets the usage counted so far. */
   clearUsage(): void {
     this.#usage.clear();
   }
+
+  /** The chat-completion request body for one config (no secrets in it). */
+  #params(modelConfig: ModelConfig, request: ModelRequest): Record<string, unknown> {
+    const params: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.#config)) {
+      if (!CLIENT_KEYS.has(key) && value !== undefined) params[key] = value;
+    }
+    params['model'] = modelConfig.model;
+    params['messages'] = toModelMessages(request.messages);
+    const tools = request.tools ?? this.#config.tools;
+    if (tools && tools.length > 0) params['tools'] = tools;
+    if (this.#config.temperature !== undefined) params['temperature'] = this.#config.temperature;
+    return params;
+  }
+
+  async #callWithRetries(
+    configIndex: number,
+    modelConfig: ModelConfig,
+    params: Record<string, unknown>,
+    request: ModelRequest,
+  ): Promise<{ answer: CachedResponse; attempts: number } | { failure: ConfigFailure; attempts: number }> {
+    const maxRetries = this.#config.maxRetries ?? DEFAULT_MAX_RETRIES;
+    const baseURL = modelConfig.baseURL ?? process.env['OPENAI_BASE_URL'] ?? OPENAI_BASE_URL;
+    const fail = (error: unknown, attempts: number) => ({
+      failure: { configIndex, model: modelConfig.model, baseURL, attempts, error },
+      attempts,
+    });
+    let client: OpenAI;
+    try {
+      client = this.#sdkClient(configIndex, modelConfig);
+    } catch (error) {
+      return fail(error, 0);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const streamed = { any: false };
+      try {
+        const answer = this.#config.stream
+          ? await this.#streamOnce(client, modelConfig, params, request, streamed)
+          : await this.#createOnce(client, modelConfig, params, request);
+        return { answer, attempts: attempt };
+      } catch (error) {
+        const kind = request.signal?.aborted ? 'aborted' : classifyFailure(error);
+        if (kind === 'aborted') throw request.signal?.reason ?? error;
+        if (kind === 'content-filter') {
+          throw new ContentFilterError(
+            `The model ${modelConfig.model} refused the request for content-policy reasons (content_filter); it was not retried. Rephrase the request.`,
+            { cause: error },
+          );
+        }
+        // Text already shown to the user cannot be taken back, so a broken stream is not replayed.
+        if (kind !== 'retryable' || attempt > maxRetries || streamed.any) return fail(error, attempt);
+        const delay = retryDelayMs(attempt - 1, error, {
+          baseDelayMs: this.#config.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
+          maxDelayMs: this.#config.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
+        });
+        if (delay === undefined) return fail(error, attempt);
+        await sleep(delay, request.signal);
+      }
+    }
+  }
+
+  #sdkClient(configIndex: number, modelConfig: ModelConfig): OpenAI {
+    const existing = this.#sdkClients.get(configIndex);
+    if (existing) return existing;
+    const baseURL = modelConfig.baseURL ?? process.env['OPENAI_BASE_URL'] ?? undefined;
+    let apiKey = modelConfig.apiKey ?? process.env['OPENAI_API_KEY'];
+    if (!apiKey) {
+      if (baseURL === undefined) {
+        throw new ModelClientError(
+          `No API key for model ${modelConfig.model}: set OPENAI_API_KEY or give \`apiKey\` in its config. For a local OpenAI-compatible server, give its \`baseURL\` (or OPENAI_BASE_URL) instead.`,
+        );
+      }
+      // Local servers (Ollama, vLLM, llama.cpp, LM Studio) ignore the key but the SDK requires one.
+      apiKey = 'no-key-needed';
+    }
+    const client = new OpenAI({
+      apiKey,
+      ...(baseURL !== undefined ? { baseURL } : {}),
+      timeout: this.#config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      // Retries are ours (counted, with fallback between configs), so the SDK must not retry on its own.
+      maxRetries: 0,
+    });
+    this.#sdkClients.set(configIndex, client);
+    return client;
+  }
+
+  async #createOnce(
+    client: OpenAI,
+    modelConfig: ModelConfig,
+    params: Record<string, unknown>,
+    request: ModelRequest,
+  ): Promise<CachedResponse> {
+    const completion = await client.chat.completions.create(
+      {
+        ...params,
+        stream: false,
+      } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
+      { signal: request.signal },
+    );
+    const choice = completion.choices?.[0];
+    const toolCalls = (choice?.message?.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function'
+        ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
+        : [],
+    );
+    return this.#answer(modelConfig, {
+      model: completion.model || modelConfig.model,
+      content: choice?.message?.content ?? null,
+      toolCalls,
+      finishReason: choice?.finish_reason ?? undefined,
+      usage: completion.usage ?? undefined,
+    });
+  }
+
+  async #streamOnce(
+    client: OpenAI,
+    modelConfig: ModelConfig,
+    params: Record<string, unknown>,
+    request: ModelRequest,
+    streamed: { any: boolean },
+  ): Promise<CachedResponse> {
+    const stream = await client.chat.completions.create(
+      {
+        ...params,
+        stream: true,
+        stream_options: { include_usage: true },
+      } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming,
+      { signal: request.signal },
+    );
+    const assembler = new StreamAssembler();
+    for await (const chunk of stream) {
+      const text = assembler.add(chunk);
+      if (text) {
+        streamed.any = true;
+        request.onTextDelta?.(text);
+      }
+    }
+    const result = assembler.result();
+    return this.#answer(modelConfig, { ...result, model: result.model || modelConfig.model });
+  }
+
+  #answer(
+    modelConfig: ModelConfig,
+    raw: {
+      model: string;
+      content: string | null;
+      toolCalls: { id: string; name: string; arguments: string }[];
+      finishReason: string | undefined;
+      usage: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | undefined;
+    },
+  ): CachedResponse {
+    const promptTokens = raw.usage?.prompt_tokens ?? 0;
+    const completionTokens = raw.usage?.completion_tokens ?? 0;
+    const message: CachedResponse['message'] = { role: 'assistant', content: raw.content };
+    if (raw.toolCalls.length > 0) {
+      message.tool_calls = raw.toolCalls.map(
+        (call): ToolCall => ({
+          id: call.id,
+          type: 'function',
+          // AutoGen normalises the names models send (`multi_tool_call.echo` -> `multi_tool_call_echo`).
+          function: { name: normalizeToolName(call.name), arguments: call.arguments },
+        }),
+      );
+    }
+    const answer: CachedResponse = {
+      message,
+      model: raw.model,
+      usage: {
+        promptTokens,
+        completionTokens,
+        totalTokens: raw.usage?.total_tokens ?? promptTokens + completionTokens,
+        cost: computeCost([raw.model, modelConfig.model], promptTokens, completionTokens, modelConfig.price),
+      },
+    };
+    if (raw.finishReason !== undefined) answer.finishReason = raw.finishReason;
+    return answer;
+  }
+}
+
+function describeFailure(failure: ConfigFailure): string {
+  const attempts = failure.attempts === 1 ? '1 attempt' : `${failure.attempts} attempts`;
+  return `- configList[${failure.configIndex}] model ${failure.model} at ${failure.baseURL} (${attempts}): ${describeError(failure.error)}`;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    return 'timed out. The endpoint may be congested or `timeoutMs` in llmConfig may be too small.';
+  }
+  if (error instanceof OpenAI.APIError && error.status !== undefined) return `HTTP ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,79 @@
+import { ModelClientError } from '../errors.js';
+import { contentToString, type ToolCall } from '../message.js';
+import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
+import { type UsageReport, UsageTracker } from './usage.js';
+
+/** One scripted answer: text, or an assistant message with tool calls. */
+export type ScriptedReply = string | { content?: string | null; tool_calls?: ToolCall[] };
+
+/** Options of {@link ScriptedModelClient}. */
+export interface ScriptedModelClientOptions {
+  /** Answers in order, or a function that answers each request (`index` counts from 0). */
+  replies:
+    | readonly ScriptedReply[]
+    | ((request: ModelRequest, index: number) => ScriptedReply | Promise<ScriptedReply>);
+  /** Model name reported in usage. @default 'scripted' */
+  model?: string;
+}
+
+/**
+ * A model client that answers from a script instead of a model. It is for tests and offline
+ * demos: nothing leaves the process, tokens are estimated (4 characters a token) and cost is 0.
+ */
+export class ScriptedModelClient implements ModelClient {
+  /** Every request received, in order. */
+  readonly requests: ModelRequest[] = [];
+  readonly #options: ScriptedModelClientOptions;
+  readonly #usage = new UsageTracker();
+
+  constructor(options: ScriptedModelClientOptions) {
+    this.#options = options;
+  }
+
+  async create(request: ModelRequest): Promise<ModelResponse> {
+    const index = this.requests.length;
+    this.requests.push(request);
+    const { replies } = this.#options;
+    let reply: ScriptedReply | undefined;
+    if (typeof replies === 'function') {
+      reply = await replies(request, index);
+    } else {
+      reply = replies[index];
+      if (reply === undefined) {
+        throw new ModelClientError(
+          `ScriptedModelClient ran out of replies: request ${index + 1} arrived but the script has ${replies.length}. Add replies, or pass a function that answers every request.`,
+        );
+      }
+    }
+    const message: ModelResponse['message'] =
+      typeof reply === 'string'
+        ? { role: 'assistant', content: reply }
+        : {
+            role: 'assistant',
+            content: reply.content ?? null,
+            ...(reply.tool_calls ? { tool_calls: reply.tool_calls } : {}),
+          };
+    if (request.onTextDelta && message.content) request.onTextDelta(message.content);
+    const promptCharacters = request.messages.reduce(
+      (sum, item) => sum + contentToString(item.content).length,
+      0,
+    );
+    const completionCharacters =
+      (message.content?.length ?? 0) +
+      (message.tool_calls ?? []).reduce((sum, call) => sum + call.function.arguments.length, 0);
+    const promptTokens = Math.ceil(promptCharacters / 4);
+    const completionTokens = Math.ceil(completionCharacters / 4);
+    const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, cost: 0 };
+    const model = this.#options.model ?? 'scripted';
+    this.#usage.record(model, usage, false);
+    return { message, model, usage, cached: false, finishReason: message.tool_calls ? 'tool_calls' : 'stop' };
+  }
+
+  usage(): UsageReport {
+    return this.#usage.report();
+  }
+
+  clearUsage(): void {
+    this.#usage.clear();
+  }
+}
