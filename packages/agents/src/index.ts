@@ -1,3 +1,16 @@
+export {
+  AssistantAgent,
+  type AssistantAgentOptions,
+  DEFAULT_ASSISTANT_SYSTEM_MESSAGE,
+} from './assistant-agent.js';
+export type { ChatResult, TerminationReason } from './chat-result.js';
+export { autoLastNMessages, generateCodeExecutionReply } from './code-execution/code-execution-reply.js';
+export { fileNameFromCode } from './code-execution/code-file-name.js';
+export {
+  LocalCommandLineCodeExecutor,
+  type LocalCommandLineCodeExecutorOptions,
+} from './code-execution/local-command-line-code-executor.js';
+export { inferLanguage, MarkdownCodeExtractor } from './code-execution/markdown-code-extractor.js';
 export type {
   CodeBlock,
   CodeExecutor,
@@ -5,6 +18,20 @@ export type {
   CodeResult,
   ExecuteCodeBlocksOptions,
 } from './code-execution/types.js';
+export { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
+export {
+  type AgentHooks,
+  type CodeExecutionConfig,
+  ConversableAgent,
+  type ConversableAgentOptions,
+  DEFAULT_SUMMARY_PROMPT,
+  type HumanInputMode,
+  type RegisterReplyOptions,
+  type ReplyContext,
+  type ReplyFunction,
+  type ReplyResult,
+  type SendOptions,
+} from './conversable-agent.js';
 export {
   CodeExecutionError,
   ConversationNotFoundError,
@@ -16,6 +43,14 @@ export {
   ModelClientError,
   SenderRequiredError,
 } from './errors.js';
+export type { AgentEvents, MessageEvent } from './events.js';
+export { type HumanInputProvider, ScriptedHumanInput, TerminalHumanInput } from './human-input.js';
+export {
+  type InitiateChatOptions,
+  type SummaryArgs,
+  type SummaryMethod,
+  validateSummaryMethod,
+} from './initiate-chat.js';
 export type { LlmConfig, ModelConfig } from './llm-config.js';
 export type { ContentPart, Message, MessageInput, ToolCall } from './message.js';
 export { contentToString, messageSchema, normalizeMessage, toModelMessages } from './message.js';
@@ -40,6 +75,11 @@ export {
   DiskResponseCache,
   InMemoryResponseCache,
 } from './model-clients/response-cache.js';
+export {
+  ScriptedModelClient,
+  type ScriptedModelClientOptions,
+  type ScriptedReply,
+} from './model-clients/scripted-model-client.js';
 export type { ModelUsage, UsageReport, UsageSummary } from './model-clients/usage.js';
 export { addUsage, emptyUsageSummary, mergeUsageSummaries, UsageTracker } from './model-clients/usage.js';
 export type {
@@ -54,6 +94,7 @@ export {
   gatherUsageSummary,
   printUsageSummary,
 } from './model-clients/usage-summary.js';
+export type { ReplyTrigger } from './reply-trigger.js';
 export {
   executeFunction,
   executeToolCalls,
@@ -70,3 +111,4 @@ export {
   TOOL_NAME_PATTERN,
 } from './tools/tool-name.js';
 export type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
+export { UserProxyAgent, type UserProxyAgentOptions } from './user-proxy-agent.js';

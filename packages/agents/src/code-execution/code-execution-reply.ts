@@ -1,0 +1,51 @@
+import type { CodeExecutionConfig, ReplyContext, ReplyResult } from '../conversable-agent.js';
+import type { Message } from '../message.js';
+
+/** How many trailing messages `'auto'` scans: those received since the agent last spoke (role `user`). */
+export function autoLastNMessages(messages: readonly Message[]): number {
+  let count = 0;
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    if (messages[index]?.role !== 'user') break;
+    count += 1;
+  }
+  return count;
+}
+
+/**
+ * The code-execution step of the reply pipeline: scans the last messages newest first, runs the
+ * code blocks of the first message that has any, and answers AutoGen's
+ * `exitcode: N (execution succeeded|failed)\nCode output: ...`.
+ */
+export async function generateCodeExecutionReply(
+  { agent, messages }: ReplyContext,
+  config: CodeExecutionConfig,
+): Promise<ReplyResult> {
+  const { executor } = config;
+  const lastN = config.lastNMessages ?? 'auto';
+  const scan = lastN === 'auto' ? autoLastNMessages(messages) : lastN;
+  for (let index = messages.length - 1; index >= Math.max(0, messages.length - scan); index -= 1) {
+    const message = messages[index];
+    if (!message?.content) continue;
+    const codeBlocks = executor.codeExtractor.extractCodeBlocks(message.content);
+    if (codeBlocks.length === 0) continue;
+    if (agent.silent !== true) {
+      const languages = codeBlocks.map((block) => block.language);
+      agent.renderer.notice(
+        codeBlocks.length === 1
+          ? `\n>>>>>>>> EXECUTING CODE BLOCK (inferred language is ${languages[0]})...`
+          : `\n>>>>>>>> EXECUTING ${codeBlocks.length} CODE BLOCKS (inferred languages are [${languages.join(', ')}])...`,
+        'code',
+      );
+    }
+    agent.emit('code-execution-start', { agent, codeBlocks });
+    const started = performance.now();
+    const result = await executor.executeCodeBlocks(
+      codeBlocks,
+      agent.currentSignal ? { signal: agent.currentSignal } : {},
+    );
+    agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });
+    const outcome = result.exitCode === 0 ? 'execution succeeded' : 'execution failed';
+    return { final: true, reply: `exitcode: ${result.exitCode} (${outcome})\nCode output: ${result.output}` };
+  }
+  return { final: false };
+}

@@ -1,0 +1,164 @@
+import type { ChatResult, TerminationReason } from './chat-result.js';
+import type { ConversableAgent } from './conversable-agent.js';
+import { DEFAULT_SUMMARY_PROMPT } from './conversable-agent.js';
+import { InvalidOptionError } from './errors.js';
+import { contentToString, type MessageInput } from './message.js';
+import { gatherUsageSummary } from './model-clients/usage-summary.js';
+
+/** How a chat is summarised: the last message, a model-written reflection, a function, or not at all. */
+export type SummaryMethod =
+  | 'last_msg'
+  | 'reflection_with_llm'
+  | null
+  | ((
+      sender: ConversableAgent,
+      recipient: ConversableAgent,
+      summaryArgs: SummaryArgs,
+    ) => string | Promise<string>);
+
+/** Arguments of the summary method. */
+export interface SummaryArgs {
+  /** Prompt of a `reflection_with_llm` summary. @default AutoGen's summary prompt */
+  summaryPrompt?: string;
+  /** Role of that prompt. @default 'system' */
+  summaryRole?: 'system' | 'user';
+  [key: string]: unknown;
+}
+
+/** Options of `initiateChat`. */
+export interface InitiateChatOptions {
+  /**
+   * The first message: text, a message object, or a function that builds it (carryover is then
+   * not appended). When omitted, a human is asked for it.
+   */
+  message?:
+    | MessageInput
+    | ((
+        sender: ConversableAgent,
+        recipient: ConversableAgent,
+        context: { carryover?: unknown },
+      ) => MessageInput | Promise<MessageInput>);
+  /** Stop after this many turns (at most 2 × maxTurns messages). @default unlimited */
+  maxTurns?: number;
+  /** Clear both agents' history with each other first. @default true */
+  clearHistory?: boolean;
+  /** Print nothing. @default false */
+  silent?: boolean;
+  /** How to summarise the chat. @default 'last_msg' */
+  summaryMethod?: SummaryMethod;
+  /** Arguments of the summary method. @default {} */
+  summaryArgs?: SummaryArgs;
+  /** Context appended to the first message as `"\nContext: \n"` and the items joined by newlines. */
+  carryover?: string | readonly (string | { content: unknown })[];
+  /** Stops the chat cleanly between turns. */
+  signal?: AbortSignal;
+}
+
+/** Checks a summary method before a chat starts, with AutoGen's message. */
+export function validateSummaryMethod(
+  summaryMethod: unknown,
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+): void {
+  if (summaryMethod === null || summaryMethod === undefined || typeof summaryMethod === 'function') return;
+  if (summaryMethod !== 'last_msg' && summaryMethod !== 'reflection_with_llm') {
+    throw new InvalidOptionError(
+      "summary_method must be a string chosen from 'reflection_with_llm' or 'last_msg' or a callable, or None. Pass summaryMethod: 'last_msg', 'reflection_with_llm', a function or null.",
+    );
+  }
+  if (summaryMethod === 'reflection_with_llm' && !recipient.modelClient && !sender.modelClient) {
+    throw new InvalidOptionError(
+      'llm client must be set in either the recipient or sender when summary_method is reflection_with_llm. Give one of the agents an llmConfig.',
+    );
+  }
+}
+
+/** Runs a two-agent chat; `ConversableAgent.initiateChat` calls this. */
+export async function initiateChatWith(
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  options: InitiateChatOptions,
+): Promise<ChatResult> {
+  const { maxTurns, clearHistory = true, silent = false, summaryArgs = {}, carryover, signal } = options;
+  const summaryMethod = options.summaryMethod === undefined ? 'last_msg' : options.summaryMethod;
+  validateSummaryMethod(summaryMethod, sender, recipient);
+  if (maxTurns !== undefined && !(Number.isInteger(maxTurns) && maxTurns > 0)) {
+    throw new InvalidOptionError(`maxTurns must be a positive integer, got ${maxTurns}.`);
+  }
+  sender.currentSignal = signal;
+  recipient.currentSignal = signal;
+  try {
+    let reason: TerminationReason | undefined;
+    let detail: string | undefined;
+    if (maxTurns !== undefined) {
+      sender.prepareChat(recipient, clearHistory, true, false);
+      for (let turn = 0; turn < maxTurns; turn += 1) {
+        if (signal?.aborted) {
+          reason = 'aborted';
+          break;
+        }
+        let message: MessageInput | null;
+        if (turn === 0) {
+          message = await sender.generateInitMessage(options.message, recipient, carryover);
+        } else {
+          message = await sender.generateReply({
+            messages: sender.chatMessages.get(recipient) ?? [],
+            sender: recipient,
+          });
+          if (message === null) break;
+        }
+        await sender.send(message, recipient, { requestReply: true, silent });
+        if (recipient.lastTermination) break;
+        if (turn === maxTurns - 1) reason = 'max-turns';
+      }
+    } else {
+      sender.prepareChat(recipient, clearHistory);
+      const message = await sender.generateInitMessage(options.message, recipient, carryover);
+      if (!signal?.aborted) await sender.send(message, recipient, { requestReply: true, silent });
+    }
+    if (signal?.aborted) reason = 'aborted';
+    const recorded = recipient.lastTermination ?? sender.lastTermination;
+    if (reason === undefined) {
+      reason = recorded?.reason ?? 'no-reply';
+      detail = recorded?.detail;
+    }
+    const summary = await summarize(summaryMethod, sender, recipient, summaryArgs);
+    const result: ChatResult = {
+      chatHistory: [...(sender.chatMessages.get(recipient) ?? [])],
+      summary,
+      cost: gatherUsageSummary([sender, recipient]),
+      humanInput: [...sender.humanInputLog, ...recipient.humanInputLog],
+      terminationReason: reason,
+    };
+    sender.emit('chat-terminated', { agent: sender, reason, ...(detail ? { detail } : {}), result });
+    return result;
+  } finally {
+    sender.currentSignal = undefined;
+    recipient.currentSignal = undefined;
+  }
+}
+
+async function summarize(
+  summaryMethod: SummaryMethod,
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  summaryArgs: SummaryArgs,
+): Promise<string> {
+  if (summaryMethod === null) return '';
+  if (typeof summaryMethod === 'function') return summaryMethod(sender, recipient, summaryArgs);
+  if (summaryMethod === 'last_msg') {
+    const history = recipient.chatMessagesForSummary(sender);
+    const last = history.at(-1);
+    if (!last) return '';
+    const content = Array.isArray(last.content)
+      ? last.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
+      : contentToString(last.content);
+    return content.replaceAll('TERMINATE', '');
+  }
+  const agent = recipient.modelClient ? recipient : sender;
+  return agent.reflectWithLlm(
+    recipient.chatMessagesForSummary(sender),
+    summaryArgs.summaryPrompt ?? DEFAULT_SUMMARY_PROMPT,
+    summaryArgs.summaryRole ?? 'system',
+  );
+}
