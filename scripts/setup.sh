@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine with Node 20 for hopgen: system packages the local sandbox and
+# the report test need, the workspace's npm packages, and the build. Safe to run again: it only
+# installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "hopgen needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+# bubblewrap isolates sandboxes; Debian's python3 with the data-science stack is the
+# code-interpreter template; chromium renders report.html in the examples' test.
+packages=(bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-seaborn
+  python3-scipy python3-sklearn chromium fonts-dejavu-core)
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "Missing system packages. Install them with:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+npx --yes pnpm@10 install --frozen-lockfile
+npx --yes pnpm@10 build
+echo "hopgen is set up."
