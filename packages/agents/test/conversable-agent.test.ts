@@ -35,9 +35,13 @@ describe('reply pipeline', () => {
       return { final: false };
     });
     expect(a.replyFunctionNames.slice(0, 2)).toEqual(['second', 'first']);
-    a.registerReply(null, function last() {
-      return { final: false };
-    }, { position: a.replyFunctionNames.length });
+    a.registerReply(
+      null,
+      function last() {
+        return { final: false };
+      },
+      { position: a.replyFunctionNames.length },
+    );
     expect(a.replyFunctionNames.at(-1)).toBe('last');
   });
 
@@ -73,7 +77,9 @@ describe('reply pipeline', () => {
 
   it('answers defaultAutoReply when no step is final, and the first final step wins', async () => {
     const a = agent('a', { defaultAutoReply: 'fallback' });
-    expect(await a.generateReply({ messages: [{ role: 'user', content: 'x' }], sender: agent('b') })).toBe('fallback');
+    expect(await a.generateReply({ messages: [{ role: 'user', content: 'x' }], sender: agent('b') })).toBe(
+      'fallback',
+    );
     a.registerReply(null, () => ({ final: true, reply: 'mine' }));
     a.registerReply(null, () => ({ final: true, reply: 'earlier' }));
     expect(await a.generateReply({ messages: [{ role: 'user', content: 'x' }] })).toBe('earlier');
@@ -164,7 +170,12 @@ describe('human input modes', () => {
 
   it('TERMINATE asks only when a termination message arrives or the limit is hit', async () => {
     const human = new ScriptedHumanInput(['keep going', '']);
-    const user = new ConversableAgent({ name: 'user', humanInputMode: 'TERMINATE', humanInput: human, ...quiet });
+    const user = new ConversableAgent({
+      name: 'user',
+      humanInputMode: 'TERMINATE',
+      humanInput: human,
+      ...quiet,
+    });
     const replies = ['working', 'TERMINATE', 'TERMINATE'];
     const bot = agent('bot');
     bot.registerReply(null, () => ({ final: true, reply: replies.shift() ?? 'TERMINATE' }));
@@ -187,7 +198,12 @@ describe('human input modes', () => {
 
   it('answers pending tool calls with USER INTERRUPTED when a human replies', async () => {
     const human = new ScriptedHumanInput(['stop that']);
-    const user = new ConversableAgent({ name: 'user', humanInputMode: 'ALWAYS', humanInput: human, ...quiet });
+    const user = new ConversableAgent({
+      name: 'user',
+      humanInputMode: 'ALWAYS',
+      humanInput: human,
+      ...quiet,
+    });
     const reply = await user.generateReply({
       messages: [
         {
@@ -309,7 +325,8 @@ describe('messages and history', () => {
     expect(b.chatMessages.get(a)).toEqual([{ role: 'assistant', content: null, tool_calls: [call] }]);
     await a.send({ role: 'tool', tool_call_id: 'c1', content: '1' }, b, { requestReply: false });
     expect(b.chatMessages.get(a)?.at(-1)).toEqual({ role: 'tool', tool_call_id: 'c1', content: '1' });
-    for (const message of b.chatMessages.get(a) ?? []) expect(messageSchema.safeParse(message).success).toBe(true);
+    for (const message of b.chatMessages.get(a) ?? [])
+      expect(messageSchema.safeParse(message).success).toBe(true);
   });
 
   it('lastMessage follows AutoGen: none, one conversation, several, unknown', async () => {
@@ -330,7 +347,11 @@ describe('messages and history', () => {
     const b = agent('b');
     const history: Message[] = [
       { role: 'user', content: '1' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'x', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'x', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
       { role: 'tool', content: 'r', tool_responses: [{ role: 'tool', tool_call_id: 'x', content: 'r' }] },
       { role: 'user', content: '4' },
     ];
@@ -378,7 +399,10 @@ describe('messages and history', () => {
 
 describe('agent defaults', () => {
   it('AssistantAgent and UserProxyAgent use AutoGen defaults', () => {
-    const assistant = new AssistantAgent({ name: 'assistant', llmConfig: { modelClient: new ScriptedModelClient({ replies: [] }) } });
+    const assistant = new AssistantAgent({
+      name: 'assistant',
+      llmConfig: { modelClient: new ScriptedModelClient({ replies: [] }) },
+    });
     expect(assistant.humanInputMode).toBe('NEVER');
     expect(assistant.systemMessage).toMatch(/TERMINATE/);
     expect(assistant.systemMessage).toMatch(/# filename:/);
@@ -388,7 +412,9 @@ describe('agent defaults', () => {
     expect(user.llmConfig).toBe(false);
     expect(user.systemMessage).toBe('');
     expect(user.description).toMatch(/attentive HUMAN user/);
-    expect(new UserProxyAgent({ name: 'u', humanInputMode: 'NEVER' }).description).toMatch(/computer terminal/);
+    expect(new UserProxyAgent({ name: 'u', humanInputMode: 'NEVER' }).description).toMatch(
+      /computer terminal/,
+    );
     expect(new ConversableAgent({ name: 'c' }).description).toBe('You are a helpful AI Assistant.');
   });
 
