@@ -1,1 +1,21 @@
-export {};
+export {
+  ExecutorClosedError,
+  HopXExecutorError,
+  IncompatibleSdkError,
+  InvalidExecutorOptionError,
+  MissingApiKeyError,
+  SandboxAuthenticationError,
+  SandboxFileError,
+  SandboxUnavailableError,
+} from './errors.js';
+export type {
+  HopXCodeExecutionEndEvent,
+  HopXCodeExecutionOutputEvent,
+  HopXCodeExecutionStartEvent,
+  HopXCodeExecutorEvents,
+} from './events.js';
+export { HopXCodeExecutor, SANDBOX_RESTARTED_NOTICE } from './hopx-code-executor.js';
+export type { LanguageMappingEntry, LanguageRuntime, PreparedSource } from './languages.js';
+export { defaultLanguages } from './languages.js';
+export type { HopXCodeExecutorOptions } from './options.js';
+export { transpileTypeScript } from './typescript-transpiler.js';

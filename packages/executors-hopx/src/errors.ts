@@ -1,0 +1,40 @@
+import { CodeExecutionError } from '@hopgen/agents';
+
+/**
+ * Root of every error that `@hopgen/executors-hopx` throws on purpose. It is a
+ * `CodeExecutionError` from `@hopgen/agents`, so agents treat it as an infrastructure failure,
+ * never as a failing user program.
+ */
+export class HopXExecutorError extends CodeExecutionError {}
+
+/** No HopX API key was given and `HOPX_API_KEY` is not set. */
+export class MissingApiKeyError extends HopXExecutorError {
+  constructor() {
+    super(
+      'HopXCodeExecutor needs a HopX API key. Pass `apiKey` to new HopXCodeExecutor({ apiKey }) ' +
+        'or set the HOPX_API_KEY environment variable (for @hopgen/local-sandbox, use the apiKey that startLocalSandboxServer() returns).',
+    );
+  }
+}
+
+/** An option given to `new HopXCodeExecutor()` is out of range; the message names it and the fix. */
+export class InvalidExecutorOptionError extends HopXExecutorError {}
+
+/** The executor was used after `close()`. */
+export class ExecutorClosedError extends HopXExecutorError {
+  constructor() {
+    super('This HopXCodeExecutor is closed. Create a new HopXCodeExecutor to run more code.');
+  }
+}
+
+/** No working sandbox could be obtained, even after `maxRetries` fresh sandboxes. */
+export class SandboxUnavailableError extends HopXExecutorError {}
+
+/** HopX refused our credentials (HTTP 401/403). */
+export class SandboxAuthenticationError extends HopXExecutorError {}
+
+/** The installed `@hopx-ai/sdk` no longer has the internals this package relies on to stop silent re-execution. */
+export class IncompatibleSdkError extends HopXExecutorError {}
+
+/** A file operation (`uploadFile`, `downloadFile`, `readFile`, `writeFile`) failed. */
+export class SandboxFileError extends HopXExecutorError {}

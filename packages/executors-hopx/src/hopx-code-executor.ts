@@ -1,0 +1,497 @@
+import { resolve } from 'node:path';
+import {
+  type CodeBlock,
+  type CodeExecutor,
+  type CodeExtractor,
+  type CodeResult,
+  type ExecuteCodeBlocksOptions,
+  MarkdownCodeExtractor,
+} from '@hopgen/agents';
+import {
+  APIError,
+  AuthenticationError,
+  type ExecutionResult,
+  HopxError,
+  Sandbox,
+  SandboxExpiredError,
+  ServerError,
+} from '@hopx-ai/sdk';
+import { EventEmitter } from 'eventemitter3';
+import {
+  ExecutorClosedError,
+  HopXExecutorError,
+  InvalidExecutorOptionError,
+  MissingApiKeyError,
+  SandboxAuthenticationError,
+  SandboxFileError,
+  SandboxUnavailableError,
+} from './errors.js';
+import type { HopXCodeExecutorEvents } from './events.js';
+import { buildFreshProcessScript, KILL_GRACE_SECONDS } from './fresh-process-script.js';
+import { ImageOutputStore } from './image-output.js';
+import { type LanguageRuntime, LanguageTable } from './languages.js';
+import type { HopXCodeExecutorOptions } from './options.js';
+import { combineStreams, truncateOutput } from './output-format.js';
+import { buildPersistentPythonCell, parsePersistentPythonStdout } from './persistent-python.js';
+import { trackLiveSandbox } from './process-exit-cleanup.js';
+import { ExecutionTransportError, makeExecutionSingleAttempt } from './single-attempt-execution.js';
+
+const HOPX_CLOUD_URL = 'https://api.hopx.dev';
+/** Printed after the partial output of a block that ran out of time (AutoGen's TIMEOUT_MSG). */
+const TIMEOUT_MESSAGE = 'Timeout';
+/** Prepended to a block's output when a fresh sandbox had to replace a broken one. */
+export const SANDBOX_RESTARTED_NOTICE = '[sandbox restarted: earlier state was lost]';
+// The server's own limit is a backstop behind our in-sandbox timeout, so it must fire later.
+const SERVER_TIMEOUT_GRACE_SECONDS = KILL_GRACE_SECONDS + 8;
+
+/** One block's outcome, before the blocks of a call are joined. */
+interface BlockOutcome {
+  exitCode: number;
+  output: string;
+  outputFiles: string[];
+}
+
+type Failure = 'infrastructure' | 'fatal';
+
+/**
+ * Runs agents' code blocks in a HopX sandbox (HopX cloud or `@hopgen/local-sandbox`) through the
+ * official `@hopx-ai/sdk`. The sandbox is created on first use and reused across blocks and
+ * messages; pass it to `new UserProxyAgent({ codeExecutionConfig: { executor } })`.
+ */
+export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> implements CodeExecutor {
+  /** The extractor agents use to find code in messages for this executor. */
+  readonly codeExtractor: CodeExtractor;
+  readonly #template: string;
+  readonly #timeoutMs: number;
+  readonly #sandboxTtlMs: number;
+  readonly #stateful: boolean;
+  readonly #apiKey: string;
+  readonly #baseURL: string;
+  readonly #maxOutputChars: number;
+  readonly #maxRetries: number;
+  readonly #envVars: Record<string, string>;
+  readonly #languages: LanguageTable;
+  readonly #images: ImageOutputStore;
+
+  #sandbox: Promise<Sandbox> | undefined;
+  #currentSandboxId: string | undefined;
+  #untrackSandbox: (() => void) | undefined;
+  #ttlExtendedAt = 0;
+  #closed = false;
+  #executionCount = 0;
+  // Calls run one at a time: they share one sandbox and its interpreter.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: HopXCodeExecutorOptions = {}) {
+    super();
+    const apiKey = options.apiKey ?? process.env.HOPX_API_KEY;
+    if (apiKey === undefined || apiKey === '') throw new MissingApiKeyError();
+    this.#apiKey = apiKey;
+    this.#baseURL = options.baseURL ?? process.env.HOPX_BASE_URL ?? HOPX_CLOUD_URL;
+    this.#template = options.template ?? 'code-interpreter';
+    this.#timeoutMs = positive('timeoutMs', options.timeoutMs ?? 60_000);
+    this.#sandboxTtlMs = positive('sandboxTtlMs', options.sandboxTtlMs ?? 300_000);
+    this.#maxOutputChars = positive('maxOutputChars', options.maxOutputChars ?? 10_000);
+    this.#maxRetries = options.maxRetries ?? 3;
+    if (!Number.isInteger(this.#maxRetries) || this.#maxRetries < 0) {
+      throw new InvalidExecutorOptionError(
+        `maxRetries must be a whole number >= 0, got ${options.maxRetries}.`,
+      );
+    }
+    this.#stateful = options.stateful ?? true;
+    this.#envVars = { ...(options.envVars ?? {}) };
+    this.#languages = new LanguageTable(options.languages);
+    this.#images = new ImageOutputStore(
+      options.outputDir === undefined ? undefined : resolve(options.outputDir),
+    );
+    this.codeExtractor = options.codeExtractor ?? new MarkdownCodeExtractor();
+  }
+
+  /** The id of the current sandbox, or undefined before the first run and after restart/close. */
+  get sandboxId(): string | undefined {
+    return this.#currentSandboxId;
+  }
+
+  /** Runs the blocks in order in the sandbox and stops at the first one that fails. */
+  executeCodeBlocks(codeBlocks: CodeBlock[], options: ExecuteCodeBlocksOptions = {}): Promise<CodeResult> {
+    return this.#serialize(() => this.#executeCodeBlocks(codeBlocks, options));
+  }
+
+  /** Replaces the sandbox with a fresh one (created on next use): variables and files are lost. */
+  restart(): Promise<void> {
+    return this.#serialize(async () => {
+      this.#assertOpen();
+      await this.#discardSandbox();
+    });
+  }
+
+  /** Kills the sandbox. Safe to call twice; the executor cannot run code afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Waits for a running call, so the sandbox is not killed under it.
+    await this.#serialize(() => this.#discardSandbox());
+  }
+
+  /** `await using executor = new HopXCodeExecutor()` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Uploads a local file to `remotePath` in the sandbox. */
+  uploadFile(localPath: string, remotePath: string): Promise<void> {
+    return this.#fileOperation(`upload ${localPath} to ${remotePath}`, (sandbox) =>
+      sandbox.files.upload(localPath, remotePath),
+    );
+  }
+
+  /** Downloads a file from the sandbox as bytes. */
+  downloadFile(remotePath: string): Promise<Buffer> {
+    return this.#fileOperation(`download ${remotePath}`, (sandbox) => sandbox.files.download(remotePath));
+  }
+
+  /** Writes text or bytes to a file in the sandbox, replacing it. */
+  writeFile(remotePath: string, content: string | Uint8Array): Promise<void> {
+    return this.#fileOperation(`write ${remotePath}`, (sandbox) =>
+      typeof content === 'string'
+        ? sandbox.files.write(remotePath, content)
+        : sandbox.files.writeBytes(remotePath, Buffer.from(content)),
+    );
+  }
+
+  /** Reads a text file from the sandbox (UTF-8). */
+  readFile(remotePath: string): Promise<string> {
+    return this.#fileOperation(`read ${remotePath}`, async (sandbox) =>
+      (await sandbox.files.download(remotePath)).toString('utf8'),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  async #executeCodeBlocks(codeBlocks: CodeBlock[], options: ExecuteCodeBlocksOptions): Promise<CodeResult> {
+    this.#assertOpen();
+    const executionId = ++this.#executionCount;
+    const startedAt = performance.now();
+    let sandboxRestarted = false;
+    this.emit('code-execution-start', {
+      executionId,
+      languages: codeBlocks.map((block) => block.language),
+      sandboxId: this.#currentSandboxId,
+    });
+    try {
+      const outputs: string[] = [];
+      const outputFiles: string[] = [];
+      let exitCode = 0;
+      for (const [blockIndex, block] of codeBlocks.entries()) {
+        const blockStartedAt = performance.now();
+        const outcome = await this.#runBlock(block, options.signal, () => {
+          sandboxRestarted = true;
+        });
+        outputs.push(outcome.output);
+        outputFiles.push(...outcome.outputFiles);
+        exitCode = outcome.exitCode;
+        this.emit('code-execution-output', {
+          executionId,
+          blockIndex,
+          language: block.language,
+          sandboxId: this.#currentSandboxId,
+          exitCode: outcome.exitCode,
+          output: outcome.output,
+          durationMs: performance.now() - blockStartedAt,
+        });
+        if (exitCode !== 0) break;
+      }
+      await this.#extendTtl();
+      const result: CodeResult = {
+        exitCode,
+        output: truncateOutput(joinOutputs(outputs), this.#maxOutputChars),
+      };
+      if (outputFiles.length > 0) result.outputFiles = outputFiles;
+      this.emit('code-execution-end', {
+        executionId,
+        exitCode,
+        durationMs: performance.now() - startedAt,
+        sandboxId: this.#currentSandboxId,
+        sandboxRestarted,
+      });
+      return result;
+    } catch (error) {
+      this.emit('code-execution-end', {
+        executionId,
+        exitCode: undefined,
+        durationMs: performance.now() - startedAt,
+        sandboxId: this.#currentSandboxId,
+        sandboxRestarted,
+        error: error as Error,
+      });
+      throw error;
+    }
+  }
+
+  async #runBlock(
+    block: CodeBlock,
+    signal: AbortSignal | undefined,
+    onRestart: () => void,
+  ): Promise<BlockOutcome> {
+    const runtime = this.#languages.resolve(block.language);
+    if (runtime === undefined) {
+      return { exitCode: 1, output: `unknown language ${block.language}`, outputFiles: [] };
+    }
+    let code = block.code;
+    if (runtime.prepare !== undefined) {
+      const prepared = await runtime.prepare(code);
+      if (!prepared.ok) return { exitCode: 1, output: prepared.error, outputFiles: [] };
+      code = prepared.code;
+    }
+    if (signal?.aborted) return { exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] };
+
+    let restarted = false;
+    for (let attempt = 0; ; attempt += 1) {
+      let sandbox: Sandbox;
+      try {
+        sandbox = await this.#ensureSandbox();
+      } catch (error) {
+        if (classify(error) === 'infrastructure' && attempt < this.#maxRetries) continue;
+        throw toExecutorError(error, 'create a HopX sandbox');
+      }
+      try {
+        const outcome = await this.#runWithAbort(signal, () => this.#runInSandbox(sandbox, runtime, code));
+        if (restarted) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;
+        return outcome;
+      } catch (error) {
+        if (classify(error) !== 'infrastructure')
+          throw toExecutorError(error, 'run code in the HopX sandbox');
+        // The sandbox is broken or gone; whatever ran in it is lost. A retry goes to a fresh one.
+        await this.#discardSandbox();
+        restarted = true;
+        onRestart();
+        if (attempt >= this.#maxRetries) {
+          throw new SandboxUnavailableError(
+            `The HopX sandbox failed ${attempt + 1} times in a row (${describe(error)}). ` +
+              `Check that ${this.#baseURL} is reachable and healthy, or raise maxRetries.`,
+            { cause: error },
+          );
+        }
+      }
+    }
+  }
+
+  // An abort cannot cancel the SDK's HTTP call, so it kills the sandbox, which kills the code.
+  async #runWithAbort(
+    signal: AbortSignal | undefined,
+    run: () => Promise<BlockOutcome>,
+  ): Promise<BlockOutcome> {
+    if (signal === undefined) return run();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<BlockOutcome>((resolveAbort) => {
+      onAbort = () => {
+        void this.#discardSandbox();
+        resolveAbort({ exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] });
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const running = run();
+    running.catch(() => {});
+    try {
+      return await Promise.race([running, aborted]);
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #runInSandbox(sandbox: Sandbox, runtime: LanguageRuntime, code: string): Promise<BlockOutcome> {
+    const usePersistentPython = this.#stateful && runtime.persistentInterpreter === 'python';
+    const serverTimeoutSeconds = Math.ceil(this.#timeoutMs / 1000) + SERVER_TIMEOUT_GRACE_SECONDS;
+    const startedAt = performance.now();
+    let result: ExecutionResult;
+    try {
+      result = usePersistentPython
+        ? await sandbox.runIpython(buildPersistentPythonCell(code, this.#timeoutMs), {
+            timeout: serverTimeoutSeconds,
+          })
+        : await sandbox.runCode(buildFreshProcessScript(runtime, code, this.#timeoutMs), {
+            language: 'bash',
+            timeout: serverTimeoutSeconds,
+          });
+    } catch (error) {
+      // Only reached if our own timeout did not fire first (code that blocks SIGALRM, for example).
+      if (error instanceof APIError && error.code === 'EXECUTION_TIMEOUT') {
+        return { exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] };
+      }
+      throw error;
+    }
+
+    let stdout = result.stdout ?? '';
+    let exitCode = result.exit_code ?? (result.success ? 0 : 1);
+    if (usePersistentPython) {
+      const parsed = parsePersistentPythonStdout(stdout);
+      stdout = parsed.stdout;
+      exitCode = parsed.status ?? (exitCode === 0 ? 1 : exitCode);
+    } else if (exitCode === 137 && performance.now() - startedAt >= this.#timeoutMs) {
+      // `timeout` had to SIGKILL a process that ignored SIGTERM.
+      exitCode = 124;
+    }
+    let output = combineStreams(stdout, result.stderr ?? '');
+    if (exitCode === 124)
+      output = output.length > 0 ? `${output.replace(/\n$/, '')}\n${TIMEOUT_MESSAGE}` : TIMEOUT_MESSAGE;
+
+    const outputFiles = await this.#saveImages(result, sandbox.sandboxId);
+    for (const path of outputFiles)
+      output += `${output.length > 0 && !output.endsWith('\n') ? '\n' : ''}Image saved to ${path}`;
+    return { exitCode, output, outputFiles };
+  }
+
+  async #saveImages(result: ExecutionResult, sandboxId: string): Promise<string[]> {
+    const images = new Set<string>();
+    if (typeof result.png === 'string' && result.png.length > 0) images.add(result.png);
+    for (const rich of result.richOutputs ?? []) {
+      const data = (rich.data as Record<string, unknown> | undefined)?.['image/png'];
+      if (rich.type === 'image/png' && typeof data === 'string' && data.length > 0) images.add(data);
+    }
+    const paths: string[] = [];
+    for (const image of images) paths.push(await this.#images.savePng(image, sandboxId));
+    return paths;
+  }
+
+  async #fileOperation<T>(what: string, operation: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+    return this.#serialize(async () => {
+      this.#assertOpen();
+      let sandbox: Sandbox;
+      try {
+        sandbox = await this.#ensureSandbox();
+      } catch (error) {
+        throw toExecutorError(error, 'create a HopX sandbox');
+      }
+      try {
+        return await operation(sandbox);
+      } catch (error) {
+        // A fresh sandbox would not hold the file, so there is no retry; the next call starts clean.
+        if (classify(error) === 'infrastructure') await this.#discardSandbox();
+        if (error instanceof HopXExecutorError) throw error;
+        throw new SandboxFileError(`Could not ${what} in the HopX sandbox: ${describe(error)}`, {
+          cause: error,
+        });
+      }
+    });
+  }
+
+  #ensureSandbox(): Promise<Sandbox> {
+    this.#assertOpen();
+    if (this.#sandbox !== undefined) return this.#sandbox;
+    const creating = this.#createSandbox();
+    this.#sandbox = creating;
+    creating.catch(() => {
+      if (this.#sandbox === creating) this.#sandbox = undefined;
+    });
+    return creating;
+  }
+
+  async #createSandbox(): Promise<Sandbox> {
+    const sandbox = await Sandbox.create({
+      template: this.#template,
+      timeoutSeconds: Math.ceil(this.#sandboxTtlMs / 1000),
+      apiKey: this.#apiKey,
+      baseURL: this.#baseURL,
+      ...(Object.keys(this.#envVars).length > 0 ? { envVars: this.#envVars } : {}),
+    });
+    try {
+      makeExecutionSingleAttempt(sandbox);
+    } catch (error) {
+      await sandbox.kill().catch(() => {});
+      throw error;
+    }
+    this.#currentSandboxId = sandbox.sandboxId;
+    this.#ttlExtendedAt = Date.now();
+    this.#untrackSandbox = trackLiveSandbox({
+      sandboxId: sandbox.sandboxId,
+      baseURL: this.#baseURL,
+      apiKey: this.#apiKey,
+      kill: () => sandbox.kill(),
+    });
+    return sandbox;
+  }
+
+  async #discardSandbox(): Promise<void> {
+    const pending = this.#sandbox;
+    this.#sandbox = undefined;
+    this.#currentSandboxId = undefined;
+    this.#untrackSandbox?.();
+    this.#untrackSandbox = undefined;
+    if (pending === undefined) return;
+    try {
+      const sandbox = await pending;
+      await sandbox.kill();
+    } catch {
+      // Best effort: the sandbox may already be gone, and its TTL reaps it otherwise.
+    }
+  }
+
+  // HopX kills a sandbox sandboxTtlMs after creation; keep a sandbox that is in use alive.
+  async #extendTtl(): Promise<void> {
+    const pending = this.#sandbox;
+    if (pending === undefined || Date.now() - this.#ttlExtendedAt < this.#sandboxTtlMs / 4) return;
+    try {
+      const sandbox = await pending;
+      await sandbox.setTimeout(Math.ceil(this.#sandboxTtlMs / 1000));
+      this.#ttlExtendedAt = Date.now();
+    } catch {
+      // If the sandbox is gone, the next block notices and replaces it.
+    }
+  }
+
+  #serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ExecutorClosedError();
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidExecutorOptionError(
+      `${name} must be a positive number of ${name.endsWith('Chars') ? 'characters' : 'milliseconds'}, got ${value}.`,
+    );
+  }
+  return value;
+}
+
+// Infrastructure failures mean the sandbox can no longer be trusted: replace it and retry.
+function classify(error: unknown): Failure {
+  if (error instanceof ExecutionTransportError) return 'infrastructure';
+  if (error instanceof SandboxExpiredError || error instanceof ServerError) return 'infrastructure';
+  // The SDK reports a connection refused or reset (after its own retries) as an APIError without status.
+  if (error instanceof APIError && error.statusCode === undefined && error.code === undefined)
+    return 'infrastructure';
+  return 'fatal';
+}
+
+// One newline between blocks, unless the previous block already ended its line.
+function joinOutputs(outputs: string[]): string {
+  let joined = '';
+  for (const output of outputs) {
+    joined += joined.length > 0 && !joined.endsWith('\n') ? `\n${output}` : output;
+  }
+  return joined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function toExecutorError(error: unknown, what: string): Error {
+  if (error instanceof HopXExecutorError) return error;
+  if (error instanceof AuthenticationError) {
+    return new SandboxAuthenticationError(
+      `HopX rejected the API key while trying to ${what} (${describe(error)}). Check apiKey or HOPX_API_KEY.`,
+      { cause: error },
+    );
+  }
+  if (error instanceof HopxError || error instanceof Error) {
+    return new SandboxUnavailableError(`Could not ${what}: ${describe(error)}`, { cause: error });
+  }
+  return new SandboxUnavailableError(`Could not ${what}: ${String(error)}`);
+}

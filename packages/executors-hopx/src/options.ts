@@ -1,0 +1,56 @@
+import type { CodeExtractor } from '@hopgen/agents';
+import type { LanguageMappingEntry } from './languages.js';
+
+/** Options for `new HopXCodeExecutor()`. Every duration is in milliseconds. */
+export interface HopXCodeExecutorOptions {
+  /** HopX template the sandbox is created from. @default 'code-interpreter' */
+  template?: string;
+  /**
+   * Longest a single code block may run, milliseconds. A block that runs longer is killed and
+   * answers exit code 124 with what it printed before, and a `Timeout` line.
+   * @default 60_000
+   */
+  timeoutMs?: number;
+  /**
+   * Sandbox time to live, milliseconds: HopX kills a sandbox this long after it was last used
+   * (the executor extends it as it runs code). Guards against sandboxes leaked by a crash.
+   * @default 300_000
+   */
+  sandboxTtlMs?: number;
+  /**
+   * Keep Python state between blocks and messages by running Python in the sandbox's persistent
+   * interpreter. When false every block is a fresh process; only files persist.
+   * @default true
+   */
+  stateful?: boolean;
+  /** HopX API key. @default process.env.HOPX_API_KEY */
+  apiKey?: string;
+  /**
+   * HopX control-plane URL (for example the `baseURL` of `@hopgen/local-sandbox`).
+   * @default process.env.HOPX_BASE_URL, else 'https://api.hopx.dev'
+   */
+  baseURL?: string;
+  /** Outputs longer than this many characters keep their head and tail only. @default 10_000 */
+  maxOutputChars?: number;
+  /**
+   * Local directory where images the code displays (PNG) are saved.
+   * @default a new directory under the OS temporary directory (`hopgen-hopx-*`), created on first use
+   */
+  outputDir?: string;
+  /**
+   * How many times a block is retried on a fresh sandbox after an infrastructure failure
+   * (HTTP 5xx, a dropped connection, an expired sandbox). 0 disables retries.
+   * @default 3
+   */
+  maxRetries?: number;
+  /** Environment variables set in the sandbox when it is created. @default {} */
+  envVars?: Record<string, string>;
+  /**
+   * Extra languages, or replacements for the defaults, by fence tag: a runtime
+   * `{ fileExtension, command }` or the name of another language (an alias).
+   * @default {} (python/py/python3, bash/sh/shell, javascript/js/node, typescript/ts, go)
+   */
+  languages?: Record<string, LanguageMappingEntry>;
+  /** Finds code blocks in messages. @default new MarkdownCodeExtractor() */
+  codeExtractor?: CodeExtractor;
+}

@@ -1,0 +1,89 @@
+// Runs a block in the sandbox's persistent Python interpreter (`runIpython`) with the timeout
+// enforced *inside* the interpreter: a SIGALRM interrupts the block, so what it printed so far is
+// returned normally and the interpreter (with its variables) survives. The server's own timeout is
+// only a backstop for code that blocks signals.
+
+const STATUS_MARKER = '__HOPGEN_BLOCK_STATUS__=';
+
+// Installed once per interpreter (guarded by the name check). Runs the block like a notebook cell:
+// the value of a trailing expression is printed; tracebacks hide this wrapper's frames.
+const RUNNER_SOURCE = String.raw`
+def __hopgen_run_block(source_b64, seconds):
+    import ast, base64, linecache, signal, sys, threading, traceback
+    source = base64.b64decode(source_b64).decode('utf-8')
+    filename = '<hopgen-block>'
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = globals()
+
+    class HopgenTimeout(BaseException):
+        pass
+
+    def on_alarm(signum, frame):
+        raise HopgenTimeout()
+
+    status = 0
+    alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, 'setitimer')
+    previous = None
+    try:
+        try:
+            tree = ast.parse(source, filename, 'exec')
+        except SyntaxError:
+            traceback.print_exc(limit=0)
+            status = 1
+            tree = None
+        if tree is not None:
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            body = compile(ast.Module(body=tree.body, type_ignores=[]), filename, 'exec')
+            tail = compile(ast.Expression(body=last.value), filename, 'eval') if last is not None else None
+            if alarm:
+                previous = signal.signal(signal.SIGALRM, on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, seconds)
+            try:
+                exec(body, namespace)
+                if tail is not None:
+                    value = eval(tail, namespace)
+                    if value is not None:
+                        print(repr(value))
+            finally:
+                if alarm:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+    except HopgenTimeout:
+        status = 124
+    except SystemExit as error:
+        code = error.code
+        if isinstance(code, int):
+            status = code
+        elif code is None:
+            status = 0
+        else:
+            print(code, file=sys.stderr)
+            status = 1
+    except BaseException as error:
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+        status = 1
+    finally:
+        if alarm and previous is not None:
+            signal.signal(signal.SIGALRM, previous)
+    sys.stderr.flush()
+    sys.stdout.write('\n${STATUS_MARKER}%d\n' % status)
+    sys.stdout.flush()
+`;
+
+/** The Python sent to `runIpython` for one block. */
+export function buildPersistentPythonCell(code: string, timeoutMs: number): string {
+  const runner = Buffer.from(RUNNER_SOURCE, 'utf8').toString('base64');
+  const source = Buffer.from(code, 'utf8').toString('base64');
+  return [
+    `if '__hopgen_run_block' not in globals(): exec(__import__('base64').b64decode('${runner}').decode('utf-8'), globals())`,
+    `__hopgen_run_block('${source}', ${(timeoutMs / 1000).toFixed(3)})`,
+  ].join('\n');
+}
+
+/** The block's own stdout and its status (124 = timed out), or no status if the runner never finished. */
+export function parsePersistentPythonStdout(stdout: string): { stdout: string; status: number | undefined } {
+  const index = stdout.lastIndexOf(`\n${STATUS_MARKER}`);
+  if (index === -1) return { stdout, status: undefined };
+  const match = /^(-?\d+)/.exec(stdout.slice(index + 1 + STATUS_MARKER.length));
+  const rest = stdout.slice(index + 1 + STATUS_MARKER.length + (match?.[1]?.length ?? 0)).replace(/^\n/, '');
+  return { stdout: stdout.slice(0, index) + rest, status: match ? Number(match[1]) : undefined };
+}

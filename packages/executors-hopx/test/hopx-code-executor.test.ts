@@ -1,0 +1,350 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ExecutorClosedError,
+  HopXCodeExecutor,
+  type HopXCodeExecutorEvents,
+  InvalidExecutorOptionError,
+  MissingApiKeyError,
+} from '../src/index.js';
+import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+let server: TestServer;
+let outputDir: string;
+const pool = new ExecutorPool(() => ({ apiKey: server.apiKey, baseURL: server.baseURL, outputDir }));
+
+beforeAll(async () => {
+  server = await startTestServer();
+  outputDir = await mkdtemp(join(tmpdir(), 'hopgen-executor-test-'));
+});
+
+afterEach(async () => {
+  await pool.closeAll();
+  expect(await liveSandboxIds(server)).toEqual([]);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await rm(outputDir, { recursive: true, force: true });
+});
+
+describe('HopXCodeExecutor languages', () => {
+  it('runs python, bash, javascript and typescript blocks in one sandbox', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: 'print(sum(range(10)))' },
+      { language: 'sh', code: 'echo "shell $((6 * 7))"' },
+      { language: 'js', code: 'console.log([1, 2, 3].map((n) => n * 2).join(","))' },
+      {
+        language: 'ts',
+        code: 'const greet = (name: string): string => `hi ${name}`;\nconsole.log(greet("ts"));',
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 0, output: '45\nshell 42\n2,4,6\nhi ts\n' });
+  });
+
+  it('stops at the first failing block and shows its stderr after STDERR:', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([
+      { language: 'bash', code: 'echo out; echo oops >&2; exit 3' },
+      { language: 'bash', code: 'echo never' },
+    ]);
+    expect(result.exitCode).toBe(3);
+    expect(result.output).toBe('out\nSTDERR:\noops\n');
+  });
+
+  it('reports a Python exception with its traceback and exit code 1', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: 'x = 1\n1 / 0' }]);
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toContain('ZeroDivisionError: division by zero');
+    expect(result.output).toContain('line 2');
+  });
+
+  it('answers an unknown language with exit code 1 without creating a sandbox', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([{ language: 'cobol', code: 'DISPLAY "HI".' }]);
+    expect(result).toEqual({ exitCode: 1, output: 'unknown language cobol' });
+    expect(executor.sandboxId).toBeUndefined();
+    expect(await liveSandboxIds(server)).toEqual([]);
+  });
+
+  it('names line and column of a TypeScript syntax error without touching the sandbox', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([
+      { language: 'typescript', code: 'const x: number = ;' },
+    ]);
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toMatch(/^TypeScript syntax error at line 1, column 19: Expression expected/);
+    expect(executor.sandboxId).toBeUndefined();
+  });
+
+  it('lets the languages option add aliases and runtimes', async () => {
+    const executor = pool.create({
+      languages: { py3: 'python', perlish: { fileExtension: '.sh', command: 'bash {file} extra-argument' } },
+    });
+    const result = await executor.executeCodeBlocks([
+      { language: 'py3', code: 'print("alias")' },
+      { language: 'perlish', code: 'echo "arg=$1"' },
+    ]);
+    expect(result).toEqual({ exitCode: 0, output: 'alias\narg=extra-argument\n' });
+    expect(() => pool.create({ languages: { loop: 'loop' } })).toThrow(InvalidExecutorOptionError);
+  });
+});
+
+describe('HopXCodeExecutor state', () => {
+  it('keeps Python variables from one message to the next, and a trailing expression is printed', async () => {
+    const executor = pool.create();
+    await expect(executor.executeCodeBlocks([{ language: 'python', code: 'counter = 41' }])).resolves.toEqual(
+      {
+        exitCode: 0,
+        output: '',
+      },
+    );
+    const firstSandbox = executor.sandboxId;
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: 'counter += 1\ncounter' }]);
+    expect(result).toEqual({ exitCode: 0, output: '42\n' });
+    expect(executor.sandboxId).toBe(firstSandbox);
+  });
+
+  it('runs every block as a fresh process when stateful is false; files persist', async () => {
+    const executor = pool.create({ stateful: false });
+    await executor.executeCodeBlocks([
+      { language: 'python', code: 'value = 7\nopen("kept.txt", "w").write("7")' },
+    ]);
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: 'print(open("kept.txt").read())\nprint(value)' },
+    ]);
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toMatch(/^7\n/);
+    expect(result.output).toContain("NameError: name 'value' is not defined");
+  });
+
+  it('restart() replaces the sandbox and its state is lost', async () => {
+    const executor = pool.create();
+    await executor.executeCodeBlocks([{ language: 'python', code: 'secret = "s3"' }]);
+    const before = executor.sandboxId;
+    await executor.restart();
+    expect(executor.sandboxId).toBeUndefined();
+    expect(await liveSandboxIds(server)).toEqual([]);
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: 'print(secret)' }]);
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toContain("NameError: name 'secret' is not defined");
+    expect(executor.sandboxId).not.toBe(before);
+  });
+
+  it('close() kills the sandbox, is safe twice, and later use fails clearly', async () => {
+    const executor = pool.create();
+    await executor.executeCodeBlocks([{ language: 'bash', code: 'true' }]);
+    expect(await liveSandboxIds(server)).toHaveLength(1);
+    await executor.close();
+    await executor.close();
+    expect(await liveSandboxIds(server)).toEqual([]);
+    await expect(executor.executeCodeBlocks([{ language: 'bash', code: 'true' }])).rejects.toThrow(
+      ExecutorClosedError,
+    );
+  });
+
+  it('Symbol.asyncDispose kills the sandbox at the end of the scope', async () => {
+    const executor = pool.create();
+    await executor.executeCodeBlocks([{ language: 'bash', code: 'true' }]);
+    expect(await liveSandboxIds(server)).toHaveLength(1);
+    await executor[Symbol.asyncDispose]();
+    expect(await liveSandboxIds(server)).toEqual([]);
+  });
+});
+
+describe('HopXCodeExecutor timeouts', () => {
+  it('kills a fresh process that runs too long, keeps its partial output, and leaves no process behind', async () => {
+    const executor = pool.create({ timeoutMs: 1_500, stateful: false });
+    const started = Date.now();
+    const result = await executor.executeCodeBlocks([
+      { language: 'bash', code: 'sleep 31.4159 &\necho before\nsleep 27.1828\necho after' },
+    ]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result).toEqual({ exitCode: 124, output: 'before\nTimeout' });
+    expect(leftoverProcesses('sleep 31.4159|sleep 27.1828')).toEqual([]);
+    const again = await executor.executeCodeBlocks([{ language: 'python', code: 'print("still usable")' }]);
+    expect(again).toEqual({ exitCode: 0, output: 'still usable\n' });
+  });
+
+  it('interrupts a stateful Python block in the interpreter and keeps the interpreter state', async () => {
+    const executor = pool.create({ timeoutMs: 1_500 });
+    await executor.executeCodeBlocks([{ language: 'python', code: 'kept = "yes"' }]);
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: 'import time\nprint("before", flush=True)\ntime.sleep(29.97)\nprint("after")',
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 124, output: 'before\nTimeout' });
+    const again = await executor.executeCodeBlocks([{ language: 'python', code: 'print(kept)' }]);
+    expect(again).toEqual({ exitCode: 0, output: 'yes\n' });
+  });
+});
+
+describe('HopXCodeExecutor output', () => {
+  it('cuts long output to head and tail and says how much was dropped', async () => {
+    const executor = pool.create({ maxOutputChars: 1_000 });
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: 'print("H" * 600 + "x" * 50000 + "T" * 600)' },
+    ]);
+    expect(result.exitCode).toBe(0);
+    // 51,201 characters with the newline; 1,000 are kept.
+    expect(result.output).toContain('[output truncated: 50201 characters dropped]');
+    expect(result.output.startsWith('H'.repeat(500))).toBe(true);
+    expect(result.output.endsWith(`${'T'.repeat(499)}\n`)).toBe(true);
+    expect(result.output.length).toBeLessThan(1_100);
+  });
+
+  it('saves a displayed matplotlib figure as a PNG under outputDir and names it in the output', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: 'import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.show()\nprint("plotted")',
+      },
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.outputFiles).toHaveLength(1);
+    const [path] = result.outputFiles ?? [];
+    expect(path?.startsWith(outputDir)).toBe(true);
+    expect(result.output).toBe(`plotted\nImage saved to ${path}`);
+    const bytes = await readFile(path as string);
+    expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect(bytes.length).toBeGreaterThan(1_000);
+  });
+});
+
+describe('HopXCodeExecutor files', () => {
+  it('uploads a local file the code reads, and downloads what the code wrote', async () => {
+    const executor = pool.create();
+    const local = join(outputDir, 'numbers.csv');
+    await writeFile(local, 'a,b\n1,2\n3,4\n');
+    await executor.uploadFile(local, '/workspace/numbers.csv');
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: [
+          'rows = open("/workspace/numbers.csv").read().split()[1:]',
+          'total = sum(int(x) for row in rows for x in row.split(","))',
+          'open("/workspace/total.bin", "wb").write(bytes([0, 255, total]))',
+          'print(total)',
+        ].join('\n'),
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 0, output: '10\n' });
+    const downloaded = await executor.downloadFile('/workspace/total.bin');
+    expect(Buffer.isBuffer(downloaded)).toBe(true);
+    expect([...downloaded]).toEqual([0, 255, 10]);
+  });
+
+  it('writeFile and readFile round-trip text and bytes', async () => {
+    const executor = pool.create();
+    await executor.writeFile('/workspace/note.txt', 'héllo\nwörld\n');
+    expect(await executor.readFile('/workspace/note.txt')).toBe('héllo\nwörld\n');
+    await executor.writeFile('/workspace/raw.bin', new Uint8Array([1, 2, 3, 250]));
+    expect([...(await executor.downloadFile('/workspace/raw.bin'))]).toEqual([1, 2, 3, 250]);
+    const seen = await executor.executeCodeBlocks([{ language: 'bash', code: 'cat /workspace/note.txt' }]);
+    expect(seen.output).toBe('héllo\nwörld\n');
+  });
+});
+
+describe('HopXCodeExecutor options and events', () => {
+  it('refuses to start without an API key and says how to fix it', () => {
+    const saved = process.env.HOPX_API_KEY;
+    delete process.env.HOPX_API_KEY;
+    try {
+      expect(() => new HopXCodeExecutor({ baseURL: server.baseURL })).toThrow(MissingApiKeyError);
+      expect(() => new HopXCodeExecutor({ baseURL: server.baseURL })).toThrow(/HOPX_API_KEY/);
+    } finally {
+      if (saved !== undefined) process.env.HOPX_API_KEY = saved;
+    }
+  });
+
+  it('reads HOPX_API_KEY and HOPX_BASE_URL from the environment', async () => {
+    const saved = { key: process.env.HOPX_API_KEY, url: process.env.HOPX_BASE_URL };
+    process.env.HOPX_API_KEY = server.apiKey;
+    process.env.HOPX_BASE_URL = server.baseURL;
+    try {
+      const executor = new HopXCodeExecutor({ outputDir });
+      try {
+        await expect(executor.executeCodeBlocks([{ language: 'bash', code: 'echo env' }])).resolves.toEqual({
+          exitCode: 0,
+          output: 'env\n',
+        });
+      } finally {
+        await executor.close();
+      }
+    } finally {
+      restoreEnv('HOPX_API_KEY', saved.key);
+      restoreEnv('HOPX_BASE_URL', saved.url);
+    }
+  });
+
+  it('rejects nonsensical options', () => {
+    expect(() => pool.create({ timeoutMs: 0 })).toThrow(
+      /timeoutMs must be a positive number of milliseconds/,
+    );
+    expect(() => pool.create({ maxRetries: -1 })).toThrow(InvalidExecutorOptionError);
+  });
+
+  it('passes envVars into the sandbox', async () => {
+    const executor = pool.create({ envVars: { HOPGEN_GREETING: 'bonjour' } });
+    const result = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo "$HOPGEN_GREETING"' }]);
+    expect(result).toEqual({ exitCode: 0, output: 'bonjour\n' });
+  });
+
+  it('emits start, output and end events with durations and the sandbox id', async () => {
+    const executor = pool.create();
+    const events: Array<[string, unknown]> = [];
+    const names: Array<keyof HopXCodeExecutorEvents> = [
+      'code-execution-start',
+      'code-execution-output',
+      'code-execution-end',
+    ];
+    for (const name of names) executor.on(name, (event: unknown) => events.push([name, event]));
+    await executor.executeCodeBlocks([
+      { language: 'bash', code: 'echo one' },
+      { language: 'python', code: 'print("two")' },
+    ]);
+    expect(events.map(([name]) => name)).toEqual([
+      'code-execution-start',
+      'code-execution-output',
+      'code-execution-output',
+      'code-execution-end',
+    ]);
+    const sandboxId = executor.sandboxId;
+    expect(sandboxId).toBeTypeOf('string');
+    expect(events[0]?.[1]).toMatchObject({
+      executionId: 1,
+      languages: ['bash', 'python'],
+      sandboxId: undefined,
+    });
+    expect(events[1]?.[1]).toMatchObject({ blockIndex: 0, exitCode: 0, output: 'one\n', sandboxId });
+    expect(events[2]?.[1]).toMatchObject({ blockIndex: 1, exitCode: 0, output: 'two\n', sandboxId });
+    const end = events[3]?.[1] as { durationMs: number; sandboxId: string; exitCode: number };
+    expect(end).toMatchObject({ executionId: 1, exitCode: 0, sandboxId, sandboxRestarted: false });
+    expect(end.durationMs).toBeGreaterThan(0);
+  });
+});
+
+function leftoverProcesses(pattern: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', pattern], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.includes('pgrep'));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
