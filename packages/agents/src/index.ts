@@ -95,6 +95,7 @@ export {
   printUsageSummary,
 } from './model-clients/usage-summary.js';
 export type { ReplyTrigger } from './reply-trigger.js';
+export { defineTool } from './tools/define-tool.js';
 export {
   executeFunction,
   executeToolCalls,

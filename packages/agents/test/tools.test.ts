@@ -1,5 +1,6 @@
 import {
   AssistantAgent,
+  defineTool,
   executeToolCalls,
   type FunctionMapEntry,
   formatJsonString,
@@ -8,7 +9,6 @@ import {
   normalizeToolName,
   registerFunction,
   ScriptedModelClient,
-  type Tool,
   type ToolCall,
   toolDefinition,
   UserProxyAgent,
@@ -16,7 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-const weather: Tool = {
+const weather = defineTool({
   name: 'get_weather',
   description: 'Current weather of a city',
   parameters: z.object({
@@ -24,7 +24,7 @@ const weather: Tool = {
     unit: z.enum(['celsius', 'fahrenheit']).default('celsius'),
   }),
   execute: ({ city, unit }) => `Sunny, 21 degrees ${unit} in ${city}`,
-};
+});
 
 function call(name: string, args: string, id = `call_${name}`): ToolCall {
   return { id, type: 'function', function: { name, arguments: args } };

@@ -21,8 +21,11 @@ export interface Tool<TParameters extends z.ZodType = z.ZodType, TResult = unkno
   description: string;
   /** Schema of the arguments object; the model sees its JSON schema (`z.toJSONSchema`). */
   parameters: TParameters;
-  /** Runs the tool with validated arguments. Strings are answered as they are, anything else as JSON. */
-  execute: (args: z.infer<TParameters>) => TResult | Promise<TResult>;
+  /**
+   * Runs the tool with validated arguments. Strings are answered as they are, anything else as JSON.
+   * Declared as a method so a tool with a precise schema is still a `Tool` (method parameters are bivariant).
+   */
+  execute(args: z.infer<TParameters>): TResult | Promise<TResult>;
 }
 
 /**
