@@ -251,8 +251,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       try {
         sandbox = await this.#ensureSandbox();
       } catch (error) {
-        if (classify(error) === 'infrastructure' && attempt < this.#maxRetries) continue;
-        throw toExecutorError(error, 'create a HopX sandbox');
+        // Not retried here: the SDK already retries sandbox creation (3 attempts).
+        throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`);
       }
       try {
         const outcome = await this.#runWithAbort(signal, () => this.#runInSandbox(sandbox, runtime, code));
@@ -360,7 +360,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       try {
         sandbox = await this.#ensureSandbox();
       } catch (error) {
-        throw toExecutorError(error, 'create a HopX sandbox');
+        throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`);
       }
       try {
         return await operation(sandbox);

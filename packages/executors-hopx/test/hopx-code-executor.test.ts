@@ -42,7 +42,7 @@ describe('HopXCodeExecutor languages', () => {
       { language: 'js', code: 'console.log([1, 2, 3].map((n) => n * 2).join(","))' },
       {
         language: 'ts',
-        code: 'const greet = (name: string): string => `hi ${name}`;\nconsole.log(greet("ts"));',
+        code: 'const greet = (name: string): string => "hi " + name;\nconsole.log(greet("ts"));',
       },
     ]);
     expect(result).toEqual({ exitCode: 0, output: '45\nshell 42\n2,4,6\nhi ts\n' });
