@@ -1,5 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
 import type { ChatResult, TerminationReason } from './chat-result.js';
+import type { ChatQueueItem } from './chats/chat-queue.js';
+import { initiateChatsFrom } from './chats/initiate-chats.js';
+import {
+  type NestedChatQueueItem,
+  type RegisterNestedChatsOptions,
+  registerNestedChats,
+} from './chats/nested-chats.js';
 import { generateCodeExecutionReply } from './code-execution/code-execution-reply.js';
 import type { CodeExecutor } from './code-execution/types.js';
 import { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
@@ -383,6 +390,16 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
    */
   initiateChat(recipient: ConversableAgent, options: InitiateChatOptions = {}): Promise<ChatResult> {
     return initiateChatWith(this, recipient, options);
+  }
+
+  /** Runs several chats in order (or as a dependency graph), with this agent as the default sender. */
+  initiateChats(queue: readonly ChatQueueItem[]): Promise<ChatResult[]> {
+    return initiateChatsFrom(this, queue);
+  }
+
+  /** Runs `queue` as nested chats when a message from `trigger` arrives and replies with the last summary. */
+  registerNestedChats(queue: readonly NestedChatQueueItem[], options: RegisterNestedChatsOptions): void {
+    registerNestedChats(this, queue, options);
   }
 
   /**

@@ -46,6 +46,8 @@ export interface AgentEvents {
     method: string;
     reason: string;
     round: number;
+    /** A sentence for people when the choice was a fallback (e.g. the model's unusable answer). */
+    detail?: string;
   }) => void;
   /** A chat this agent initiated or hosted ended. */
   'chat-terminated': (event: {

@@ -4,6 +4,16 @@ export {
   DEFAULT_ASSISTANT_SYSTEM_MESSAGE,
 } from './assistant-agent.js';
 export type { ChatResult, TerminationReason } from './chat-result.js';
+export { type ChatId, type ChatQueueItem, planChatOrder, validateChatQueue } from './chats/chat-queue.js';
+export { initiateChats } from './chats/initiate-chats.js';
+export {
+  chatsToRun,
+  type NestedChatQueueItem,
+  type NestedChatsReplyFunction,
+  type RegisterNestedChatsOptions,
+  registerNestedChats,
+  summaryFromNestedChats,
+} from './chats/nested-chats.js';
 export { autoLastNMessages, generateCodeExecutionReply } from './code-execution/code-execution-reply.js';
 export { fileNameFromCode } from './code-execution/code-file-name.js';
 export {
@@ -44,6 +54,48 @@ export {
   SenderRequiredError,
 } from './errors.js';
 export type { AgentEvents, MessageEvent } from './events.js';
+export { clearAgentsHistory } from './group-chat/clear-history-command.js';
+export {
+  type CustomSpeakerSelector,
+  GroupChat,
+  type GroupChatOptions,
+  type SpeakerSelectionMethodName,
+  VALID_SPEAKER_SELECTION_METHODS,
+} from './group-chat/group-chat.js';
+export {
+  AgentNameConflictError,
+  ChatQueueError,
+  NoEligibleSpeakerError,
+  ResumeError,
+  SpeakerSelectionError,
+  UndefinedNextAgentError,
+} from './group-chat/group-chat-errors.js';
+export {
+  GroupChatManager,
+  type GroupChatManagerOptions,
+  type ResumeOptions,
+  type ResumeResult,
+} from './group-chat/group-chat-manager.js';
+export {
+  DEFAULT_INTRO_MSG,
+  DEFAULT_SELECT_SPEAKER_AUTO_MULTIPLE_TEMPLATE,
+  DEFAULT_SELECT_SPEAKER_AUTO_NONE_TEMPLATE,
+  DEFAULT_SELECT_SPEAKER_MESSAGE_TEMPLATE,
+  DEFAULT_SELECT_SPEAKER_PROMPT_TEMPLATE,
+} from './group-chat/group-chat-templates.js';
+export { mentionedAgents } from './group-chat/mentioned-agents.js';
+export { formatTemplate, pythonListRepr, pythonStringRepr } from './group-chat/python-format.js';
+export { type RandomSource, seededRandom } from './group-chat/seeded-random.js';
+export {
+  type SpeakerSelection,
+  type SpeakerSelectionReason,
+  selectNextSpeaker,
+} from './group-chat/speaker-selection.js';
+export {
+  checkGraphValidity,
+  invertDisallowedToAllowed,
+  type SpeakerTransitionsType,
+} from './group-chat/speaker-transitions.js';
 export { type HumanInputProvider, ScriptedHumanInput, TerminalHumanInput } from './human-input.js';
 export {
   type InitiateChatOptions,

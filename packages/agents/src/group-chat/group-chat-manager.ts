@@ -1,0 +1,306 @@
+import type { TerminationReason } from '../chat-result.js';
+import {
+  ConversableAgent,
+  type ConversableAgentOptions,
+  type ReplyContext,
+  type ReplyResult,
+} from '../conversable-agent.js';
+import { InvalidOptionError } from '../errors.js';
+import type { Message, MessageInput } from '../message.js';
+import { clearAgentsHistory } from './clear-history-command.js';
+import { GroupChat } from './group-chat.js';
+import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
+import { MISSING_SELECTOR_CONFIG } from './speaker-selection.js';
+import { warnOnce } from './warnings.js';
+
+/** Options of {@link GroupChatManager}: those of `ConversableAgent` with the manager's defaults, plus the group chat. */
+export interface GroupChatManagerOptions extends Partial<ConversableAgentOptions> {
+  /** The group chat this manager runs. */
+  groupchat: GroupChat;
+  /** The manager's name. @default 'chat_manager' */
+  name?: string;
+  /** Consecutive auto replies; the manager answers once per chat, so it is unlimited. @default Infinity */
+  maxConsecutiveAutoReply?: number;
+  /** The manager never asks a human by default. @default 'NEVER' */
+  humanInputMode?: ConversableAgentOptions['humanInputMode'];
+  /** @default 'Group chat manager.' */
+  systemMessage?: string;
+}
+
+/** Options of {@link GroupChatManager.resume}. */
+export interface ResumeOptions {
+  /**
+   * Text removed from the last message (or a function that cleans it), so a saved chat that ended
+   * with `TERMINATE` can go on.
+   */
+  removeTerminationString?: string | ((content: string) => string);
+  /** Print nothing. @default false */
+  silent?: boolean;
+}
+
+/** What {@link GroupChatManager.resume} returns: who spoke last and what, to restart the chat with. */
+export interface ResumeResult {
+  /** The agent to call `initiateChat(manager, { message: lastMessage, clearHistory: false })` on. */
+  lastAgent: ConversableAgent;
+  /** The last saved message. */
+  lastMessage: Message;
+}
+
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
+}
+
+/**
+ * The agent that runs a {@link GroupChat}: it receives a message, broadcasts it, checks for
+ * termination, picks the next speaker, lets it reply, and repeats (AutoGen's `GroupChatManager`).
+ * A manager can itself be a member of another group chat.
+ */
+export class GroupChatManager extends ConversableAgent {
+  readonly #groupchat: GroupChat;
+  #lastSpeaker: ConversableAgent | undefined;
+
+  constructor(options: GroupChatManagerOptions) {
+    const {
+      groupchat,
+      name = 'chat_manager',
+      maxConsecutiveAutoReply = Number.POSITIVE_INFINITY,
+      humanInputMode = 'NEVER',
+      systemMessage = 'Group chat manager.',
+      ...rest
+    } = options ?? ({} as GroupChatManagerOptions);
+    if (!(groupchat instanceof GroupChat)) {
+      throw new InvalidOptionError(
+        'GroupChatManager needs `groupchat`: new GroupChatManager({ groupchat: new GroupChat({ agents }) }).',
+      );
+    }
+    const llmConfig = rest.llmConfig;
+    if (llmConfig && ((llmConfig.tools && llmConfig.tools.length > 0) || llmConfig['functions'])) {
+      throw new InvalidOptionError(
+        "GroupChatManager is not allowed to make function/tool calls. Please remove the 'functions' or 'tools' config in 'llm_config' you passed in.",
+      );
+    }
+    super({ ...rest, name, maxConsecutiveAutoReply, humanInputMode, systemMessage });
+    if (
+      groupchat.speakerSelectionMethod === 'auto' &&
+      !this.llmConfig &&
+      !groupchat.selectSpeakerAutoLlmConfig
+    ) {
+      throw new InvalidOptionError(MISSING_SELECTOR_CONFIG);
+    }
+    this.#groupchat = groupchat;
+    this.registerReply(ConversableAgent, (context: ReplyContext<GroupChat>) => this.runChat(context), {
+      config: groupchat,
+      resetConfig: (config: GroupChat) => {
+        config.reset();
+        return config;
+      },
+      name: 'runChat',
+    });
+  }
+
+  /** The group chat this manager runs. */
+  get groupchat(): GroupChat {
+    return this.#groupchat;
+  }
+
+  /** The agent that spoke last in the current or last run. */
+  get lastSpeaker(): ConversableAgent | undefined {
+    return this.#lastSpeaker;
+  }
+
+  /** The group transcript: a summary of a group chat covers what everybody said. */
+  override chatMessagesForSummary(_agent: ConversableAgent): Message[] {
+    return this.#groupchat.messages;
+  }
+
+  /** Also resets the group (when clearing history) and prepares every member for a chat with this manager. */
+  override prepareChat(
+    recipient: ConversableAgent,
+    clearHistory: boolean,
+    prepareRecipient = true,
+    replyAtReceive = true,
+  ): void {
+    super.prepareChat(recipient, clearHistory, prepareRecipient, replyAtReceive);
+    if (clearHistory) this.#groupchat.reset();
+    for (const agent of this.#groupchat.agents) {
+      if (agent !== recipient || prepareRecipient)
+        agent.prepareChat(this, clearHistory, false, replyAtReceive);
+    }
+  }
+
+  /**
+   * The run loop (AutoGen's `run_chat`), registered as this agent's first reply function. Per round:
+   * append, broadcast, check termination, select, reply. Each round costs the same however long the
+   * transcript is. Ends with the reason recorded for `ChatResult.terminationReason`.
+   */
+  async runChat({ messages, sender, config }: ReplyContext<GroupChat>): Promise<ReplyResult> {
+    const groupchat = config ?? this.#groupchat;
+    let message = messages.at(-1);
+    if (message === undefined || sender === undefined) return { final: true, reply: null };
+    let speaker: ConversableAgent = sender;
+    const signal = this.currentSignal;
+    const silent = this.silent === true;
+    const members = groupchat.agents;
+    // Members stop their own model calls when the chat is aborted.
+    const savedSignals = signal ? members.map((agent) => agent.currentSignal) : undefined;
+    if (signal) for (const agent of members) if (agent !== this) agent.currentSignal = signal;
+    const end = (reason: TerminationReason, detail?: string): ReplyResult => {
+      this.recordTermination(reason, detail);
+      return { final: true, reply: null };
+    };
+    try {
+      if (groupchat.sendIntroductions) {
+        const intro = groupchat.introductionsMsg();
+        for (const agent of members) await this.send(intro, agent, { requestReply: false, silent: true });
+      }
+      const maxRound = groupchat.maxRound;
+      for (let round = 0; round < maxRound; round++) {
+        groupchat.append(message, speaker);
+        this.#lastSpeaker = speaker;
+        for (const agent of members) {
+          if (agent !== speaker) await this.send(message, agent, { requestReply: false, silent: true });
+        }
+        if (this.isTerminationMsg(message)) {
+          return end(
+            'termination-message',
+            `The manager '${this.name}' found a termination message from ${speaker.name}.`,
+          );
+        }
+        if (round === maxRound - 1) return end('max-round', `Maximum rounds (${maxRound}) reached.`);
+        if (signal?.aborted) return end('aborted', 'The chat was aborted.');
+        let reply: MessageInput | null;
+        try {
+          const selection = await groupchat.selectSpeakerWithReason(speaker, this, signal ? { signal } : {});
+          speaker = selection.speaker;
+          if (!silent) this.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
+          this.emit('speaker-selected', {
+            speaker,
+            method: selection.method,
+            reason: selection.reason,
+            round: round + 1,
+            ...(selection.detail ? { detail: selection.detail } : {}),
+          });
+          if (signal?.aborted) return end('aborted', 'The chat was aborted.');
+          speaker.lastTermination = undefined;
+          reply = await speaker.generateReply({ sender: this });
+        } catch (error) {
+          if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
+          if (isAbort(error, signal)) return end('aborted', 'The chat was aborted.');
+          throw error;
+        }
+        if (reply === null) {
+          const own = speaker.lastTermination as ConversableAgent['lastTermination'];
+          if (own)
+            return end(own.reason, `${speaker.name} ended the chat${own.detail ? `: ${own.detail}` : '.'}`);
+          return end('no-reply', `${speaker.name} produced no reply.`);
+        }
+        if (groupchat.enableClearHistory) reply = clearAgentsHistory(reply, groupchat, this);
+        await speaker.send(reply, this, { requestReply: false, silent });
+        message = this.lastMessage(speaker);
+        if (message === undefined) return end('no-reply', `${speaker.name} produced no reply.`);
+      }
+      return end('max-round', `Maximum rounds (${maxRound}) reached.`);
+    } finally {
+      if (savedSignals)
+        members.forEach((agent, index) => {
+          if (agent !== this) agent.currentSignal = savedSignals[index];
+        });
+    }
+  }
+
+  /**
+   * Loads a saved transcript so the chat can go on (AutoGen's `resume`): clears every history,
+   * replays all messages but the last to the members and the group, optionally strips the
+   * termination text from the last one, and returns who should send it. Then call
+   * `lastAgent.initiateChat(manager, { message: lastMessage, clearHistory: false })`.
+   * Invalid input throws {@link ResumeError} before anything is cleared.
+   */
+  async resume(messages: Message[] | string, options: ResumeOptions = {}): Promise<ResumeResult> {
+    let loaded: Message[];
+    if (typeof messages === 'string') {
+      loaded = this.messagesFromString(messages);
+    } else if (
+      Array.isArray(messages) &&
+      messages.every((item) => item !== null && typeof item === 'object')
+    ) {
+      loaded = structuredClone(messages);
+    } else {
+      throw new ResumeError(
+        'Messages is not of type str or List[Dict]. Pass an array of messages or their JSON.',
+      );
+    }
+    const groupchat = this.#groupchat;
+    if (loaded.length === 0) {
+      throw new ResumeError(
+        'Cannot resume group chat as no messages were provided. Use GroupChatManager.run_chat or ConversableAgent.initiate_chat to start a new chat.',
+      );
+    }
+    for (const message of loaded) {
+      if (
+        message.name &&
+        !groupchat.agentByName(message.name) &&
+        message.name !== groupchat.adminName &&
+        message.name !== this.name
+      ) {
+        throw new ResumeError(`Agent name in message doesn't exist as agent in group chat: ${message.name}`);
+      }
+    }
+    for (const agent of groupchat.agents) agent.clearHistory();
+    this.clearHistory();
+    groupchat.reset();
+
+    let lastSpeakerName = this.name;
+    for (const [index, message] of loaded.entries()) {
+      if (message.name === undefined) message.name = this.name;
+      const speaker = groupchat.agentByName(message.name) ?? (message.name === this.name ? this : undefined);
+      if (index !== loaded.length - 1) {
+        for (const agent of groupchat.agents) {
+          if (agent.name === message.name)
+            await agent.send(message, this, { requestReply: false, silent: true });
+          else await this.send(message, agent, { requestReply: false, silent: true });
+        }
+        if (speaker) groupchat.append(message, speaker);
+        else groupchat.messages.push(message);
+      }
+      lastSpeakerName = message.name;
+    }
+    const lastMessage = loaded.at(-1)!;
+    let lastAgent = groupchat.agentByName(lastSpeakerName);
+    if (!lastAgent && (lastSpeakerName === groupchat.adminName || lastSpeakerName === this.name))
+      lastAgent = this;
+    const remove = options.removeTerminationString;
+    if (remove && typeof lastMessage.content === 'string' && lastMessage.content) {
+      lastMessage.content =
+        typeof remove === 'string' ? lastMessage.content.replaceAll(remove, '') : remove(lastMessage.content);
+    }
+    if (this.isTerminationMsg(lastMessage)) {
+      warnOnce(this, 'WARNING: Last message meets termination criteria and this may terminate the chat.');
+    }
+    if (!options.silent) {
+      this.renderer.notice(
+        `Prepared group chat with ${loaded.length} messages, the last speaker is ${lastSpeakerName}`,
+      );
+    }
+    groupchat.sendIntroductions = false;
+    return { lastAgent: lastAgent ?? this, lastMessage };
+  }
+
+  /** The group transcript as JSON, for saving and later {@link resume}. */
+  messagesToString(messages: readonly Message[] = this.#groupchat.messages): string {
+    return JSON.stringify(messages);
+  }
+
+  /** Parses a transcript saved by {@link messagesToString}; throws {@link ResumeError} for invalid JSON. */
+  messagesFromString(text: string): Message[] {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new ResumeError('Messages string is not a valid JSON string', { cause: error });
+    }
+    if (!Array.isArray(parsed)) {
+      throw new ResumeError('Messages string is not a valid JSON string of a list of messages.');
+    }
+    return parsed as Message[];
+  }
+}
