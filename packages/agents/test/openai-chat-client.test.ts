@@ -346,6 +346,47 @@ describe('OpenAIChatClient streaming', () => {
     expect(chat.usage().usageExcludingCachedInference.models['gpt-4o-mini']?.totalTokens).toBe(10);
   });
 
+  it('does not replay an answer that broke off after text was shown', async () => {
+    const broken = await serve([{ content: ['Once ', 'upon ', 'a time'], dropAfterChunks: 3 }]);
+    const other = await serve([{ content: 'should not be asked' }]);
+    const deltas: string[] = [];
+    const chat = client({
+      stream: true,
+      configList: [
+        { model: 'gpt-4o', baseURL: broken.baseURL, apiKey: 'k' },
+        { model: 'gpt-4o', baseURL: other.baseURL, apiKey: 'k' },
+      ],
+    });
+    const error = await chat
+      .create({ messages: hello, onTextDelta: (delta) => deltas.push(delta) })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModelClientError);
+    expect((error as Error).message).toMatch(/broke off after part of it was streamed/);
+    expect(deltas).toEqual(['Once ', 'upon ']);
+    expect(broken.requests).toHaveLength(1);
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it('retries a stream that broke off before any text was shown', async () => {
+    const server = await serve([{ content: ['never shown'], dropAfterChunks: 1 }, { content: ['Hello'] }]);
+    const deltas: string[] = [];
+    const chat = client({
+      stream: true,
+      configList: [{ model: 'gpt-4o', baseURL: server.baseURL, apiKey: 'k' }],
+    });
+    const response = await chat.create({ messages: hello, onTextDelta: (delta) => deltas.push(delta) });
+    expect(response.message.content).toBe('Hello');
+    expect(response.attempts).toBe(2);
+    expect(deltas).toEqual(['Hello']);
+  });
+
+  it('accepts AutoGen snake_case api_key and base_url in a config', async () => {
+    const server = await serve([{ content: 'snake' }]);
+    const chat = client({ configList: [{ model: 'gpt-4o', base_url: server.baseURL, api_key: 'sk-snake' }] });
+    expect((await chat.create({ messages: hello })).message.content).toBe('snake');
+    expect(server.requests[0]!.headers.authorization).toBe('Bearer sk-snake');
+  });
+
   it('reassembles streamed tool calls from their fragments', async () => {
     const server = await serve([
       {

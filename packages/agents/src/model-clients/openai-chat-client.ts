@@ -3,10 +3,11 @@ import { ModelClientError } from '../errors.js';
 import type { LlmConfig, ModelConfig } from '../llm-config.js';
 import { type ToolCall, toModelMessages } from '../message.js';
 import { normalizeToolName } from '../tools/tool-name.js';
+import { normalizeConfigKeys } from './config-list.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
 import { computeCost } from './prices.js';
 import { type CachedResponse, cacheKey, DiskResponseCache, type ResponseCache } from './response-cache.js';
-import { classifyFailure, retryDelayMs, sleep } from './retry-policy.js';
+import { classifyFailure, IncompleteStreamError, retryDelayMs, sleep } from './retry-policy.js';
 import { StreamAssembler } from './stream-assembler.js';
 import { type UsageReport, UsageTracker } from './usage.js';
 
@@ -92,7 +93,8 @@ export class OpenAIChatClient implements ModelClient {
         "OpenAIChatClient needs llmConfig.configList with at least one entry, each naming a `model` (e.g. [{ model: 'gpt-4o-mini' }]).",
       );
     }
-    this.#config = config;
+    // AutoGen's snake_case `api_key` / `base_url` are accepted too.
+    this.#config = { ...config, configList: configList.map((entry) => normalizeConfigKeys(entry)) };
     if (config.cache) this.#cache = config.cache;
     else if (config.cacheSeed !== null) {
       this.#cache = new DiskResponseCache({
@@ -191,8 +193,14 @@ export class OpenAIChatClient implements ModelClient {
             { cause: error },
           );
         }
-        // Text already shown to the user cannot be taken back, so a broken stream is not replayed.
-        if (kind !== 'retryable' || attempt > maxRetries || streamed.any) return fail(error, attempt);
+        if (streamed.any) {
+          // Text already shown cannot be taken back: replaying the call (here or on another config) would show it twice.
+          throw new ModelClientError(
+            `The answer of model ${modelConfig.model} at ${baseURL} broke off after part of it was streamed (${describeError(error)}); it was not retried so no text is shown twice. Send the request again.`,
+            { cause: error },
+          );
+        }
+        if (kind !== 'retryable' || attempt > maxRetries) return fail(error, attempt);
         const delay = retryDelayMs(attempt - 1, error, {
           baseDelayMs: this.#config.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
           maxDelayMs: this.#config.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
@@ -280,6 +288,8 @@ export class OpenAIChatClient implements ModelClient {
       }
     }
     const result = assembler.result();
+    // The SDK ends the iteration quietly when the connection drops mid-stream.
+    if (result.hadChoice && result.finishReason === undefined) throw new IncompleteStreamError();
     return this.#answer(modelConfig, { ...result, model: result.model || modelConfig.model });
   }
 

@@ -11,8 +11,17 @@ export type FailureKind =
   /** Anything else (400, 401, 404...): this config is skipped and the next one is tried. */
   | 'fatal-for-config';
 
+/** A streamed answer ended before the model finished (no `finish_reason`): the connection broke. */
+export class IncompleteStreamError extends Error {
+  constructor() {
+    super('the stream ended before the model finished (no finish_reason); the connection probably broke');
+    this.name = 'IncompleteStreamError';
+  }
+}
+
 /** Classifies an error thrown by the `openai` SDK. */
 export function classifyFailure(error: unknown): FailureKind {
+  if (error instanceof IncompleteStreamError || isDroppedConnection(error)) return 'retryable';
   if (error instanceof OpenAI.APIUserAbortError) return 'aborted';
   if (error instanceof OpenAI.APIConnectionError) return 'retryable';
   if (error instanceof OpenAI.APIError) {
@@ -22,6 +31,18 @@ export function classifyFailure(error: unknown): FailureKind {
     return 'fatal-for-config';
   }
   return 'fatal-for-config';
+}
+
+const SOCKET_ERROR_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE']);
+
+/** A connection cut while a streamed body was read: undici's `TypeError: terminated` (the SDK does not wrap it). */
+function isDroppedConnection(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code;
+  return (
+    (typeof code === 'string' && SOCKET_ERROR_CODES.has(code)) ||
+    (error instanceof TypeError && error.message === 'terminated')
+  );
 }
 
 function isContentFilter(error: InstanceType<typeof OpenAI.APIError>): boolean {

@@ -21,6 +21,8 @@ export type ScriptedReply =
       finishReason?: string;
       /** Answer with an empty `choices` list. */
       noChoices?: boolean;
+      /** When streaming, drop the connection after this many chunks. */
+      dropAfterChunks?: number;
     }
   /** An HTTP error with OpenAI's error body. */
   | { kind: 'error'; status: number; message?: string; code?: string; headers?: Record<string, string> }
@@ -189,10 +191,20 @@ function streamCompletion(
   const id = `chatcmpl-${++nextId}`;
   const model = reply.model ?? body.model;
   const created = Math.floor(Date.now() / 1000);
-  const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+  let sent = 0;
+  let dropped = false;
+  const send = (choices: unknown[], extra: Record<string, unknown> = {}) => {
+    if (dropped) return;
+    if (reply.dropAfterChunks !== undefined && sent++ >= reply.dropAfterChunks) {
+      dropped = true;
+      // Let the chunks already written reach the client, then cut the connection mid-body.
+      setTimeout(() => response.destroy(), 50);
+      return;
+    }
     response.write(
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`,
     );
+  };
   if (!reply.noChoices) {
     send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
     const fragments = Array.isArray(reply.content) ? reply.content : reply.content ? [reply.content] : [];
@@ -230,7 +242,7 @@ function streamCompletion(
   }
   const usage = usageOf(reply);
   if (usage && body.stream_options?.include_usage) send([], { usage });
-  response.end('data: [DONE]\n\n');
+  if (!dropped) response.end('data: [DONE]\n\n');
 }
 
 function sendJson(
