@@ -1,1 +1,10 @@
-export {};
+export {
+  InvalidOptionError,
+  LocalSandboxError,
+  PreflightError,
+  SandboxCreateError,
+  SandboxDestroyedError,
+} from './errors.js';
+export type { SandboxLimits } from './isolation/types.js';
+export type { LocalSandboxServer, LocalSandboxServerOptions } from './server/options.js';
+export { startLocalSandboxServer } from './server/server.js';

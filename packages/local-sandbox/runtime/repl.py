@@ -1,0 +1,72 @@
+"""The sandbox's persistent Python interpreter: variables survive between calls.
+
+Requests are JSON lines on `in_fd` ({id, code, env}); replies are JSON lines on `out_fd`. Each call
+gets fresh memfds as fds 1 and 2, so output of C code and of subprocesses is captured as well.
+"""
+
+import builtins
+import json
+import os
+import sys
+
+import runner
+
+OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
+
+
+def _read(fd):
+    size = os.fstat(fd).st_size
+    data = os.pread(fd, min(size, OUTPUT_LIMIT), 0)
+    os.close(fd)
+    text = data.decode("utf-8", errors="replace")
+    if size > OUTPUT_LIMIT:
+        text += "\n[output truncated: %d bytes more]\n" % (size - OUTPUT_LIMIT)
+    return text
+
+
+def serve(in_fd, out_fd, preload):
+    for name in preload:
+        try:
+            __import__(name)
+        except BaseException:  # noqa: BLE001 - optional modules
+            pass
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+    sys.argv = [""]
+    sys.path[0] = ""
+    output = os.fdopen(out_fd, "w", buffering=1, encoding="utf-8", errors="replace")
+    requests = os.fdopen(in_fd, "rb", buffering=0)
+    null = os.open("/dev/null", os.O_WRONLY)
+    sys.stdout = open(1, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
+    sys.stderr = open(2, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
+    # A leading newline ends any half-written reply of a killed predecessor.
+    output.write("\n" + json.dumps({"event": "ready", "pid": os.getpid()}) + "\n")
+    buffer = b""
+    while True:
+        chunk = requests.read(1 << 20)
+        if not chunk:
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if not line.strip():
+                continue
+            request = json.loads(line)
+            env = request.get("env")
+            if env is not None:
+                os.environ.clear()
+                os.environ.update(env)
+            stdout_fd = os.memfd_create("stdout")
+            stderr_fd = os.memfd_create("stderr")
+            os.dup2(stdout_fd, 1)
+            os.dup2(stderr_fd, 2)
+            exit_code, rich = runner.execute(request.get("code", ""), namespace, "<cell>")
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            reply = {
+                "id": request.get("id"),
+                "exit_code": exit_code,
+                "stdout": _read(stdout_fd),
+                "stderr": _read(stderr_fd),
+                "rich": rich,
+            }
+            output.write(json.dumps(reply) + "\n")

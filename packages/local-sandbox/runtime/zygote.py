@@ -1,0 +1,291 @@
+"""In-sandbox process server of @hopgen/local-sandbox.
+
+One of these runs per sandbox. It forks a fresh child per execution (cheap: no interpreter start,
+no sandbox setup) and owns the sandbox's persistent Python interpreter (the REPL), which is itself a
+forked child talking to the host on fds 4 and 5.
+
+Host -> zygote: JSON lines on stdin.  Zygote -> host: JSON lines on fd 3.
+Every child gets fresh memfds as fds 1 and 2, so output written by C code and by subprocesses is
+captured too; the zygote reads them back after the child exits.
+"""
+
+import json
+import os
+import select
+import signal
+import sys
+
+PROTOCOL = os.fdopen(3, "w", buffering=1, encoding="utf-8", errors="replace")
+OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
+RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+CODE_DIR = os.path.join(os.environ.get("TMPDIR") or "/tmp", ".hopgen")
+REPL_IN_FD = 4
+REPL_OUT_FD = 5
+
+children = {}  # pid -> (request id, stdout memfd, stderr memfd, meta memfd, code file)
+by_id = {}  # request id -> pid
+repl_pid = None
+
+
+def send(message):
+    PROTOCOL.write(json.dumps(message) + "\n")
+
+
+def read_memfd(fd, limit=OUTPUT_LIMIT):
+    size = os.fstat(fd).st_size
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = b""
+    want = min(size, limit)
+    while len(data) < want:
+        chunk = os.read(fd, want - len(data))
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    text = data.decode("utf-8", errors="replace")
+    if size > limit:
+        text += "\n[output truncated: %d bytes more]\n" % (size - limit)
+    return text
+
+
+def reset_child_state(stdout_fd, stderr_fd):
+    """Runs in a freshly forked child: own session, default signals, output to the memfds."""
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+
+
+STARTUP_ENVIRONMENT = dict(os.environ)
+
+
+def apply_environment(env, cwd):
+    # The sandbox's own variables (TMPDIR, MPLCONFIGDIR, ...) first, then the run's complete set.
+    os.environ.clear()
+    os.environ.update(STARTUP_ENVIRONMENT)
+    os.environ.update(env)
+    if cwd:
+        os.chdir(cwd)
+
+
+def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds):
+    """Body of a forked child. Never returns."""
+    code = 1
+    try:
+        reset_child_state(stdout_fd, stderr_fd)
+        for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
+        sys.stderr = open(2, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
+        try:
+            apply_environment(request.get("env") or {}, request.get("cwd"))
+        except OSError as error:
+            sys.stderr.write("hopgen: cannot enter working directory %s: %s\n" % (request.get("cwd"), error))
+            sys.stderr.flush()
+            os._exit(1)
+        if request.get("kind") == "exec":
+            argv = list(request["argv"])
+            if "code" in request:
+                os.makedirs(CODE_DIR, exist_ok=True)
+                path = os.path.join(CODE_DIR, "%s%s" % (request["id"], request.get("ext", "")))
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(request["code"])
+                argv.append(path)
+            try:
+                os.execvp(argv[0], argv)
+            except OSError as error:
+                sys.stderr.write("hopgen: cannot run %s: %s\n" % (argv[0], error))
+                sys.stderr.flush()
+                os._exit(127)
+        import runner
+
+        code, rich = runner.run_fresh(request["code"], request.get("rich", True))
+        os.lseek(meta_fd, 0, os.SEEK_SET)
+        os.write(meta_fd, json.dumps(rich).encode("utf-8"))
+    except BaseException:  # noqa: BLE001 - the child must always exit, never return into the loop
+        try:
+            import traceback
+
+            traceback.print_exc()
+        except BaseException:
+            pass
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        os._exit(code)
+
+
+def start(request, wake_fds):
+    request_id = request["id"]
+    stdout_fd = os.memfd_create("stdout")
+    stderr_fd = os.memfd_create("stderr")
+    meta_fd = os.memfd_create("meta")
+    pid = os.fork()
+    if pid == 0:
+        run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds)
+    code_file = None
+    if request.get("kind") == "exec" and "code" in request:
+        code_file = os.path.join(CODE_DIR, "%s%s" % (request_id, request.get("ext", "")))
+    children[pid] = (request_id, stdout_fd, stderr_fd, meta_fd, code_file)
+    by_id[request_id] = pid
+    send({"id": request_id, "event": "started", "pid": pid})
+
+
+def start_repl(request, wake_fds):
+    global repl_pid
+    if repl_pid is not None:
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            for fd in (0, 3, *wake_fds):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            null = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            import repl
+
+            repl.serve(REPL_IN_FD, REPL_OUT_FD, request.get("preload") or [])
+        finally:
+            os._exit(0)
+    repl_pid = pid
+    send({"id": "repl", "event": "started", "pid": pid})
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def reap():
+    global repl_pid
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if os.WIFSIGNALED(status):
+            exit_code = 128 + os.WTERMSIG(status)
+        else:
+            exit_code = os.WEXITSTATUS(status)
+        if pid == repl_pid:
+            repl_pid = None
+            kill_group(pid)
+            send({"id": "repl", "event": "exited", "exit_code": exit_code})
+            continue
+        entry = children.pop(pid, None)
+        if entry is None:
+            continue
+        request_id, stdout_fd, stderr_fd, meta_fd, code_file = entry
+        by_id.pop(request_id, None)
+        reply = {"id": request_id, "event": "exited", "exit_code": exit_code}
+        reply["stdout"] = read_memfd(stdout_fd)
+        reply["stderr"] = read_memfd(stderr_fd)
+        meta = read_memfd(meta_fd, 64 * 1024 * 1024)
+        if meta:
+            try:
+                reply["rich"] = json.loads(meta)
+            except ValueError:
+                pass
+        if code_file:
+            try:
+                os.unlink(code_file)
+            except OSError:
+                pass
+        send(reply)
+
+
+def preload(modules):
+    for name in modules:
+        try:
+            __import__(name)
+        except BaseException:  # noqa: BLE001 - a missing optional module must not stop the sandbox
+            pass
+    if "matplotlib.pyplot" in sys.modules:
+        import runner  # noqa: F401 - registers the figure hooks once, before any fork
+
+
+def main():
+    sys.path.insert(0, RUNTIME_DIR)
+    import runner  # noqa: F401 - imported once here so every forked run has it for free
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    os.set_blocking(wake_read, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    wake_fds = (wake_read, wake_write)
+    stdin = os.fdopen(0, "rb", buffering=0)
+    buffer = b""
+    send({"event": "ready", "pid": os.getpid()})
+    while True:
+        readable, _, _ = select.select([0, wake_read], [], [])
+        if wake_read in readable:
+            try:
+                while os.read(wake_read, 512):
+                    pass
+            except BlockingIOError:
+                pass
+            reap()
+        if 0 not in readable:
+            continue
+        chunk = stdin.read(65536)
+        if not chunk:
+            for pid in list(children):
+                kill_group(pid)
+            if repl_pid is not None:
+                kill_group(repl_pid)
+            os._exit(0)
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if not line.strip():
+                continue
+            request = json.loads(line)
+            op = request.get("op")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if op == "run":
+                start(request, wake_fds)
+            elif op == "kill":
+                pid = by_id.get(request.get("id"))
+                if pid is not None:
+                    kill_group(pid)
+            elif op == "repl_start":
+                start_repl(request, wake_fds)
+            elif op == "repl_kill":
+                if repl_pid is not None:
+                    kill_group(repl_pid)
+            elif op == "preload":
+                preload(request.get("modules") or [])
+                send({"id": request.get("id"), "event": "preloaded"})
+        reap()
+
+
+if __name__ == "__main__":
+    main()

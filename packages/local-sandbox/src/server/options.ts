@@ -1,0 +1,40 @@
+import type { SandboxLimits } from '../isolation/types.js';
+
+/** Options of {@link startLocalSandboxServer}. */
+export interface LocalSandboxServerOptions {
+  /** Interface to listen on. Anything other than loopback exposes code execution to the network. @default '127.0.0.1' */
+  host?: string;
+  /** TCP port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** API key clients must send (`X-API-Key` or `Authorization: Bearer`). @default a random key, returned by the server handle */
+  apiKey?: string;
+  /** Pre-started sandboxes kept ready per template (interpreter running, pandas/matplotlib imported), in sandboxes. @default 0 */
+  poolSize?: number;
+  /** Resource limits of every sandbox (bytes, process count, cores); unset fields keep the backend defaults. @default {} */
+  limits?: Partial<SandboxLimits>;
+  /** How sandboxes are isolated. `none` runs code unisolated (development on macOS only). @default 'bubblewrap' */
+  isolation?: 'bubblewrap' | 'none';
+  /** Longest TTL a client may ask for, in seconds; also the TTL when none is given (0 = no TTL by default). @default 0 */
+  defaultTimeoutSeconds?: number;
+  /** Receives one line per notable server event (start-up, pool errors). @default no logging */
+  log?: (message: string) => void;
+}
+
+/** Limits used when the caller gives none. */
+export const DEFAULT_LIMITS: SandboxLimits = {
+  memoryBytes: 1024 * 1024 * 1024,
+  pids: 256,
+  cpus: 1,
+  tmpBytes: 256 * 1024 * 1024,
+  workspaceBytes: 1024 * 1024 * 1024,
+};
+
+/** What {@link startLocalSandboxServer} returns. */
+export interface LocalSandboxServer {
+  /** Control-plane base URL to pass as the SDK's `baseURL`, e.g. `http://127.0.0.1:7070`. */
+  baseURL: string;
+  /** The API key clients must send. */
+  apiKey: string;
+  /** Destroys every sandbox and stops the server. */
+  close(): Promise<void>;
+}

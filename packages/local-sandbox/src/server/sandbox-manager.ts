@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import type { IsolatedSandbox, IsolationBackend, SandboxLimits } from '../isolation/types.js';
+import { HopxHttpError } from './http-utilities.js';
+import { SandboxSession } from './sandbox-session.js';
+import type { LocalTemplate } from './templates.js';
+
+/** A new sandbox id in HopX's style (seconds, then random base36), safe as a directory name. */
+export function newSandboxId(): string {
+  const random = randomBytes(8).readBigUInt64BE().toString(36).padStart(8, '0').slice(0, 8);
+  return `${Math.floor(Date.now() / 1000)}${random}`;
+}
+
+/** Options of a create call. */
+export interface CreateSandboxOptions {
+  template: LocalTemplate;
+  timeoutSeconds?: number;
+  internetAccess: boolean;
+  envVars?: Record<string, string>;
+}
+
+/** Owns every sandbox: creation (from the warm pool when possible), TTLs, pause and destruction. */
+export class SandboxManager {
+  readonly #backend: IsolationBackend;
+  readonly #limits: SandboxLimits;
+  readonly #poolSize: number;
+  readonly #log: (message: string) => void;
+  readonly #sessions = new Map<string, SandboxSession>();
+  readonly #byToken = new Map<string, SandboxSession>();
+  readonly #pools = new Map<string, SandboxSession[]>();
+  readonly #refilling = new Map<string, number>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: {
+    backend: IsolationBackend;
+    limits: SandboxLimits;
+    poolSize: number;
+    log: (message: string) => void;
+  }) {
+    this.#backend = options.backend;
+    this.#limits = options.limits;
+    this.#poolSize = options.poolSize;
+    this.#log = options.log;
+  }
+
+  async #newSession(template: LocalTemplate, internetAccess: boolean): Promise<SandboxSession> {
+    const id = newSandboxId();
+    let isolated: IsolatedSandbox;
+    try {
+      isolated = await this.#backend.create({ id, limits: this.#limits, internetAccess });
+    } catch (error) {
+      throw new HopxHttpError(
+        503,
+        'INTERNAL_ERROR',
+        `Could not create a sandbox: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    return new SandboxSession({ id, template, isolated, backendName: this.#backend.name, internetAccess });
+  }
+
+  /** Fills every template's warm pool up to the pool size, in the background. */
+  fillPools(templates: Iterable<LocalTemplate>): void {
+    if (this.#poolSize <= 0) return;
+    for (const template of templates) {
+      if (template.languages.size === 0) continue;
+      this.#refill(template);
+    }
+  }
+
+  /** Resolves when every pool is full (for tests and benchmarks that want warm starts). */
+  async poolsReady(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #refill(template: LocalTemplate): void {
+    if (this.#closed) return;
+    const pool = this.#pools.get(template.name) ?? [];
+    this.#pools.set(template.name, pool);
+    const inFlight = this.#refilling.get(template.name) ?? 0;
+    const missing = this.#poolSize - pool.length - inFlight;
+    for (let index = 0; index < missing; index++) {
+      this.#refilling.set(template.name, (this.#refilling.get(template.name) ?? 0) + 1);
+      const work = (async () => {
+        const session = await this.#newSession(template, false);
+        try {
+          await session.processServer.ready();
+          if (template.languages.has('python'))
+            await session.processServer.startRepl(template.preloadModules);
+        } catch (error) {
+          await this.#destroySession(session);
+          throw error;
+        }
+        if (this.#closed) {
+          await this.#destroySession(session);
+          return;
+        }
+        pool.push(session);
+      })()
+        .catch((error: unknown) => {
+          this.#log(
+            `warm pool for ${template.name}: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        })
+        .finally(() => {
+          this.#refilling.set(template.name, (this.#refilling.get(template.name) ?? 1) - 1);
+          this.#pending.delete(work);
+        });
+      this.#pending.add(work);
+    }
+  }
+
+  /** Creates a sandbox; it is usable when this resolves. */
+  async create(options: CreateSandboxOptions): Promise<SandboxSession> {
+    if (this.#closed) throw new HopxHttpError(503, 'INTERNAL_ERROR', 'The server is shutting down.');
+    let session: SandboxSession | undefined;
+    if (!options.internetAccess) {
+      session = this.#pools.get(options.template.name)?.shift();
+      if (session) this.#refill(options.template);
+    }
+    if (!session) {
+      session = await this.#newSession(options.template, options.internetAccess);
+      // Start the process server now; the first run waits for it, so create answers sooner.
+      session.processServer.ready().catch(() => {});
+    }
+    session.createdAt = new Date();
+    if (options.envVars) session.envVars = { ...options.envVars };
+    this.#sessions.set(session.id, session);
+    this.#byToken.set(session.token, session);
+    if (options.timeoutSeconds !== undefined) this.setTimeout(session, options.timeoutSeconds);
+    return session;
+  }
+
+  /** The sandbox with this id, or a 404 `Sandbox not found` (the SDK maps it to SandboxExpiredError). */
+  get(id: string): SandboxSession {
+    const session = this.#sessions.get(id);
+    if (!session) {
+      throw new HopxHttpError(404, 'SANDBOX_NOT_FOUND', `Sandbox not found: ${id}`, { sandbox_id: id });
+    }
+    return session;
+  }
+
+  /** The sandbox whose agent token this is (WebSocket routing), if any. */
+  byToken(token: string): SandboxSession | undefined {
+    const session = this.#byToken.get(token);
+    if (!session || session.tokenExpiresAt.getTime() < Date.now()) return undefined;
+    return session;
+  }
+
+  /** Every live sandbox, oldest first. */
+  list(): SandboxSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  /** Sets the TTL to now + `seconds`; expiry destroys the sandbox. */
+  setTimeout(session: SandboxSession, seconds: number): void {
+    clearTimeout(session.ttlTimer);
+    session.timeoutSeconds = seconds;
+    session.expiresAt = new Date(Date.now() + seconds * 1000);
+    session.ttlTimer = setTimeout(() => {
+      void this.destroy(session.id).catch(() => {});
+    }, seconds * 1000);
+    session.ttlTimer.unref();
+  }
+
+  /** Issues a fresh token for the sandbox's agent. */
+  refreshToken(session: SandboxSession): void {
+    session.tokenExpiresAt = new Date(Date.now() + 7 * 24 * 3600 * 1000);
+  }
+
+  /** Freezes every process of the sandbox. */
+  async pause(session: SandboxSession): Promise<void> {
+    if (session.status === 'paused') return;
+    await session.isolated.freeze();
+    session.status = 'paused';
+  }
+
+  /** Thaws a paused sandbox. */
+  async resume(session: SandboxSession): Promise<void> {
+    if (session.status !== 'paused') return;
+    await session.isolated.thaw();
+    session.status = 'running';
+  }
+
+  /** Destroys a sandbox: processes, cgroups and workspace. */
+  async destroy(id: string): Promise<void> {
+    const session = this.get(id);
+    this.#sessions.delete(id);
+    this.#byToken.delete(session.token);
+    await this.#destroySession(session);
+  }
+
+  async #destroySession(session: SandboxSession): Promise<void> {
+    if (session.destroyed) return;
+    session.destroyed = true;
+    clearTimeout(session.ttlTimer);
+    for (const stop of session.onDestroy) stop();
+    session.processServer.close();
+    if (session.status === 'paused') await session.isolated.thaw().catch(() => {});
+    await session.isolated.destroy();
+  }
+
+  /** Destroys every sandbox, pooled ones included. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending]);
+    const sessions = [...this.#sessions.values(), ...[...this.#pools.values()].flat()];
+    this.#sessions.clear();
+    this.#byToken.clear();
+    this.#pools.clear();
+    await Promise.allSettled(sessions.map((session) => this.#destroySession(session)));
+  }
+}

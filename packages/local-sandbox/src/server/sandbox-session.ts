@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  RUNTIME_DIRECTORY_URL,
+  SANDBOX_RUNTIME_PATH,
+  SANDBOX_WORKSPACE_PATH,
+} from '../isolation/sandbox-environment.js';
+import type { IsolatedSandbox } from '../isolation/types.js';
+import { ProcessServer } from './process-server.js';
+import type { LocalTemplate } from './templates.js';
+
+/** Lifecycle states reported by `GET /v1/sandboxes/{id}`. */
+export type SandboxStatus = 'running' | 'paused';
+
+/** A background execution or command. */
+export interface BackgroundProcess {
+  processId: string;
+  executionId: string;
+  name: string | null;
+  language: string | null;
+  command: string | null;
+  status: 'running' | 'completed' | 'failed' | 'killed' | 'timeout';
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  startedAt: string;
+  endedAt: string | null;
+  kill: () => void;
+}
+
+/** Where things are, as processes inside the sandbox see them. */
+export interface SandboxView {
+  /** The workspace (`/workspace` under bubblewrap). */
+  workspace: string;
+  /** The read-only runtime directory (`/opt/hopgen` under bubblewrap). */
+  runtime: string;
+}
+
+/** Paths as a sandbox of `backendName` sees them. The `none` backend runs on the host's own paths. */
+export function sandboxView(backendName: string, sandbox: IsolatedSandbox): SandboxView {
+  if (backendName === 'none') {
+    return {
+      workspace: sandbox.workspaceDir,
+      runtime: fileURLToPath(RUNTIME_DIRECTORY_URL).replace(/\/$/, ''),
+    };
+  }
+  return { workspace: SANDBOX_WORKSPACE_PATH, runtime: SANDBOX_RUNTIME_PATH };
+}
+
+/** The variables every run gets before the sandbox's and the request's own. */
+export function baseEnvironment(view: SandboxView): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: view.workspace,
+    LANG: 'C.UTF-8',
+    PYTHONPATH: view.runtime,
+    PYTHONDONTWRITEBYTECODE: '1',
+    MPLBACKEND: 'module://hopgen_mpl',
+  };
+}
+
+/** A new token for a sandbox's agent (the SDK sends it as `Authorization: Bearer`). */
+export function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** One sandbox as the server tracks it. */
+export class SandboxSession {
+  readonly id: string;
+  readonly template: LocalTemplate;
+  readonly isolated: IsolatedSandbox;
+  readonly view: SandboxView;
+  readonly processServer: ProcessServer;
+  createdAt = new Date();
+  readonly internetAccess: boolean;
+  token = newToken();
+  tokenExpiresAt = new Date(Date.now() + TOKEN_LIFETIME_MS);
+  status: SandboxStatus = 'running';
+  timeoutSeconds: number | null = null;
+  expiresAt: Date | null = null;
+  ttlTimer: NodeJS.Timeout | undefined;
+  /** Sandbox environment variables (`/env`), applied to every later run. */
+  envVars: Record<string, string> = {};
+  readonly processes = new Map<string, BackgroundProcess>();
+  readonly metrics = { executions: 0, requests: 0, errors: 0 };
+  destroyed = false;
+  /** Stops things tied to this sandbox (open streams) when it is destroyed. */
+  readonly onDestroy = new Set<() => void>();
+
+  constructor(options: {
+    id: string;
+    template: LocalTemplate;
+    isolated: IsolatedSandbox;
+    backendName: string;
+    internetAccess: boolean;
+  }) {
+    this.id = options.id;
+    this.template = options.template;
+    this.isolated = options.isolated;
+    this.internetAccess = options.internetAccess;
+    this.view = sandboxView(options.backendName, options.isolated);
+    const python = options.template.languages.get('python')?.command ?? '/usr/bin/python3';
+    this.processServer = new ProcessServer(options.isolated, {
+      python,
+      zygotePath: path.posix.join(SANDBOX_RUNTIME_PATH, 'zygote.py'),
+      cwd: SANDBOX_WORKSPACE_PATH,
+      env: baseEnvironment(this.view),
+    });
+  }
+
+  /** The complete environment of a run: base, then sandbox variables, then the request's. */
+  runEnvironment(requestEnv: Record<string, string> | undefined): Record<string, string> {
+    return { ...baseEnvironment(this.view), ...this.envVars, ...(requestEnv ?? {}) };
+  }
+
+  /** Maps a request's working directory (`/workspace/x`, `x`) to the path the sandbox sees. */
+  workingDirectory(requested: string | undefined): string {
+    const value = requested && requested.trim() !== '' ? requested : SANDBOX_WORKSPACE_PATH;
+    if (value === SANDBOX_WORKSPACE_PATH) return this.view.workspace;
+    if (value.startsWith(`${SANDBOX_WORKSPACE_PATH}/`)) {
+      return path.posix.join(this.view.workspace, value.slice(SANDBOX_WORKSPACE_PATH.length + 1));
+    }
+    if (!value.startsWith('/')) return path.posix.join(this.view.workspace, value);
+    return value;
+  }
+}
+
+/** How long an agent token stays valid; the SDK refreshes below one hour left. */
+export const TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000;
