@@ -106,6 +106,34 @@ describe('HopXCodeExecutor fault recovery', () => {
     expect(executor.sandboxId).not.toBe(expired);
   });
 
+  it('replaces a sandbox that its TTL expired while idle', async () => {
+    const executor = pool.create({ stateful: true, sandboxTtlMs: 1_000 });
+    await executor.executeCodeBlocks([{ language: 'python', code: 'answer = 42' }]);
+    const expired = executor.sandboxId;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await liveSandboxIds(server)).toEqual([]);
+
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: 'print(globals().get("answer"))' },
+    ]);
+
+    expect(result).toEqual({ exitCode: 0, output: `${SANDBOX_RESTARTED_NOTICE}\nNone\n` });
+    expect(executor.sandboxId).not.toBe(expired);
+  });
+
+  it('keeps extending the TTL of a sandbox that is in use', async () => {
+    const executor = pool.create({ stateful: true, sandboxTtlMs: 2_000 });
+    await executor.executeCodeBlocks([{ language: 'python', code: 'uses = 0' }]);
+    const sandboxId = executor.sandboxId;
+    for (let use = 1; use <= 4; use += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const result = await executor.executeCodeBlocks([{ language: 'python', code: 'uses += 1\nuses' }]);
+      expect(result).toEqual({ exitCode: 0, output: `${use}\n` });
+    }
+    // 3.2 s after creation, well past the 2 s TTL, the first sandbox is still the one in use.
+    expect(executor.sandboxId).toBe(sandboxId);
+  });
+
   it('gives up with SandboxUnavailableError after maxRetries fresh sandboxes, leaking none', async () => {
     const executor = pool.create({ maxRetries: 2 });
     proxy.injectFault({ kind: 'respond-500', match: isExecute, times: 10 });

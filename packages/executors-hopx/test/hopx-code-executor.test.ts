@@ -188,6 +188,25 @@ describe('HopXCodeExecutor timeouts', () => {
   });
 });
 
+describe('HopXCodeExecutor abort', () => {
+  it('answers an aborted run as a timeout, kills its sandbox, and stays usable', async () => {
+    const executor = pool.create({ stateful: false });
+    await executor.executeCodeBlocks([{ language: 'bash', code: 'true' }]);
+    const controller = new AbortController();
+    const running = executor.executeCodeBlocks([{ language: 'bash', code: 'echo started; sleep 23.4567' }], {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 500);
+    const started = Date.now();
+    await expect(running).resolves.toEqual({ exitCode: 124, output: 'Timeout' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await liveSandboxIds(server)).toEqual([]);
+    expect(leftoverProcesses('sleep 23.4567')).toEqual([]);
+    const again = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo again' }]);
+    expect(again).toEqual({ exitCode: 0, output: 'again\n' });
+  });
+});
+
 describe('HopXCodeExecutor output', () => {
   it('cuts long output to head and tail and says how much was dropped', async () => {
     const executor = pool.create({ maxOutputChars: 1_000 });
