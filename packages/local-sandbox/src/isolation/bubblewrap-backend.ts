@@ -1,0 +1,479 @@
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  InvalidOptionError,
+  LocalSandboxError,
+  SandboxCreateError,
+  SandboxDestroyedError,
+} from '../errors.js';
+import { bubblewrapSandboxArguments, bubblewrapSpawnArguments } from './bubblewrap-arguments.js';
+import { CgroupFactory, detectCgroupLayout, missingCgroupFeatures, type SandboxCgroup } from './cgroups.js';
+import {
+  findHostTools,
+  type HostTools,
+  limitsUnavailableError,
+  runToCompletion,
+  unlimitedWarning,
+  userNamespaceError,
+} from './preflight.js';
+import { SandboxDirectories } from './sandbox-directories.js';
+import {
+  assertValidSandboxId,
+  buildSandboxEnvironment,
+  defaultSandboxEnvironment,
+  SANDBOX_WORKSPACE_PATH,
+} from './sandbox-environment.js';
+import { buildSeccompFilter } from './seccomp-filter.js';
+import type {
+  IsolatedSandbox,
+  IsolatedSandboxOptions,
+  IsolationBackend,
+  SandboxLimits,
+  SandboxSpawnOptions,
+} from './types.js';
+
+/** Options of the bubblewrap backend. */
+export interface BubblewrapBackendOptions {
+  /** Host directory under which the backend keeps workspaces and its runtime copy. @default `os.tmpdir()` */
+  baseDirectory?: string;
+  /** Absolute path of bwrap. @default the first of /usr/bin/bwrap, /bin/bwrap, /usr/local/bin/bwrap */
+  bwrapPath?: string;
+  /**
+   * First host uid (and gid) of sandboxes when the server runs as root; every live sandbox gets its own
+   * uid from `hostUidBase` upwards, so sandboxes never share a uid with each other or with a real user.
+   * @default 1_900_000_000
+   */
+  hostUidBase?: number;
+  /** How many host uids sandboxes may use at once (the maximum number of live sandboxes). @default 65_536 */
+  hostUidCount?: number;
+  /** Number of sandbox cgroups created ahead of time, to keep mkdir off the create path. @default 2 */
+  cgroupPoolSize?: number;
+  /**
+   * When the host cannot enforce limits (the server is not root, or cgroups are not writable), run
+   * sandboxes without memory, pids, CPU and disk limits and print a loud warning, instead of failing
+   * `preflight()`. Namespaces and seccomp still apply. @default false
+   */
+  allowUnlimited?: boolean;
+  /** Receives the backend's warnings. @default console.warn */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Script run by bash before bwrap: no core dumps (the hard limit too, so sandboxed code cannot raise it),
+ * close every inherited fd above the ones the caller passed (Node does not close fds it inherited from
+ * whoever started the server, and bwrap passes them on), join the sandbox's cgroups, then exec the rest.
+ * bash rather than sh because dash cannot close fds above 9.
+ */
+const LAUNCH_SCRIPT = [
+  'ulimit -c 0 || exit 125',
+  'keep=$1; shift',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template.
+  'for fd in /proc/self/fd/*; do fd=${fd##*/}; if [ "$fd" -gt "$keep" ]; then exec {fd}>&-; fi; done',
+  'n=$1; shift',
+  'while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done',
+  'exec "$@"',
+].join('\n');
+
+/** What preflight found; decides how sandboxes are launched. */
+interface HostSetup {
+  tools: HostTools;
+  directories: SandboxDirectories;
+  seccompFile: string;
+  cgroups: CgroupFactory | null;
+  /** Whether workspaces are size-capped tmpfs mounts (root only). */
+  cappedWorkspaces: boolean;
+}
+
+/**
+ * Sandboxes as bubblewrap containers on the local kernel. See `index.ts` for the isolation model.
+ * Each `spawn` is one bwrap invocation; everything a sandbox keeps between spawns lives in its cgroup
+ * (processes, limits) and its host directories (`/workspace`, `/tmp`).
+ */
+export class BubblewrapBackend implements IsolationBackend {
+  readonly name = 'bubblewrap' as const;
+  readonly #options: BubblewrapBackendOptions;
+  readonly #sandboxes = new Map<string, BubblewrapSandbox>();
+  readonly #usedUidSlots = new Set<number>();
+  #setup: Promise<HostSetup> | undefined;
+  #closed = false;
+
+  constructor(options: BubblewrapBackendOptions = {}) {
+    const { hostUidBase = 1_900_000_000, hostUidCount = 65_536, cgroupPoolSize = 2 } = options;
+    if (!Number.isInteger(hostUidBase) || hostUidBase < 1000 || hostUidBase + hostUidCount > 4_294_967_294) {
+      throw new InvalidOptionError(
+        'hostUidBase must be an integer uid >= 1000 leaving room for hostUidCount uids.',
+      );
+    }
+    if (!Number.isInteger(cgroupPoolSize) || cgroupPoolSize < 0) {
+      throw new InvalidOptionError('cgroupPoolSize must be a non-negative integer.');
+    }
+    this.#options = { ...options, hostUidBase, hostUidCount, cgroupPoolSize };
+  }
+
+  /** Checks the host once (later calls return the same result) and prepares shared state. */
+  async preflight(): Promise<void> {
+    this.#setup ??= this.#prepare();
+    try {
+      await this.#setup;
+    } catch (error) {
+      this.#setup = undefined;
+      throw error;
+    }
+  }
+
+  async create(options: IsolatedSandboxOptions): Promise<IsolatedSandbox> {
+    if (this.#closed) throw new LocalSandboxError('The bubblewrap backend is closed; create a new backend.');
+    assertValidSandboxId(options.id);
+    assertValidLimits(options.limits);
+    for (const bind of options.readOnlyBinds ?? []) {
+      if (!path.isAbsolute(bind) || path.normalize(bind) !== bind || bind === '/') {
+        throw new InvalidOptionError(
+          `readOnlyBinds entry ${JSON.stringify(bind)} must be a normalized absolute path other than /.`,
+        );
+      }
+    }
+    if (this.#sandboxes.has(options.id))
+      throw new SandboxCreateError(`Sandbox ${options.id} already exists.`);
+    await this.preflight();
+    const setup = await this.#setup!;
+
+    const isRoot = setup.tools.setpriv !== null;
+    const uidSlot = isRoot ? this.#takeUidSlot() : null;
+    const owner =
+      uidSlot === null
+        ? null
+        : { uid: this.#options.hostUidBase! + uidSlot, gid: this.#options.hostUidBase! + uidSlot };
+    let cgroup: SandboxCgroup | null = null;
+    let directory: string | undefined;
+    try {
+      const [takenCgroup, directories] = await Promise.all([
+        setup.cgroups?.take(options.limits) ?? null,
+        setup.directories.createSandbox(options.id, {
+          owner: setup.cappedWorkspaces ? owner : null,
+          workspaceBytes: options.limits.workspaceBytes,
+          tmpBytes: options.limits.tmpBytes,
+        }),
+      ]);
+      cgroup = takenCgroup;
+      directory = directories.directory;
+      if (owner && !setup.cappedWorkspaces) {
+        await chown(directories.workspace, owner.uid, owner.gid);
+      }
+      const sandboxArguments = bubblewrapSandboxArguments({
+        workspace: directories.workspace,
+        tmp: directories.tmp,
+        tmpBytes: options.limits.tmpBytes,
+        runtime: setup.directories.runtimeDirectory,
+        etc: setup.directories.etcDirectory,
+        internetAccess: options.internetAccess,
+        readOnlyBinds: options.readOnlyBinds ?? [],
+      });
+      const sandbox = new BubblewrapSandbox({
+        id: options.id,
+        workspaceDir: directories.workspace,
+        owner,
+        setup,
+        cgroup,
+        sandboxArguments,
+        onDestroy: async () => {
+          await setup.directories.removeSandbox(directories.directory);
+          if (uidSlot !== null) this.#usedUidSlots.delete(uidSlot);
+          this.#sandboxes.delete(options.id);
+        },
+      });
+      this.#sandboxes.set(options.id, sandbox);
+      return sandbox;
+    } catch (error) {
+      await cgroup?.remove().catch(() => undefined);
+      if (directory) await setup.directories.removeSandbox(directory).catch(() => undefined);
+      if (uidSlot !== null) this.#usedUidSlots.delete(uidSlot);
+      throw error instanceof LocalSandboxError
+        ? error
+        : new SandboxCreateError(`Could not create sandbox ${options.id}: ${(error as Error).message}`, {
+            cause: error,
+          });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#sandboxes.values()].map((sandbox) => sandbox.destroy()));
+    const setup = await this.#setup?.catch(() => undefined);
+    this.#setup = undefined;
+    if (!setup) return;
+    await setup.cgroups?.close();
+    await setup.directories.remove();
+  }
+
+  #takeUidSlot(): number {
+    for (let slot = 0; slot < this.#options.hostUidCount!; slot++) {
+      if (!this.#usedUidSlots.has(slot)) {
+        this.#usedUidSlots.add(slot);
+        return slot;
+      }
+    }
+    throw new SandboxCreateError(
+      `All ${this.#options.hostUidCount} sandbox uids are in use; destroy sandboxes or raise hostUidCount.`,
+    );
+  }
+
+  async #prepare(): Promise<HostSetup> {
+    const warn = this.#options.warn ?? console.warn;
+    const isRoot = process.getuid?.() === 0;
+    const tools = await findHostTools({ bwrapPath: this.#options.bwrapPath, isRoot });
+    const baseDirectory = this.#options.baseDirectory ?? tmpdir();
+    await mkdir(baseDirectory, { recursive: true });
+    const directories = await SandboxDirectories.create(baseDirectory, tools.mount);
+    try {
+      const seccompFile = path.join(directories.root, '.seccomp.bpf');
+      await writeFile(seccompFile, buildSeccompFilter(), { mode: 0o600 });
+      const trialUid = this.#options.hostUidBase! + this.#options.hostUidCount! - 1;
+      await this.#trialRun(tools, seccompFile, isRoot ? trialUid : null);
+
+      let problem: string | null = null;
+      let cgroups: CgroupFactory | null = null;
+      let cappedWorkspaces = false;
+      if (!isRoot) {
+        problem =
+          'the server does not run as root, so it can neither create cgroups nor mount tmpfs workspaces';
+      } else {
+        const layout = await detectCgroupLayout();
+        const missing = missingCgroupFeatures(layout);
+        if (missing.length > 0) problem = `cgroups are incomplete: ${missing.join(', ')}`;
+        else {
+          const factory = new CgroupFactory(layout!, {
+            poolSize: this.#options.cgroupPoolSize!,
+            instanceName: `hopgen-${process.pid}-${randomBytes(4).toString('hex')}`,
+          });
+          try {
+            await factory.start();
+            cgroups = factory;
+          } catch (error) {
+            await factory.close().catch(() => undefined);
+            problem = `cgroups are not writable (${(error as Error).message})`;
+          }
+        }
+        try {
+          const trial = await directories.createSandbox('.mount-check', {
+            owner: { uid: trialUid, gid: trialUid },
+            workspaceBytes: 1 << 20,
+            tmpBytes: 1 << 20,
+          });
+          await directories.removeSandbox(trial.directory);
+          cappedWorkspaces = true;
+        } catch (error) {
+          problem ??= `tmpfs workspaces cannot be mounted (${(error as Error).message})`;
+        }
+      }
+      if (problem) {
+        await cgroups?.close();
+        if (!this.#options.allowUnlimited) throw limitsUnavailableError(problem);
+        warn(unlimitedWarning(problem));
+      }
+      return {
+        tools,
+        directories,
+        seccompFile,
+        cgroups: problem ? null : cgroups,
+        cappedWorkspaces: !problem && cappedWorkspaces,
+      };
+    } catch (error) {
+      await directories.remove().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Starts `/usr/bin/true` in a minimal sandbox with the seccomp filter, as the sandbox uid. */
+  async #trialRun(tools: HostTools, seccompFile: string, uid: number | null): Promise<void> {
+    const bwrapArguments = [
+      '--unshare-all',
+      '--unshare-user',
+      '--disable-userns',
+      '--die-with-parent',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--seccomp',
+      '3',
+      '/usr/bin/true',
+    ];
+    const launcher = launcherCommand(tools, { uid, highestFd: 3, procsFiles: [] }, bwrapArguments);
+    const seccompFd = openSync(seccompFile, 'r');
+    try {
+      const result = await runToCompletion(launcher[0]!, launcher.slice(1), {
+        stdio: ['ignore', 'ignore', 'pipe', seccompFd],
+      });
+      if (result.code !== 0) throw userNamespaceError(result.stderr);
+    } finally {
+      closeSync(seccompFd);
+    }
+  }
+}
+
+/** The host-side command line: sh (rlimits, cgroup join), setpriv (drop root), bwrap. */
+function launcherCommand(
+  tools: HostTools,
+  options: { uid: number | null; highestFd: number; procsFiles: string[] },
+  bwrapArguments: string[],
+): string[] {
+  const { uid, highestFd, procsFiles } = options;
+  const command = [
+    tools.bash,
+    '-c',
+    LAUNCH_SCRIPT,
+    'hopgen-launch',
+    String(highestFd),
+    String(procsFiles.length),
+    ...procsFiles,
+  ];
+  if (tools.setpriv && uid !== null) {
+    // bwrap run as root keeps root's capabilities over bound host files; never let it.
+    command.push(tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--');
+  }
+  command.push(tools.bwrap, ...bwrapArguments);
+  return command;
+}
+
+function assertValidLimits(limits: SandboxLimits): void {
+  for (const [name, minimum] of [
+    ['memoryBytes', 16 << 20],
+    ['pids', 8],
+    ['cpus', 0.01],
+    ['tmpBytes', 1 << 20],
+    ['workspaceBytes', 1 << 20],
+  ] as const) {
+    const value = limits[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
+      throw new InvalidOptionError(`limits.${name} must be a finite number >= ${minimum} (got ${value}).`);
+    }
+  }
+}
+
+function normalizeStdio(stdio: StdioOptions | undefined): Exclude<StdioOptions, string> {
+  if (stdio === undefined || typeof stdio === 'string') {
+    const each = stdio ?? 'pipe';
+    return [each, each, each];
+  }
+  const entries = [...stdio];
+  while (entries.length < 3) entries.push(undefined);
+  return entries;
+}
+
+class BubblewrapSandbox implements IsolatedSandbox {
+  readonly id: string;
+  readonly workspaceDir: string;
+  readonly owner: { uid: number; gid: number } | null;
+  readonly #setup: HostSetup;
+  readonly #cgroup: SandboxCgroup | null;
+  readonly #sandboxArguments: string[];
+  readonly #onDestroy: () => Promise<void>;
+  readonly #children = new Set<ChildProcess>();
+  #destroying: Promise<void> | undefined;
+
+  constructor(options: {
+    id: string;
+    workspaceDir: string;
+    owner: { uid: number; gid: number } | null;
+    setup: HostSetup;
+    cgroup: SandboxCgroup | null;
+    sandboxArguments: string[];
+    onDestroy: () => Promise<void>;
+  }) {
+    this.id = options.id;
+    this.workspaceDir = options.workspaceDir;
+    this.owner = options.owner;
+    this.#setup = options.setup;
+    this.#cgroup = options.cgroup;
+    this.#sandboxArguments = options.sandboxArguments;
+    this.#onDestroy = options.onDestroy;
+  }
+
+  spawn(command: string, args: string[], options: SandboxSpawnOptions = {}): ChildProcess {
+    if (this.#destroying) throw new SandboxDestroyedError(this.id);
+    const environment = buildSandboxEnvironment(
+      defaultSandboxEnvironment({ home: SANDBOX_WORKSPACE_PATH, tmp: '/tmp' }),
+      options.env,
+    );
+    const stdio = normalizeStdio(options.stdio);
+    // The filter goes in on the first fd after the caller's, so the caller's fd numbering is kept.
+    const seccompFd = stdio.length;
+    const bwrapArguments = [
+      ...this.#sandboxArguments,
+      ...bubblewrapSpawnArguments({
+        cwd: options.cwd ?? SANDBOX_WORKSPACE_PATH,
+        environment,
+        seccompFd,
+        command,
+        args,
+      }),
+    ];
+    const launcher = launcherCommand(
+      this.#setup.tools,
+      { uid: this.owner?.uid ?? null, highestFd: seccompFd, procsFiles: this.#cgroup?.procsFiles ?? [] },
+      bwrapArguments,
+    );
+    // A fresh open per spawn: bwrap reads the filter to EOF, and a shared fd would share the offset.
+    const filterFd = openSync(this.#setup.seccompFile, 'r');
+    let child: ChildProcess;
+    try {
+      child = spawn(launcher[0]!, launcher.slice(1), { cwd: '/', env: {}, stdio: [...stdio, filterFd] });
+    } finally {
+      closeSync(filterFd);
+    }
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+    child.once('error', () => this.#children.delete(child));
+    return child;
+  }
+
+  async freeze(): Promise<void> {
+    if (!this.#cgroup)
+      throw new LocalSandboxError('Pausing a sandbox needs cgroups; this host runs sandboxes without them.');
+    await this.#cgroup.freeze();
+  }
+
+  async thaw(): Promise<void> {
+    if (!this.#cgroup)
+      throw new LocalSandboxError('Resuming a sandbox needs cgroups; this host runs sandboxes without them.');
+    await this.#cgroup.thaw();
+  }
+
+  async killAll(): Promise<void> {
+    // The host-side bwrap of each spawn: killing it takes its whole pid namespace down (--die-with-parent).
+    // This also covers a spawn whose launcher has not joined the cgroup yet.
+    for (const child of this.#children) child.kill('SIGKILL');
+    await this.#cgroup?.killAll();
+    await Promise.all(
+      [...this.#children].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) resolve();
+            else child.once('exit', () => resolve());
+          }),
+      ),
+    );
+  }
+
+  destroy(): Promise<void> {
+    this.#destroying ??= (async () => {
+      await this.killAll().catch(() => undefined);
+      await this.#cgroup?.remove();
+      await this.#onDestroy();
+    })();
+    return this.#destroying;
+  }
+
+  async memoryUsageBytes(): Promise<number | null> {
+    return this.#cgroup ? this.#cgroup.memoryUsageBytes() : null;
+  }
+}

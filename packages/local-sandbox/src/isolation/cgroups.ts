@@ -1,0 +1,431 @@
+import { access, constants, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { LocalSandboxError } from '../errors.js';
+import type { SandboxLimits } from './types.js';
+
+/**
+ * cgroups for sandboxes on whatever the host has: pure v2, pure v1, or the v1/v2 hybrid of this
+ * project's machines (v1 memory/pids/cpu/freezer, plus a controller-less v2 `unified` hierarchy that
+ * still offers `cgroup.kill` and `cgroup.freeze`).
+ *
+ * Every backend instance owns one directory per hierarchy, `hopgen-<pid>-<random>`, created under the
+ * server's *own* cgroup of that hierarchy (so the server's own limits still cover its sandboxes), and
+ * one child per sandbox under it. Directories of dead servers are removed on the next start.
+ */
+
+const CPU_PERIOD_MICROSECONDS = 100_000;
+
+/** Where one hierarchy is mounted and where this process sits in it. */
+interface Hierarchy {
+  version: 1 | 2;
+  /** Directory of this process's own cgroup in the hierarchy (mount point + own path). */
+  ownDirectory: string;
+}
+
+/** The hierarchies a sandbox cgroup is made of, found from /proc/self/mountinfo and /proc/self/cgroup. */
+export interface CgroupLayout {
+  /** `v2`: one unified hierarchy; `v1`: legacy only; `hybrid`: v1 controllers plus a v2 hierarchy. */
+  mode: 'v1' | 'v2' | 'hybrid';
+  memory: Hierarchy | null;
+  pids: Hierarchy | null;
+  cpu: Hierarchy | null;
+  /** A v2 hierarchy used for `cgroup.kill` and `cgroup.freeze` (with or without controllers). */
+  unified: Hierarchy | null;
+  /** The v1 freezer, used for pause and kill when there is no v2 hierarchy. */
+  freezer: Hierarchy | null;
+}
+
+interface MountedHierarchy {
+  mountPoint: string;
+  root: string;
+  version: 1 | 2;
+  controllers: string[];
+}
+
+/** Reads the cgroup hierarchies of this process. Returns null when cgroups are not mounted at all. */
+export async function detectCgroupLayout(): Promise<CgroupLayout | null> {
+  const [mountInfo, membership] = await Promise.all([
+    readFile('/proc/self/mountinfo', 'utf8'),
+    readFile('/proc/self/cgroup', 'utf8'),
+  ]);
+  const mounts: MountedHierarchy[] = [];
+  for (const line of mountInfo.split('\n')) {
+    const [before, after] = line.split(' - ');
+    if (!before || !after) continue;
+    const fields = before.split(' ');
+    const [fsType, , superOptions = ''] = after.split(' ');
+    const root = unescapeMountPath(fields[3] ?? '/');
+    const mountPoint = unescapeMountPath(fields[4] ?? '');
+    if (fsType === 'cgroup2') mounts.push({ mountPoint, root, version: 2, controllers: [] });
+    if (fsType === 'cgroup') {
+      mounts.push({ mountPoint, root, version: 1, controllers: superOptions.split(',') });
+    }
+  }
+  if (mounts.length === 0) return null;
+
+  const ownPaths = new Map<string, string>();
+  let ownUnifiedPath: string | undefined;
+  for (const line of membership.split('\n')) {
+    const match = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!match) continue;
+    const [, hierarchyId, controllers = '', cgroupPath = '/'] = match;
+    if (hierarchyId === '0' && controllers === '') ownUnifiedPath = cgroupPath;
+    for (const controller of controllers.split(',')) ownPaths.set(controller, cgroupPath);
+  }
+
+  const directoryOf = (mount: MountedHierarchy, ownPath: string): string => {
+    // Inside a cgroup namespace the own path is relative to the mount's root already.
+    const relative =
+      mount.root !== '/' && ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath;
+    return path.join(mount.mountPoint, relative);
+  };
+  const v1 = (controller: string): Hierarchy | null => {
+    const mount = mounts.find(
+      (candidate) => candidate.version === 1 && candidate.controllers.includes(controller),
+    );
+    const ownPath = ownPaths.get(controller);
+    if (!mount || ownPath === undefined) return null;
+    return { version: 1, ownDirectory: directoryOf(mount, ownPath) };
+  };
+  const hasV1 = mounts.some((mount) => mount.version === 1 && !mount.controllers.includes('name=systemd'));
+  const unifiedMount = mounts.find((candidate) => candidate.version === 2);
+  // On a pure v2 host our own cgroup holds processes, and v2 forbids enabling controllers below a
+  // populated cgroup; the root is exempt, so sandboxes get a top-level cgroup there instead.
+  const unified: Hierarchy | null =
+    unifiedMount && ownUnifiedPath !== undefined
+      ? {
+          version: 2,
+          ownDirectory: hasV1 ? directoryOf(unifiedMount, ownUnifiedPath) : unifiedMount.mountPoint,
+        }
+      : null;
+  const v2Controllers = unified
+    ? (await readFile(path.join(unifiedMount!.mountPoint, 'cgroup.controllers'), 'utf8').catch(() => ''))
+        .trim()
+        .split(/\s+/)
+    : [];
+  const pick = (controller: string): Hierarchy | null =>
+    v1(controller) ?? (unified && v2Controllers.includes(controller) ? unified : null);
+
+  return {
+    mode: hasV1 ? (unified ? 'hybrid' : 'v1') : 'v2',
+    memory: pick('memory'),
+    pids: pick('pids'),
+    cpu: pick('cpu'),
+    unified,
+    freezer: v1('freezer'),
+  };
+}
+
+function unescapeMountPath(value: string): string {
+  return value.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/** Everything that is missing for limits to work, as human-readable reasons (empty when all is well). */
+export function missingCgroupFeatures(layout: CgroupLayout | null): string[] {
+  if (!layout) return ['no cgroup filesystem is mounted'];
+  const missing: string[] = [];
+  if (!layout.memory) missing.push('no memory controller');
+  if (!layout.pids) missing.push('no pids controller');
+  if (!layout.cpu) missing.push('no cpu controller');
+  if (!layout.unified && !layout.freezer) missing.push('neither a cgroup v2 hierarchy nor the v1 freezer');
+  return missing;
+}
+
+/** The directories of one sandbox's cgroup, one per hierarchy it uses. */
+export class SandboxCgroup {
+  readonly #layout: CgroupLayout;
+  /** Directory per role; roles sharing a hierarchy (pure v2) share a directory. */
+  readonly #directories: { memory: string; pids: string; cpu: string; unified?: string; freezer?: string };
+
+  constructor(
+    layout: CgroupLayout,
+    directories: { memory: string; pids: string; cpu: string; unified?: string; freezer?: string },
+  ) {
+    this.#layout = layout;
+    this.#directories = directories;
+  }
+
+  /** Every distinct directory, in the order a process should join them. */
+  get directories(): string[] {
+    const { memory, pids, cpu, unified, freezer } = this.#directories;
+    return [...new Set([memory, pids, cpu, unified, freezer].filter((entry): entry is string => !!entry))];
+  }
+
+  /** The `cgroup.procs` files a launcher writes its pid to, before exec'ing the sandbox. */
+  get procsFiles(): string[] {
+    return this.directories.map((directory) => path.join(directory, 'cgroup.procs'));
+  }
+
+  /** Applies memory, pids and cpu limits. Swap is limited too, so memory cannot spill into it. */
+  async applyLimits(limits: SandboxLimits): Promise<void> {
+    const { memory, pids, cpu } = this.#directories;
+    const memoryBytes = String(Math.floor(limits.memoryBytes));
+    const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_MICROSECONDS));
+    if (this.#layout.memory?.version === 1) {
+      await writeFile(path.join(memory, 'memory.limit_in_bytes'), memoryBytes);
+      await writeOptional(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes);
+    } else {
+      await writeFile(path.join(memory, 'memory.max'), memoryBytes);
+      await writeOptional(path.join(memory, 'memory.swap.max'), '0');
+    }
+    await writeFile(path.join(pids, 'pids.max'), String(Math.floor(limits.pids)));
+    if (this.#layout.cpu?.version === 1) {
+      await writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_MICROSECONDS));
+      await writeFile(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
+    } else {
+      await writeFile(path.join(cpu, 'cpu.max'), `${quota} ${CPU_PERIOD_MICROSECONDS}`);
+    }
+  }
+
+  /** Bytes charged to the sandbox's memory cgroup (processes, page cache and tmpfs files). */
+  async memoryUsageBytes(): Promise<number> {
+    const file = this.#layout.memory?.version === 1 ? 'memory.usage_in_bytes' : 'memory.current';
+    return Number((await readFile(path.join(this.#directories.memory, file), 'utf8')).trim());
+  }
+
+  /** Pids of every process in the sandbox (read from the first hierarchy; all hold the same set). */
+  async pids(): Promise<number[]> {
+    const contents = await readFile(path.join(this.#directories.pids, 'cgroup.procs'), 'utf8').catch(
+      () => '',
+    );
+    return contents
+      .split('\n')
+      .filter((line) => line !== '')
+      .map(Number);
+  }
+
+  /** Stops every process; returns once the kernel reports the cgroup frozen. */
+  async freeze(): Promise<void> {
+    const { unified, freezer } = this.#directories;
+    if (unified) {
+      await writeFile(path.join(unified, 'cgroup.freeze'), '1');
+      await waitFor(
+        async () => (await readFile(path.join(unified, 'cgroup.events'), 'utf8')).includes('frozen 1'),
+        'freeze',
+      );
+    } else if (freezer) {
+      await writeFile(path.join(freezer, 'freezer.state'), 'FROZEN');
+      await waitFor(
+        async () => (await readFile(path.join(freezer, 'freezer.state'), 'utf8')).trim() === 'FROZEN',
+        'freeze',
+      );
+    }
+  }
+
+  /** Lets frozen processes run again. */
+  async thaw(): Promise<void> {
+    const { unified, freezer } = this.#directories;
+    if (unified) await writeFile(path.join(unified, 'cgroup.freeze'), '0');
+    else if (freezer) await writeFile(path.join(freezer, 'freezer.state'), 'THAWED');
+  }
+
+  /**
+   * SIGKILLs every process and waits until the cgroup is empty. `cgroup.kill` is atomic against forks;
+   * without it, processes are frozen first so none can fork between the listing and the kill.
+   */
+  async killAll(): Promise<void> {
+    const { unified } = this.#directories;
+    if (unified) {
+      await writeFile(path.join(unified, 'cgroup.kill'), '1');
+    } else {
+      await this.freeze();
+      for (const pid of await this.pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    await this.thaw();
+    await waitFor(async () => (await this.pids()).length === 0, 'kill');
+  }
+
+  /** Kills what is left and removes every directory. */
+  async remove(): Promise<void> {
+    await this.killAll().catch(() => undefined);
+    for (const directory of this.directories) {
+      // The kernel may still be tearing down the last exited task for a few milliseconds.
+      await waitFor(async () => {
+        try {
+          await rmdir(directory);
+          return true;
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code === 'ENOENT';
+        }
+      }, 'remove');
+    }
+  }
+}
+
+async function writeOptional(file: string, value: string): Promise<void> {
+  try {
+    await writeFile(file, value);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    if (await condition()) return;
+    if (Date.now() > deadline) {
+      throw new LocalSandboxError(`cgroup ${what} did not complete within ${timeoutMs} ms.`);
+    }
+    await delay(Math.min(1 + attempt, 20));
+  }
+}
+
+/**
+ * Creates sandbox cgroups for one backend instance and keeps a few made ahead of time: creating one
+ * takes a mkdir per hierarchy (~2-10 ms with a tail on v1), which is on the path to the first output.
+ */
+export class CgroupFactory {
+  readonly #layout: CgroupLayout;
+  readonly #poolSize: number;
+  readonly #instanceName: string;
+  readonly #pool: SandboxCgroup[] = [];
+  #counter = 0;
+  #refilling: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(layout: CgroupLayout, options: { poolSize: number; instanceName: string }) {
+    this.#layout = layout;
+    this.#poolSize = options.poolSize;
+    this.#instanceName = options.instanceName;
+  }
+
+  /** Parent directories this factory creates its cgroups in. */
+  get parentDirectories(): string[] {
+    const { memory, pids, cpu, unified, freezer } = this.#layout;
+    return [
+      ...new Set(
+        [memory, pids, cpu, unified, freezer]
+          .filter((hierarchy): hierarchy is Hierarchy => !!hierarchy)
+          .map((hierarchy) => path.join(hierarchy.ownDirectory, this.#instanceName)),
+      ),
+    ];
+  }
+
+  /** Creates the per-instance parents (enabling v2 controllers where needed) and fills the pool. */
+  async start(): Promise<void> {
+    await removeStaleCgroups(this.#layout);
+    for (const parent of this.parentDirectories) await mkdir(parent, { recursive: true });
+    if (this.#layout.mode === 'v2' && this.#layout.unified) {
+      const owner = this.#layout.unified.ownDirectory;
+      const parent = path.join(owner, this.#instanceName);
+      const wanted = ['memory', 'pids', 'cpu'].map((controller) => `+${controller}`).join(' ');
+      // Usually already enabled at the root by systemd; the write below reports the real failure.
+      await writeFile(path.join(owner, 'cgroup.subtree_control'), wanted).catch(() => undefined);
+      await writeFile(path.join(parent, 'cgroup.subtree_control'), wanted).catch((error) => {
+        throw new LocalSandboxError(
+          `Cannot enable the memory, pids and cpu controllers in ${parent} (${(error as Error).message}). ` +
+            'Run the server as root in a cgroup whose parent delegates these controllers (systemd: Delegate=yes).',
+          { cause: error },
+        );
+      });
+    }
+    this.#refill();
+  }
+
+  /** A fresh sandbox cgroup with `limits` applied. */
+  async take(limits: SandboxLimits): Promise<SandboxCgroup> {
+    const cgroup = this.#pool.shift() ?? (await this.#make());
+    this.#refill();
+    await cgroup.applyLimits(limits);
+    return cgroup;
+  }
+
+  /** Removes pooled cgroups and the per-instance parents (sandbox cgroups must be removed first). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#refilling;
+    await Promise.all(this.#pool.splice(0).map((cgroup) => cgroup.remove()));
+    for (const parent of this.parentDirectories) await rmdir(parent).catch(() => undefined);
+  }
+
+  #refill(): void {
+    if (this.#refilling || this.#closed) return;
+    this.#refilling = (async () => {
+      while (!this.#closed && this.#pool.length < this.#poolSize) this.#pool.push(await this.#make());
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#refilling = undefined;
+      });
+  }
+
+  async #make(): Promise<SandboxCgroup> {
+    const name = `sandbox-${++this.#counter}`;
+    const directoryIn = (hierarchy: Hierarchy | null) =>
+      hierarchy ? path.join(hierarchy.ownDirectory, this.#instanceName, name) : undefined;
+    const { memory, pids, cpu, unified, freezer } = this.#layout;
+    const directories = {
+      memory: directoryIn(memory)!,
+      pids: directoryIn(pids)!,
+      cpu: directoryIn(cpu)!,
+      unified: directoryIn(unified),
+      // The v1 freezer is only needed when there is no v2 hierarchy to freeze with.
+      freezer: unified ? undefined : directoryIn(freezer),
+    };
+    const cgroup = new SandboxCgroup(this.#layout, directories);
+    await Promise.all(cgroup.directories.map((directory) => mkdir(directory)));
+    return cgroup;
+  }
+}
+
+/** Removes `hopgen-<pid>-*` cgroups left by servers that are no longer running. */
+async function removeStaleCgroups(layout: CgroupLayout): Promise<void> {
+  const { memory, pids, cpu, unified, freezer } = layout;
+  const owners = [
+    ...new Set(
+      [unified, memory, pids, cpu, freezer]
+        .filter((hierarchy): hierarchy is Hierarchy => !!hierarchy)
+        .map((hierarchy) => hierarchy.ownDirectory),
+    ),
+  ];
+  const staleParents: string[] = [];
+  for (const owner of owners) {
+    for (const entry of await readdir(owner, { withFileTypes: true }).catch(() => [])) {
+      const match = /^hopgen-(\d+)-[a-z0-9]+$/.exec(entry.name);
+      if (entry.isDirectory() && match && !processAlive(Number(match[1]))) {
+        staleParents.push(path.join(owner, entry.name));
+      }
+    }
+  }
+  if (staleParents.length === 0) return;
+  const children: string[] = [];
+  for (const parent of staleParents) {
+    for (const child of await readdir(parent, { withFileTypes: true }).catch(() => [])) {
+      if (child.isDirectory()) children.push(path.join(parent, child.name));
+    }
+  }
+  // The v2 hierarchy (first) kills every process; the v1 directories then empty with it.
+  for (const child of children) {
+    const killFile = path.join(child, 'cgroup.kill');
+    if (await exists(killFile)) await writeFile(killFile, '1').catch(() => undefined);
+  }
+  await delay(20);
+  for (const directory of [...children, ...staleParents]) await rmdir(directory).catch(() => undefined);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a process with this pid exists (EPERM means it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

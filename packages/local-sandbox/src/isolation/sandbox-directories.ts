@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ETC_NETWORK_FILES } from './bubblewrap-arguments.js';
+import { processAlive } from './cgroups.js';
+import { RUNTIME_DIRECTORY_URL } from './sandbox-environment.js';
+
+const run = promisify(execFile);
+
+/** Host `/etc` entries sandboxes see: what the dynamic linker, Python, matplotlib, fonts and node read. */
+const ETC_SNAPSHOT = [
+  'ld.so.cache',
+  'alternatives',
+  'localtime',
+  'timezone',
+  'fonts',
+  'matplotlibrc',
+  'mime.types',
+  'nsswitch.conf',
+  'protocols',
+  'services',
+  'os-release',
+  'python3',
+  'python3.11',
+  'python3.12',
+  'python3.13',
+  'ssl/openssl.cnf',
+  'ssl/certs',
+  'ca-certificates',
+  'ca-certificates.conf',
+];
+
+/**
+ * Host directories of the bubblewrap backend. One root per backend instance,
+ * `<base>/hopgen-sandboxes-<pid>-XXXXXX` (mode 0711, so the unprivileged bwrap can reach bind sources
+ * without listing them), holding:
+ * - `.runtime/`: a world-readable copy of the package's `runtime/`, bound at `/opt/hopgen` (the package
+ *   may live under a directory the sandbox uid cannot traverse, such as `/root`);
+ * - `.etc/`: a snapshot of the host `/etc` entries the dynamic linker, Python, matplotlib, fonts and
+ *   node read (taken when the backend starts), plus a synthetic passwd, group and hosts, so uid 1000
+ *   has a name, `sandbox` resolves, and nothing else of the host's /etc is visible;
+ * - `<id>/workspace` and `<id>/tmp` for each sandbox. As root these are size-capped tmpfs mounts, owned
+ *   by the sandbox's host uid: filling them ends in ENOSPC, and the pages are charged to the memory
+ *   cgroup of whoever writes them. They live in the host mount namespace, so the server reads and writes
+ *   `workspace/` directly and files persist across spawns; they disappear on unmount.
+ */
+export class SandboxDirectories {
+  private constructor(
+    /** The per-instance root. */
+    readonly root: string,
+    private readonly mountPath: string | null,
+  ) {}
+
+  /** Creates the per-instance root and removes roots of servers that are gone. */
+  static async create(baseDirectory: string, mountPath: string | null): Promise<SandboxDirectories> {
+    await removeStaleRoots(baseDirectory, mountPath);
+    const root = await mkdtemp(path.join(baseDirectory, `hopgen-sandboxes-${process.pid}-`));
+    await chmod(root, 0o711);
+    const directories = new SandboxDirectories(root, mountPath);
+    await directories.#writeSharedFiles();
+    return directories;
+  }
+
+  /** Host path bound read-only at `/opt/hopgen`. */
+  get runtimeDirectory(): string {
+    return path.join(this.root, '.runtime');
+  }
+
+  /** Host path bound read-only at `/etc`. */
+  get etcDirectory(): string {
+    return path.join(this.root, '.etc');
+  }
+
+  /**
+   * Creates `<id>/workspace` and `<id>/tmp`. With `owner` and mounting available they become tmpfs
+   * mounts capped at the given sizes; otherwise plain directories (no cap, and `tmp` is unused).
+   */
+  async createSandbox(
+    id: string,
+    options: { owner: { uid: number; gid: number } | null; workspaceBytes: number; tmpBytes: number },
+  ): Promise<{ directory: string; workspace: string; tmp: string | null }> {
+    const directory = path.join(this.root, id);
+    const workspace = path.join(directory, 'workspace');
+    const tmp = path.join(directory, 'tmp');
+    await mkdir(directory, { mode: 0o711 });
+    await mkdir(workspace, { mode: 0o700 });
+    const { owner } = options;
+    if (!owner || !this.mountPath) return { directory, workspace, tmp: null };
+    await mkdir(tmp, { mode: 0o700 });
+    const ownership = `uid=${owner.uid},gid=${owner.gid}`;
+    await Promise.all([
+      this.#mountTmpfs(workspace, `size=${Math.floor(options.workspaceBytes)},mode=0700,${ownership}`),
+      this.#mountTmpfs(tmp, `size=${Math.floor(options.tmpBytes)},mode=1777,${ownership}`),
+    ]);
+    return { directory, workspace, tmp };
+  }
+
+  /** Unmounts and deletes a sandbox's directories. */
+  async removeSandbox(directory: string): Promise<void> {
+    await unmountBelow(directory, this.mountPath);
+    await rm(directory, { recursive: true, force: true });
+  }
+
+  /** Unmounts and deletes everything, the root included. */
+  async remove(): Promise<void> {
+    await unmountBelow(this.root, this.mountPath);
+    await rm(this.root, { recursive: true, force: true });
+  }
+
+  async #mountTmpfs(target: string, options: string): Promise<void> {
+    await run(this.mountPath!, ['-t', 'tmpfs', '-o', `nosuid,nodev,${options}`, 'hopgen-sandbox', target], {
+      env: {},
+    });
+  }
+
+  async #writeSharedFiles(): Promise<void> {
+    await mkdir(this.runtimeDirectory, { mode: 0o755 });
+    await cp(fileURLToPath(RUNTIME_DIRECTORY_URL), this.runtimeDirectory, { recursive: true }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      },
+    );
+    await makeWorldReadable(this.runtimeDirectory);
+    await mkdir(this.etcDirectory, { mode: 0o755 });
+    for (const name of ETC_SNAPSHOT) {
+      await mkdir(path.dirname(path.join(this.etcDirectory, name)), { recursive: true, mode: 0o755 });
+      await cp(path.join('/etc', name), path.join(this.etcDirectory, name), {
+        recursive: true,
+        verbatimSymlinks: true,
+        preserveTimestamps: true,
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
+    const files: Record<string, string> = {
+      // Placeholders that internet-enabled sandboxes bind the live host files over.
+      ...Object.fromEntries(ETC_NETWORK_FILES.map((name) => [name, ''])),
+      passwd:
+        'root:x:0:0:root:/root:/usr/sbin/nologin\n' +
+        'sandbox:x:1000:1000:sandbox:/workspace:/bin/bash\n' +
+        'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+      group: 'root:x:0:\nsandbox:x:1000:\nnogroup:x:65534:\n',
+      hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tsandbox\n',
+    };
+    for (const [name, contents] of Object.entries(files)) {
+      await writeFile(path.join(this.etcDirectory, name), contents, { mode: 0o644 });
+    }
+  }
+}
+
+async function makeWorldReadable(directory: string): Promise<void> {
+  await chmod(directory, 0o755);
+  for (const entry of await readdir(directory, { withFileTypes: true })) {
+    const entryPath = path.join(directory, entry.name);
+    if (entry.isDirectory()) await makeWorldReadable(entryPath);
+    else if (entry.isFile()) {
+      const executable = ((await stat(entryPath)).mode & 0o111) !== 0;
+      await chmod(entryPath, executable ? 0o755 : 0o644);
+    }
+  }
+}
+
+/** Mount points at or below `directory`, deepest first, from /proc/self/mountinfo. */
+async function mountPointsBelow(directory: string): Promise<string[]> {
+  const mountInfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const prefix = directory.endsWith('/') ? directory : `${directory}/`;
+  return mountInfo
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mountPoint): mountPoint is string => !!mountPoint)
+    .map((mountPoint) =>
+      mountPoint.replace(/\\([0-7]{3})/g, (_, octal: string) =>
+        String.fromCharCode(Number.parseInt(octal, 8)),
+      ),
+    )
+    .filter((mountPoint) => mountPoint === directory || mountPoint.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
+async function unmountBelow(directory: string, mountPath: string | null): Promise<void> {
+  if (!mountPath) return;
+  for (const mountPoint of await mountPointsBelow(directory)) {
+    // Lazy: a file the server still has open must not keep the sandbox's memory alive forever.
+    await run(mountPath.replace(/mount$/, 'umount'), ['--lazy', mountPoint], { env: {} }).catch(
+      () => undefined,
+    );
+  }
+}
+
+/** Removes `hopgen-sandboxes-<pid>-*` roots of servers that are no longer running. */
+async function removeStaleRoots(baseDirectory: string, mountPath: string | null): Promise<void> {
+  for (const entry of await readdir(baseDirectory, { withFileTypes: true }).catch(() => [])) {
+    const match = /^hopgen-sandboxes-(\d+)-[A-Za-z0-9]{6}$/.exec(entry.name);
+    if (!entry.isDirectory() || !match || processAlive(Number(match[1]))) continue;
+    const root = path.join(baseDirectory, entry.name);
+    await unmountBelow(root, mountPath);
+    // Never delete while something is still mounted below: rm would descend into it.
+    if ((await mountPointsBelow(root)).length > 0) continue;
+    await rm(root, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
