@@ -6,7 +6,7 @@ import {
   type ReplyResult,
 } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
-import type { Message, MessageInput } from '../message.js';
+import { contentToString, type Message, type MessageInput } from '../message.js';
 import { clearAgentsHistory } from './clear-history-command.js';
 import { GroupChat } from './group-chat.js';
 import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
@@ -144,8 +144,15 @@ export class GroupChatManager extends ConversableAgent {
     // Members stop their own model calls when the chat is aborted.
     const savedSignals = signal ? members.map((agent) => agent.currentSignal) : undefined;
     if (signal) for (const agent of members) if (agent !== this) agent.currentSignal = signal;
+    // As a member of an outer group chat, the manager answers that group with its own chat's last
+    // message (AutoGen replies nothing, which ends the outer chat).
+    const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(this);
     const end = (reason: TerminationReason, detail?: string): ReplyResult => {
       this.recordTermination(reason, detail);
+      if (outer && reason !== 'aborted') {
+        const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
+        if (answer) return { final: true, reply: answer };
+      }
       return { final: true, reply: null };
     };
     try {
