@@ -6,8 +6,32 @@
 const STATUS_MARKER = '__HOPGEN_BLOCK_STATUS__=';
 
 // Installed once per interpreter (guarded by the name check). Runs the block like a notebook cell:
-// the value of a trailing expression is printed; tracebacks hide this wrapper's frames.
+// the value of a trailing expression is printed; tracebacks hide this wrapper's frames. On timeout
+// it also kills every process the block started.
 const RUNNER_SOURCE = String.raw`
+def __hopgen_kill_descendants():
+    # Processes the timed-out block started (subprocess, os.system) must not outlive it.
+    import os, signal
+    children = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as stat:
+                parent = int(stat.read().rsplit(')', 1)[1].split()[1])
+        except Exception:
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    pending = list(children.get(os.getpid(), []))
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, []))
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except Exception:
+            pass
+
+
 def __hopgen_run_block(source_b64, seconds):
     import ast, base64, linecache, signal, sys, threading, traceback
     source = base64.b64decode(source_b64).decode('utf-8')
@@ -49,6 +73,7 @@ def __hopgen_run_block(source_b64, seconds):
                     signal.setitimer(signal.ITIMER_REAL, 0)
     except HopgenTimeout:
         status = 124
+        __hopgen_kill_descendants()
     except SystemExit as error:
         code = error.code
         if isinstance(code, int):

@@ -186,6 +186,23 @@ describe('HopXCodeExecutor timeouts', () => {
     const again = await executor.executeCodeBlocks([{ language: 'python', code: 'print(kept)' }]);
     expect(again).toEqual({ exitCode: 0, output: 'yes\n' });
   });
+
+  it('kills the processes a timed-out stateful Python block started', async () => {
+    const executor = pool.create({ timeoutMs: 1_500 });
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: [
+          'import subprocess',
+          'child = subprocess.Popen(["bash", "-c", "sleep 41.2345 & sleep 42.3456"])',
+          'print("spawned", flush=True)',
+          'child.wait()',
+        ].join('\n'),
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 124, output: 'spawned\nTimeout' });
+    expect(leftoverProcesses('sleep 41.2345|sleep 42.3456')).toEqual([]);
+  });
 });
 
 describe('HopXCodeExecutor abort', () => {
