@@ -380,6 +380,33 @@ describe('OpenAIChatClient streaming', () => {
     expect(deltas).toEqual(['Hello']);
   });
 
+  it('gives up a stream that goes silent after timeoutMs and retries it when no text was shown', async () => {
+    const server = await serve([{ content: ['lost'], hangAfterChunks: 1 }, { content: ['Hi'] }]);
+    const deltas: string[] = [];
+    const chat = client({
+      stream: true,
+      timeoutMs: 300,
+      configList: [{ model: 'gpt-4o', baseURL: server.baseURL, apiKey: 'k' }],
+    });
+    const response = await chat.create({ messages: hello, onTextDelta: (delta) => deltas.push(delta) });
+    expect(response.message.content).toBe('Hi');
+    expect(response.attempts).toBe(2);
+    expect(deltas).toEqual(['Hi']);
+  });
+
+  it('reports a stream that goes silent after text was shown', async () => {
+    const server = await serve([{ content: ['Half ', 'an answer'], hangAfterChunks: 2 }]);
+    const chat = client({
+      stream: true,
+      timeoutMs: 300,
+      configList: [{ model: 'gpt-4o', baseURL: server.baseURL, apiKey: 'k' }],
+    });
+    await expect(chat.create({ messages: hello, onTextDelta: () => undefined })).rejects.toThrow(
+      /broke off after part of it was streamed \(the stream sent nothing for 300 ms/,
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('accepts AutoGen snake_case api_key and base_url in a config', async () => {
     const server = await serve([{ content: 'snake' }]);
     const chat = client({ configList: [{ model: 'gpt-4o', base_url: server.baseURL, api_key: 'sk-snake' }] });

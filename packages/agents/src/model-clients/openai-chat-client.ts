@@ -7,7 +7,13 @@ import { normalizeConfigKeys } from './config-list.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
 import { computeCost } from './prices.js';
 import { type CachedResponse, cacheKey, DiskResponseCache, type ResponseCache } from './response-cache.js';
-import { classifyFailure, IncompleteStreamError, retryDelayMs, sleep } from './retry-policy.js';
+import {
+  classifyFailure,
+  IncompleteStreamError,
+  retryDelayMs,
+  StreamStalledError,
+  sleep,
+} from './retry-policy.js';
 import { StreamAssembler } from './stream-assembler.js';
 import { type UsageReport, UsageTracker } from './usage.js';
 
@@ -280,13 +286,34 @@ export class OpenAIChatClient implements ModelClient {
       { signal: request.signal },
     );
     const assembler = new StreamAssembler();
-    for await (const chunk of stream) {
-      const text = assembler.add(chunk);
-      if (text) {
-        streamed.any = true;
-        request.onTextDelta?.(text);
+    // The SDK's timeout ends when the headers arrive; a stream that then goes silent is stopped here.
+    const idleMs = this.#config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let stalled = false;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdleTimer = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        stalled = true;
+        stream.controller.abort();
+      }, idleMs);
+    };
+    armIdleTimer();
+    try {
+      for await (const chunk of stream) {
+        armIdleTimer();
+        const text = assembler.add(chunk);
+        if (text) {
+          streamed.any = true;
+          request.onTextDelta?.(text);
+        }
       }
+    } catch (error) {
+      if (stalled && !request.signal?.aborted) throw new StreamStalledError(idleMs);
+      throw error;
+    } finally {
+      clearTimeout(idleTimer);
     }
+    if (stalled && !request.signal?.aborted) throw new StreamStalledError(idleMs);
     const result = assembler.result();
     // The SDK ends the iteration quietly when the connection drops mid-stream.
     if (result.hadChoice && result.finishReason === undefined) throw new IncompleteStreamError();

@@ -19,9 +19,18 @@ export class IncompleteStreamError extends Error {
   }
 }
 
+/** A streamed answer sent nothing for `timeoutMs` (the SDK's own timeout stops at the response headers). */
+export class StreamStalledError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the stream sent nothing for ${timeoutMs} ms (timeoutMs) and was given up`);
+    this.name = 'StreamStalledError';
+  }
+}
+
 /** Classifies an error thrown by the `openai` SDK. */
 export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof IncompleteStreamError || isDroppedConnection(error)) return 'retryable';
+  if (error instanceof IncompleteStreamError || error instanceof StreamStalledError) return 'retryable';
+  if (isDroppedConnection(error)) return 'retryable';
   if (error instanceof OpenAI.APIUserAbortError) return 'aborted';
   if (error instanceof OpenAI.APIConnectionError) return 'retryable';
   if (error instanceof OpenAI.APIError) {

@@ -23,6 +23,8 @@ export type ScriptedReply =
       noChoices?: boolean;
       /** When streaming, drop the connection after this many chunks. */
       dropAfterChunks?: number;
+      /** When streaming, go silent (without ending) after this many chunks. */
+      hangAfterChunks?: number;
     }
   /** An HTTP error with OpenAI's error body. */
   | { kind: 'error'; status: number; message?: string; code?: string; headers?: Record<string, string> }
@@ -195,12 +197,17 @@ function streamCompletion(
   let dropped = false;
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) => {
     if (dropped) return;
-    if (reply.dropAfterChunks !== undefined && sent++ >= reply.dropAfterChunks) {
+    if (reply.hangAfterChunks !== undefined && sent >= reply.hangAfterChunks) {
+      dropped = true;
+      return;
+    }
+    if (reply.dropAfterChunks !== undefined && sent >= reply.dropAfterChunks) {
       dropped = true;
       // Let the chunks already written reach the client, then cut the connection mid-body.
       setTimeout(() => response.destroy(), 50);
       return;
     }
+    sent++;
     response.write(
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`,
     );
