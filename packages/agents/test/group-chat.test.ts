@@ -387,7 +387,8 @@ describe('GroupChatManager run loop', () => {
     const selection = await groupchat.selectSpeakerWithReason(alice, manager);
     expect(selection.speaker).toBe(carol);
     expect(selection.reason).toBe('function-call-filter');
-    groupchat.messages[0].tool_calls[0]!.function.name = 'missing';
+    const [call] = groupchat.messages[0]?.tool_calls ?? [];
+    if (call) call.function.name = 'missing';
     carol.registerFunction({ lookup: null });
     await expect(groupchat.selectSpeaker(alice, manager)).rejects.toThrow(
       'No agent can execute the function missing. Please check the function_map of the agents.',
