@@ -77,6 +77,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   #currentSandboxId: string | undefined;
   #untrackSandbox: (() => void) | undefined;
   #ttlExtendedAt = 0;
+  // The raw body of the last execution call: the SDK's result keeps one `png`, the server may send `pngs`.
+  #lastExecutionBody: unknown;
   #closed = false;
   #executionCount = 0;
   // Calls run one at a time: they share one sandbox and its interpreter.
@@ -303,6 +305,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     const usePersistentPython = this.#stateful && runtime.persistentInterpreter === 'python';
     const serverTimeoutSeconds = Math.ceil(this.#timeoutMs / 1000) + SERVER_TIMEOUT_GRACE_SECONDS;
     const startedAt = performance.now();
+    this.#lastExecutionBody = undefined;
     let result: ExecutionResult;
     try {
       result = usePersistentPython
@@ -335,15 +338,19 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (exitCode === 124)
       output = output.length > 0 ? `${output.replace(/\n$/, '')}\n${TIMEOUT_MESSAGE}` : TIMEOUT_MESSAGE;
 
-    const outputFiles = await this.#saveImages(result, sandbox.sandboxId);
+    const outputFiles = await this.#saveImages(result, this.#lastExecutionBody, sandbox.sandboxId);
     for (const path of outputFiles)
       output += `${output.length > 0 && !output.endsWith('\n') ? '\n' : ''}Image saved to ${path}`;
     return { exitCode, output, outputFiles };
   }
 
-  async #saveImages(result: ExecutionResult, sandboxId: string): Promise<string[]> {
+  async #saveImages(result: ExecutionResult, body: unknown, sandboxId: string): Promise<string[]> {
     const images = new Set<string>();
     if (typeof result.png === 'string' && result.png.length > 0) images.add(result.png);
+    const extra = (body as { pngs?: unknown } | undefined)?.pngs;
+    if (Array.isArray(extra)) {
+      for (const png of extra) if (typeof png === 'string' && png.length > 0) images.add(png);
+    }
     for (const rich of result.richOutputs ?? []) {
       const data = (rich.data as Record<string, unknown> | undefined)?.['image/png'];
       if (rich.type === 'image/png' && typeof data === 'string' && data.length > 0) images.add(data);
@@ -395,7 +402,9 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       ...(Object.keys(this.#envVars).length > 0 ? { envVars: this.#envVars } : {}),
     });
     try {
-      makeExecutionSingleAttempt(sandbox);
+      makeExecutionSingleAttempt(sandbox, (body) => {
+        this.#lastExecutionBody = body;
+      });
     } catch (error) {
       await sandbox.kill().catch(() => {});
       throw error;

@@ -50,8 +50,12 @@ function isAxiosError(error: unknown): error is AxiosLikeError {
  * one HTTP request, a 401 refreshes the token and tries once more (the server refused it, so nothing
  * ran), and a 5xx or dropped connection becomes an {@link ExecutionTransportError} for the executor
  * to handle on a fresh sandbox. Other requests (files, env) keep the SDK's retries; they are idempotent.
+ * `onExecutionResponse` sees each raw execution body (the SDK drops fields it does not know, like `pngs`).
  */
-export function makeExecutionSingleAttempt(sandbox: Sandbox): void {
+export function makeExecutionSingleAttempt(
+  sandbox: Sandbox,
+  onExecutionResponse?: (body: unknown) => void,
+): void {
   const client = (sandbox as unknown as { agentClient?: AgentClientInternals }).agentClient;
   if (
     client === undefined ||
@@ -69,7 +73,9 @@ export function makeExecutionSingleAttempt(sandbox: Sandbox): void {
   const retryingPost = client.post.bind(client);
   client.post = async (url: string, data?: unknown, config?: unknown) => {
     if (!EXECUTION_PATHS.some((prefix) => url.startsWith(prefix))) return retryingPost(url, data, config);
-    return postOnce(client, url, data, config);
+    const body = await postOnce(client, url, data, config);
+    onExecutionResponse?.(body);
+    return body;
   };
   client[patchedMarker] = true;
 }

@@ -255,6 +255,27 @@ describe('HopXCodeExecutor output', () => {
     expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     expect(bytes.length).toBeGreaterThan(1_000);
   });
+  it('saves every figure a block shows, not only the first', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: [
+          'import matplotlib.pyplot as plt',
+          'plt.figure(); plt.plot([1, 2], [3, 4])',
+          'plt.figure(); plt.bar(["a", "b"], [5, 6])',
+          'plt.show()',
+        ].join('\n'),
+      },
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.outputFiles).toHaveLength(2);
+    const [first, second] = await Promise.all((result.outputFiles ?? []).map((path) => readFile(path)));
+    expect(first?.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect(second?.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect(first?.equals(second as Buffer)).toBe(false);
+    expect(result.output.match(/Image saved to /g)).toHaveLength(2);
+  });
 });
 
 describe('HopXCodeExecutor files', () => {
