@@ -195,6 +195,29 @@ describe('in-memory response cache', () => {
   });
 });
 
+describe('custom response caches', () => {
+  it('treats a cache that fails or returns garbage as a miss', async () => {
+    const server = await serve(() => answer);
+    let writes = 0;
+    const failing = {
+      get: async () => {
+        throw new Error('cache backend down');
+      },
+      set: async () => {
+        writes++;
+        throw new Error('cache backend down');
+      },
+    };
+    const garbage = { get: async () => ({ message: 'not a message' }) as never, set: async () => undefined };
+    expect(
+      (await diskClient(server, { cache: failing }).create({ messages: question })).message.content,
+    ).toBe('Paris');
+    expect(writes).toBe(1);
+    expect((await diskClient(server, { cache: garbage }).create({ messages: question })).cached).toBe(false);
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
 describe('cacheKey', () => {
   it('leaves out secrets and endpoints and does not depend on key order', () => {
     const key = cacheKey({

@@ -6,7 +6,13 @@ import { normalizeToolName } from '../tools/tool-name.js';
 import { normalizeConfigKeys } from './config-list.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
 import { computeCost } from './prices.js';
-import { type CachedResponse, cacheKey, DiskResponseCache, type ResponseCache } from './response-cache.js';
+import {
+  type CachedResponse,
+  cacheKey,
+  DiskResponseCache,
+  isCachedResponse,
+  type ResponseCache,
+} from './response-cache.js';
 import {
   classifyFailure,
   IncompleteStreamError,
@@ -118,7 +124,9 @@ export class OpenAIChatClient implements ModelClient {
     for (const [configIndex, modelConfig] of configList.entries()) {
       const params = this.#params(modelConfig, request);
       const key = cacheKey(params);
-      const hit = this.#cache ? await this.#cache.get(key) : undefined;
+      // A cache that fails or holds something odd is a miss, never a failed call.
+      const stored = this.#cache ? await this.#cache.get(key).catch(() => undefined) : undefined;
+      const hit = isCachedResponse(stored) ? stored : undefined;
       if (hit) {
         if (request.onTextDelta && hit.message.content) request.onTextDelta(hit.message.content);
         this.#usage.record(hit.model, hit.usage, true);
