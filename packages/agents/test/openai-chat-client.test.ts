@@ -5,6 +5,7 @@ import {
   AllConfigsFailedError,
   ContentFilterError,
   createModelClient,
+  InvalidOptionError,
   type LlmConfig,
   ModelClientError,
   OpenAIChatClient,
@@ -159,6 +160,11 @@ describe('OpenAIChatClient request and answer', () => {
     });
     expect(built).toBeInstanceOf(OpenAIChatClient);
     expect((await built.create({ messages: hello })).message.content).toBe('built');
+  });
+
+  it('rejects a config list without a model, naming the fix', () => {
+    expect(() => new OpenAIChatClient({ configList: [] })).toThrow(InvalidOptionError);
+    expect(() => new OpenAIChatClient({ configList: [{ model: '' }] })).toThrow(/each naming a `model`/);
   });
 
   it('answers an empty choice list with an empty message instead of crashing', async () => {

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { ModelClientError } from '../errors.js';
+import { InvalidOptionError, ModelClientError } from '../errors.js';
 import type { LlmConfig, ModelConfig } from '../llm-config.js';
 import { type ToolCall, toModelMessages } from '../message.js';
 import { normalizeToolName } from '../tools/tool-name.js';
@@ -101,7 +101,7 @@ export class OpenAIChatClient implements ModelClient {
       configList.length === 0 ||
       configList.some((entry) => typeof entry?.model !== 'string' || !entry.model)
     ) {
-      throw new ModelClientError(
+      throw new InvalidOptionError(
         "OpenAIChatClient needs llmConfig.configList with at least one entry, each naming a `model` (e.g. [{ model: 'gpt-4o-mini' }]).",
       );
     }
