@@ -31,6 +31,7 @@ def serve(in_fd, out_fd, preload):
         except BaseException:  # noqa: BLE001 - optional modules
             pass
     namespace = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+    startup_environment = dict(os.environ)
     sys.argv = [""]
     sys.path[0] = ""
     output = os.fdopen(out_fd, "w", buffering=1, encoding="utf-8", errors="replace")
@@ -54,6 +55,7 @@ def serve(in_fd, out_fd, preload):
             env = request.get("env")
             if env is not None:
                 os.environ.clear()
+                os.environ.update(startup_environment)
                 os.environ.update(env)
             stdout_fd = os.memfd_create("stdout")
             stderr_fd = os.memfd_create("stderr")

@@ -18,6 +18,8 @@ export interface ControlPlaneContext {
   /** Control-plane base URL, e.g. `http://127.0.0.1:7070`. */
   baseURL: () => string;
   limits: { memoryBytes: number; cpus: number; workspaceBytes: number };
+  /** Largest page of `GET /v1/sandboxes`. */
+  listPageLimit: number;
   /** Longest TTL in seconds when a client gives none (0 = none). */
   defaultTimeoutSeconds: number;
 }
@@ -154,8 +156,9 @@ export async function handleControlPlane(
             ? sessions.slice(index + 1)
             : sessions.filter((session) => session.id.localeCompare(after) > 0);
       }
-      const page = sessions.slice(0, limit);
-      const hasMore = sessions.length > limit;
+      const pageSize = Math.min(limit, context.listPageLimit);
+      const page = sessions.slice(0, pageSize);
+      const hasMore = sessions.length > pageSize;
       const last = page.at(-1);
       sendJson(response, 200, {
         object: 'list',

@@ -14,8 +14,10 @@ export interface LocalSandboxServerOptions {
   limits?: Partial<SandboxLimits>;
   /** How sandboxes are isolated. `none` runs code unisolated (development on macOS only). @default 'bubblewrap' */
   isolation?: 'bubblewrap' | 'none';
-  /** Longest TTL a client may ask for, in seconds; also the TTL when none is given (0 = no TTL by default). @default 0 */
+  /** TTL in seconds of sandboxes created without `timeout_seconds`; 0 means they live until deleted. @default 0 */
   defaultTimeoutSeconds?: number;
+  /** Largest page `GET /v1/sandboxes` returns, in sandboxes; bigger `limit`s are clamped (clients follow `next_cursor`). @default 100 */
+  listPageLimit?: number;
   /** Receives one line per notable server event (start-up, pool errors). @default no logging */
   log?: (message: string) => void;
 }

@@ -55,6 +55,7 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     baseURL: () => baseURL,
     limits,
     defaultTimeoutSeconds: options.defaultTimeoutSeconds ?? 0,
+    listPageLimit: Math.max(1, options.listPageLimit ?? 100),
   };
 
   const authorizeControlPlane = (request: IncomingMessage) => {
