@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   cacheKey,
   DiskResponseCache,
@@ -123,7 +125,7 @@ describe('disk response cache', () => {
     expect((await chat.create({ messages: question })).cached).toBe(false);
   });
 
-  it('never exposes a half-written entry to concurrent writers and readers', async () => {
+  it('ends with a whole entry and no temporary files after concurrent writes from two instances', async () => {
     const a = new DiskResponseCache({ seed: 'shared', root });
     const b = new DiskResponseCache({ seed: 'shared', root });
     const key = cacheKey({ model: 'm', messages: [{ role: 'user', content: 'x' }] });
@@ -154,6 +156,42 @@ describe('disk response cache', () => {
     const final = await b.get(key);
     expect(final?.message.content).toMatch(/^\d+y+$/);
     expect((await readdir(join(root, 'shared'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('disk response cache shared by processes', () => {
+  it('stays readable while two processes write the same entry', async () => {
+    const key = cacheKey({ model: 'm', messages: [{ role: 'user', content: 'shared' }] });
+    const cache = new DiskResponseCache({ seed: 'processes', root });
+    const writer = fileURLToPath(new URL('./support/cache-writer.ts', import.meta.url));
+    const run = (label: string) =>
+      new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', writer, root, key, label, '40'], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        child.on('error', reject);
+        child.on('exit', resolve);
+      });
+    const writers = Promise.all([run('a'), run('b')]);
+    let finished = false;
+    void writers.finally(() => {
+      finished = true;
+    });
+    let reads = 0;
+    while (!finished) {
+      const text = await readFile(cache.pathFor(key), 'utf8').catch(() => undefined);
+      if (text !== undefined) {
+        // Every read sees a whole entry, never a mix or a truncated file.
+        const entry = JSON.parse(text);
+        expect(entry.response.message.content).toMatch(/^[ab]-\d+-z{300000}$/);
+        reads++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(await writers).toEqual([0, 0]);
+    expect(reads).toBeGreaterThan(0);
+    expect((await cache.get(key))?.message.content).toMatch(/^[ab]-39-/);
+    expect((await readdir(join(root, 'processes'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 });
 
