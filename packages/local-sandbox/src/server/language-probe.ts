@@ -93,7 +93,7 @@ export async function probeHostLanguages(anyPathVisible: boolean): Promise<HostL
       command: bash,
       args: [],
       extension: '.sh',
-      stdinArgs: ['-c', 'source /dev/stdin'],
+      stdinArgs: ['--norc', '-c', 'source /dev/stdin'],
     };
   }
   const node = await findOnPath('node');

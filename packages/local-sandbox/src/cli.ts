@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { startLocalSandboxServer } from './server/server.js';
+
+const USAGE = `Usage: hopgen-sandbox [--host 127.0.0.1] [--port 7070] [--api-key KEY] [--pool-size N] [--isolation bubblewrap|none]
+
+Runs a local HopX-compatible sandbox server. Point @hopx-ai/sdk at it with
+  Sandbox.create({ template: 'code-interpreter', baseURL, apiKey })`;
+
+/** Entry point of the `hopgen-sandbox` command. */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'api-key': { type: 'string' },
+      'pool-size': { type: 'string' },
+      isolation: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = values.port === undefined ? 7070 : Number(values.port);
+  const poolSize = values['pool-size'] === undefined ? 0 : Number(values['pool-size']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`Invalid --port ${values.port}.\n${USAGE}`);
+  if (!Number.isInteger(poolSize) || poolSize < 0)
+    throw new Error(`Invalid --pool-size ${values['pool-size']}.\n${USAGE}`);
+  const isolation = values.isolation ?? 'bubblewrap';
+  if (isolation !== 'bubblewrap' && isolation !== 'none') {
+    throw new Error(`Invalid --isolation ${isolation}: use bubblewrap or none.\n${USAGE}`);
+  }
+  const server = await startLocalSandboxServer({
+    port,
+    poolSize,
+    isolation,
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}),
+    log: (message) => console.error(`[hopgen-sandbox] ${message}`),
+  });
+  console.log(`HOPX_BASE_URL=${server.baseURL}`);
+  console.log(`HOPX_API_KEY=${server.apiKey}`);
+  console.error('[hopgen-sandbox] running; press Ctrl+C to stop (every sandbox is destroyed).');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
