@@ -77,7 +77,7 @@ export async function chooseRuntime(options: ChooseRuntimeOptions): Promise<Runt
       : 'scripted';
   const modelDescription =
     model === 'scripted'
-      ? 'scripted replies written for this example (no OPENAI_API_KEY or OPENAI_BASE_URL set): the code in them really runs in the sandbox'
+      ? 'scripted replies written for this example (no OPENAI_API_KEY or OPENAI_BASE_URL set)'
       : model === 'openai'
         ? `OpenAI ${modelName}`
         : `${modelName} at the OpenAI-compatible server ${openaiBaseURL}`;

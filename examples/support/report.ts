@@ -15,7 +15,7 @@ export function renderReport(transcript: Transcript, images: ReadonlyMap<string,
     const bytes = images.get(name);
     return bytes === undefined ? undefined : `data:image/png;base64,${Buffer.from(bytes).toString('base64')}`;
   };
-  const charts = transcript.messages.flatMap((entry) => entry.images ?? []);
+  const charts = transcript.charts;
   const executions = transcript.messages.filter((entry) => entry.execution !== undefined);
   const failedExecutions = executions.filter((entry) => entry.execution?.exitCode !== 0).length;
 
@@ -177,7 +177,9 @@ function renderConversation(
     if (info.terminationReason === undefined) continue;
     parts.push(
       `<p class="ended">${transcript.chats.length > 1 ? `Chat ${info.index + 1} ended` : 'The chat ended'}: <strong>${escapeHtml(info.terminationReason)}</strong>${
-        info.summary ? ` · summary: ${escapeHtml(truncate(info.summary, 300))}` : ''
+        info.summary && transcript.chats.length > 1
+          ? ` · summary carried over: ${escapeHtml(truncate(info.summary, 400))}`
+          : ''
       }</p>`,
     );
   }
@@ -273,26 +275,41 @@ function renderMarkdown(text: string): string {
 }
 
 function renderProse(text: string): string {
-  const blocks = text
+  const html: string[] = [];
+  for (const block of text
     .trim()
     .split(/\n{2,}/)
-    .filter(Boolean);
-  return blocks
-    .map((block) => {
-      const lines = block.split('\n');
-      if (lines.every((line) => /^\s*([-*]|\d+\.)\s+/.test(line))) {
-        const ordered = /^\s*\d+\./.test(lines[0]!);
-        const items = lines
-          .map((line) => `<li>${inline(line.replace(/^\s*([-*]|\d+\.)\s+/, ''))}</li>`)
-          .join('');
-        return ordered ? `<ol>${items}</ol>` : `<ul>${items}</ul>`;
+    .filter(Boolean)) {
+    // Consecutive list lines form a list; other lines form paragraphs, with line breaks kept.
+    let paragraph: string[] = [];
+    let list: { ordered: boolean; items: string[] } | undefined;
+    const flush = () => {
+      if (paragraph.length > 0) html.push(renderParagraph(paragraph));
+      if (list !== undefined)
+        html.push(list.ordered ? `<ol>${list.items.join('')}</ol>` : `<ul>${list.items.join('')}</ul>`);
+      paragraph = [];
+      list = undefined;
+    };
+    for (const line of block.split('\n')) {
+      const item = /^\s*([-*]|\d+\.)\s+(.*)$/.exec(line);
+      if (item) {
+        if (paragraph.length > 0) flush();
+        list ??= { ordered: /\d/.test(item[1] ?? ''), items: [] };
+        list.items.push(`<li>${inline(item[2] ?? '')}</li>`);
+      } else {
+        if (list !== undefined) flush();
+        paragraph.push(line);
       }
-      const heading = /^(#{1,4})\s+(.*)$/.exec(block);
-      if (heading && lines.length === 1) return `<p class="heading">${inline(heading[2]!)}</p>`;
-      if (block.trim() === 'TERMINATE') return '<p><span class="terminate">TERMINATE</span></p>';
-      return `<p>${lines.map(inline).join('<br>')}</p>`;
-    })
-    .join('');
+    }
+    flush();
+  }
+  return html.join('');
+}
+
+function renderParagraph(lines: string[]): string {
+  const heading = /^(#{1,4})\s+(.*)$/.exec(lines[0] ?? '');
+  if (heading && lines.length === 1) return `<p class="heading">${inline(heading[2] ?? '')}</p>`;
+  return `<p>${lines.map(inline).join('<br>')}</p>`;
 }
 
 function inline(text: string): string {
@@ -360,8 +377,9 @@ function formatDate(iso: string): string {
 }
 
 function initials(name: string): string {
-  const words = name.split(/[\s_-]+|(?=[A-Z])/).filter(Boolean);
-  return (words.length > 1 ? words[0][0]! + words[1][0]! : name.slice(0, 2)).toUpperCase();
+  const words = name.split(/[\s_-]+|(?=[A-Z][a-z])/).filter((word) => word.length > 0);
+  const letters = words.length > 1 ? `${words[0]?.[0] ?? ''}${words[1]?.[0] ?? ''}` : name.slice(0, 1);
+  return letters.toUpperCase();
 }
 
 function truncate(text: string, length: number): string {

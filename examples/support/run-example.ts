@@ -81,7 +81,11 @@ export async function runExample(
   try {
     runtime = await chooseRuntime({ scripts: definition.scripts, progress, outputDirectory: directory });
     process.stdout.write(
-      `Sandbox: ${runtime.choice.sandboxDescription}\nModel:   ${runtime.choice.modelDescription}\n\n`,
+      `Sandbox: ${runtime.choice.sandboxDescription}\nModel:   ${runtime.choice.modelDescription}\n${
+        runtime.scripted
+          ? '         The code in these replies really runs in the sandbox; set OPENAI_API_KEY for a real model.\n'
+          : ''
+      }\n`,
     );
     const chosen = runtime;
     const outcome = await body({

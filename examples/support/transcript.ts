@@ -63,6 +63,8 @@ export interface Transcript {
   usage: UsageReport;
   /** Files of the run directory (images and any downloaded files), by name. */
   files: string[];
+  /** The charts of the run, by file name: images the code displayed, else chart files downloaded from the sandbox. */
+  charts: string[];
 }
 
 /**
@@ -76,6 +78,7 @@ export class TranscriptRecorder {
   readonly #events: TranscriptEvent[] = [];
   readonly #chats: TranscriptChat[] = [];
   readonly #files = new Set<string>();
+  readonly #charts: string[] = [];
   readonly #agents = new Set<ConversableAgent>();
   // Code results wait here until the agent that ran them sends its reply.
   readonly #pendingExecutions = new Map<
@@ -116,6 +119,17 @@ export class TranscriptRecorder {
     this.#files.add(name);
   }
 
+  /** Lists a chart (a PNG in the run directory) for the report's gallery. */
+  addChart(name: string): void {
+    this.#files.add(name);
+    if (!this.#charts.includes(name)) this.#charts.push(name);
+  }
+
+  /** The charts so far. */
+  get charts(): string[] {
+    return [...this.#charts];
+  }
+
   /** Records the messages and events of these agents from now on. */
   watch(agents: readonly ConversableAgent[]): void {
     for (const agent of agents) {
@@ -137,7 +151,7 @@ export class TranscriptRecorder {
         const images = (result.outputFiles ?? [])
           .filter((file) => file.endsWith('.png'))
           .map((file) => basename(file));
-        for (const image of images) this.#files.add(image);
+        for (const image of images) this.addChart(image);
         this.#pendingExecutions.set(agent, {
           exitCode: result.exitCode,
           durationMs: Math.round(durationMs),
@@ -188,6 +202,7 @@ export class TranscriptRecorder {
       events: this.#events,
       usage: gatherUsageSummary(this.agents),
       files: [...this.#files].sort(),
+      charts: [...this.#charts],
     };
   }
 
