@@ -1,0 +1,212 @@
+import { spawn } from 'node:child_process';
+import { HopXCodeExecutor } from '@hopgen/executors-hopx';
+import type { FigureSet } from './figures.js';
+import { liveHeapBytes } from './heap.js';
+import { withBenchServer } from './local-server.js';
+import { anyMaps, type GroupMemory, memoryByCgroup, residentBytes } from './proc-memory.js';
+import { SYSTEM_PYTHON } from './processes.js';
+import type { BenchSettings } from './settings.js';
+import { createScriptedPair } from './two-agent-chat.js';
+
+const MEBIBYTE = 1024 * 1024;
+/** What the server's warm pool imports into every pooled interpreter. */
+const POOL_PRELOAD = 'import numpy, pandas, matplotlib, matplotlib.pyplot';
+/** The request log of ScriptedModelClient holds every prompt, so the chat that keeps it is shorter. */
+const MAX_MESSAGES_WITH_REQUEST_LOG = 2000;
+
+/** VmRSS of `count` idle host Python processes that ran `preamble`, bytes each. */
+async function idlePythonResident(count: number, preamble: string): Promise<number[]> {
+  const children = Array.from({ length: count }, () =>
+    spawn(SYSTEM_PYTHON, ['-c', `${preamble}\nimport sys\nprint('ready', flush=True)\nsys.stdin.read()`], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  try {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve, reject) => {
+            child.once('error', reject);
+            child.once('exit', (code) => reject(new Error(`idle python exited ${code}`)));
+            child.stdout.once('data', () => resolve());
+          }),
+      ),
+    );
+    return children.map((child) => residentBytes(child.pid!));
+  } finally {
+    for (const child of children) {
+      child.removeAllListeners('exit');
+      child.stdin.end();
+      child.kill('SIGKILL');
+    }
+  }
+}
+
+/**
+ * Per-sandbox memory of the sandboxes now alive under this process, optionally only those whose
+ * processes have pandas loaded; fails unless there are `expected`.
+ */
+function sandboxGroups(expected: number, filter: (group: GroupMemory) => boolean = () => true) {
+  const groups = memoryByCgroup(process.pid).filter(
+    (group) => !group.key.startsWith('pid:') && filter(group),
+  );
+  if (groups.length !== expected) {
+    throw new Error(
+      `expected ${expected} sandbox cgroups under this process, found ${groups.length} (${groups.map((group) => `${group.key}: ${group.pids.join(' ')}`).join('; ')}); cannot attribute memory per sandbox`,
+    );
+  }
+  return groups;
+}
+
+/** KiB of live heap each message adds, per checkpoint segment of one long two-agent chat. */
+async function heapPerMessage(
+  messages: number,
+  checkpointEvery: number,
+  keepRequests: boolean,
+): Promise<number[]> {
+  const pair = createScriptedPair({ keepRequests });
+  const heap: number[] = [];
+  let received = 0;
+  const onReceived = () => {
+    received += 1;
+    if (received % checkpointEvery === 0) heap.push(liveHeapBytes());
+  };
+  pair.user.on('message-received', onReceived);
+  pair.assistant.on('message-received', onReceived);
+  try {
+    await pair.user.initiateChat(pair.assistant, { message: 'Start.', maxTurns: messages / 2, silent: true });
+  } finally {
+    pair.user.off('message-received', onReceived);
+    pair.assistant.off('message-received', onReceived);
+  }
+  return heap.slice(1).map((bytes, index) => (bytes - heap[index]!) / checkpointEvery / 1024);
+}
+
+/**
+ * RSS of the sandboxes (their process trees, grouped by memory cgroup) and of the server in this
+ * process per idle sandbox, next to an idle host Python; and heap growth per message of a long chat.
+ */
+export async function measureMemory(settings: BenchSettings, figures: FigureSet): Promise<void> {
+  const { sandboxes: count, messages, checkpointEvery } = settings.memory;
+  const toMebibytes = (values: number[]) => values.map((value) => value / MEBIBYTE);
+
+  figures.add(
+    'memory.python.idle',
+    'idle python3 process, RSS (baseline)',
+    'MiB',
+    toMebibytes(await idlePythonResident(count, 'pass')),
+  );
+  figures.add(
+    'memory.python.preloaded',
+    'idle python3 with numpy+pandas+matplotlib, RSS (baseline)',
+    'MiB',
+    toMebibytes(await idlePythonResident(count, POOL_PRELOAD)),
+  );
+
+  await withBenchServer(0, async (server) => {
+    const executors = Array.from(
+      { length: count },
+      () =>
+        new HopXCodeExecutor({
+          baseURL: server.baseURL,
+          apiKey: server.apiKey,
+          template: 'code-interpreter',
+          stateful: true,
+        }),
+    );
+    try {
+      const heapBefore = liveHeapBytes();
+      await Promise.all(
+        executors.map((executor) => executor.executeCodeBlocks([{ language: 'python', code: 'print(1)' }])),
+      );
+      // Let the sandboxes settle into idle before reading their memory.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const heapGrowth = (liveHeapBytes() - heapBefore) / count;
+      const groups = sandboxGroups(count);
+      figures.add(
+        'memory.sandbox.idle.rss',
+        'idle sandbox after print(1), RSS of its processes',
+        'MiB',
+        toMebibytes(groups.map((group) => group.rssBytes)),
+        { baselineId: 'memory.python.idle' },
+      );
+      figures.add(
+        'memory.sandbox.idle.pss',
+        'idle sandbox after print(1), PSS of its processes',
+        'MiB',
+        toMebibytes(groups.map((group) => group.pssBytes)),
+        { baselineId: 'memory.python.idle' },
+      );
+      const cgroupBytes = groups.map((group) => group.cgroupBytes);
+      if (cgroupBytes.every((value) => value !== null)) {
+        figures.add(
+          'memory.sandbox.idle.cgroup',
+          'idle sandbox after print(1), memory cgroup usage (incl. page cache, tmpfs)',
+          'MiB',
+          toMebibytes(cgroupBytes as number[]),
+          { baselineId: 'memory.python.idle' },
+        );
+      }
+      figures.add(
+        'memory.server.heap-per-sandbox',
+        `server (this Node process) live JS heap per idle sandbox, ${count} sandboxes`,
+        'MiB',
+        [heapGrowth / MEBIBYTE],
+      );
+      figures.add(
+        'memory.sandbox.idle.total',
+        'idle sandbox total: its processes RSS + server heap share',
+        'MiB',
+        toMebibytes(groups.map((group) => group.rssBytes + heapGrowth)),
+        { baselineId: 'memory.python.idle' },
+      );
+    } finally {
+      await Promise.allSettled(executors.map((executor) => executor.close()));
+    }
+  });
+
+  await withBenchServer(count, async (server) => {
+    await server.poolsReady();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The server keeps a pool per template: code-interpreter's interpreters have pandas loaded, base's do not.
+    const pandasLoaded = (group: GroupMemory) => anyMaps(group.pids, '/pandas/');
+    const groups = sandboxGroups(count, pandasLoaded);
+    const basePool = sandboxGroups(count, (group) => !pandasLoaded(group));
+    figures.add(
+      'memory.sandbox.pooled-base.rss',
+      'pooled idle base-template sandbox (no preload), RSS',
+      'MiB',
+      toMebibytes(basePool.map((group) => group.rssBytes)),
+      { baselineId: 'memory.python.idle' },
+    );
+    figures.add(
+      'memory.sandbox.pooled.rss',
+      'pooled idle sandbox (pandas preloaded), RSS',
+      'MiB',
+      toMebibytes(groups.map((group) => group.rssBytes)),
+      { baselineId: 'memory.python.preloaded' },
+    );
+    figures.add(
+      'memory.sandbox.pooled.pss',
+      'pooled idle sandbox (pandas preloaded), PSS',
+      'MiB',
+      toMebibytes(groups.map((group) => group.pssBytes)),
+      { baselineId: 'memory.python.preloaded' },
+    );
+  });
+
+  figures.add(
+    'memory.chat.heap-per-message',
+    `two-agent chat heap growth per message (${messages} messages, client log cleared)`,
+    'KiB/message',
+    await heapPerMessage(messages, checkpointEvery, false),
+  );
+  const withLog = Math.min(messages, MAX_MESSAGES_WITH_REQUEST_LOG);
+  figures.add(
+    'memory.chat.heap-per-message.request-log',
+    `same, ScriptedModelClient keeping its request log (${withLog} messages)`,
+    'KiB/message',
+    await heapPerMessage(withLog, Math.min(checkpointEvery, withLog / 4), true),
+    { baselineId: 'memory.chat.heap-per-message' },
+  );
+}

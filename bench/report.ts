@@ -1,0 +1,84 @@
+import type { Figure, SECTION_NAMES, SectionResult } from './figures.js';
+import type { MachineInfo } from './machine.js';
+
+/** Everything a run produced: what `bench/results/latest.json` holds. */
+export interface RunReport {
+  mode: 'full' | 'quick' | 'partial';
+  startedAt: string;
+  durationMs: number;
+  machine: MachineInfo;
+  sections: SectionResult[];
+}
+
+const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
+  start: 'Sandbox start (create to first `print(1)` result)',
+  execution: 'Execution round trip (sandbox already up)',
+  concurrency: 'Concurrency (small pandas snippet per sandbox)',
+  orchestration: 'Orchestration overhead (no model latency)',
+  memory: 'Memory',
+};
+
+/** A number with as many decimals as its size deserves. */
+export function formatNumber(value: number): string {
+  const magnitude = Math.abs(value);
+  if (magnitude >= 100) return value.toFixed(0);
+  if (magnitude >= 10) return value.toFixed(1);
+  if (magnitude >= 1) return value.toFixed(2);
+  return value.toFixed(3);
+}
+
+function formatRatio(figure: Figure): string {
+  if (!figure.ratio) return '—';
+  const { p50, p95, p99 } = figure.ratio;
+  return `${formatNumber(p50)}× · ${formatNumber(p95)}× · ${formatNumber(p99)}×`;
+}
+
+function row(figure: Figure): string {
+  const { summary } = figure;
+  const target = figure.targetP50 === undefined ? '' : ` (target p50 ${formatNumber(figure.targetP50)})`;
+  return [
+    '',
+    `${figure.label.trim()}${target}`,
+    figure.unit,
+    String(summary.runs),
+    formatNumber(summary.p50),
+    formatNumber(summary.p95),
+    formatNumber(summary.p99),
+    formatRatio(figure),
+    figure.baselineId ? `\`${figure.baselineId}\`` : '—',
+    '',
+  ]
+    .join(' | ')
+    .trim();
+}
+
+/** The results as Markdown: one table per section, failures and missing parts stated in place. */
+export function markdownTables(report: RunReport): string {
+  const parts: string[] = [];
+  for (const section of report.sections) {
+    parts.push(`### ${SECTION_TITLES[section.section]}`, '');
+    if (section.figures.length > 0) {
+      parts.push(
+        '| figure | unit | runs | p50 | p95 | p99 | ratio to baseline (p50 · p95 · p99) | baseline |',
+        '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+        ...section.figures.map(row),
+        '',
+      );
+    }
+    if (section.error) parts.push(`**Not measured:** ${section.error}`, '');
+  }
+  return parts.join('\n');
+}
+
+/** One line per machine fact, as Markdown. */
+export function markdownMachine(report: RunReport): string {
+  const { machine } = report;
+  return [
+    `- Run: ${report.startedAt}, ${report.mode} mode, ${(report.durationMs / 1000).toFixed(0)} s`,
+    `- CPU: ${machine.cores} cores, ${machine.cpuModel}`,
+    `- Memory: ${machine.memoryGiB} GiB`,
+    `- OS and kernel: ${machine.os}, Linux ${machine.kernel}`,
+    `- Node ${machine.node}; ${machine.python}; ${machine.bubblewrap}`,
+    `- Load average at start (1/5/15 min): ${machine.loadAverageAtStart.join(' / ')}`,
+  ].join('\n');
+}

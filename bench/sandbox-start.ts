@@ -1,0 +1,155 @@
+import { HopXCodeExecutor } from '@hopgen/executors-hopx';
+import { Sandbox } from '@hopx-ai/sdk';
+import type { FigureSet } from './figures.js';
+import { type BenchServer, startBenchServer } from './local-server.js';
+import { bareBubblewrapArguments, runProcess, SYSTEM_PYTHON } from './processes.js';
+import { type Probe, sampleInterleaved } from './sampler.js';
+import type { BenchSettings } from './settings.js';
+
+/** Targets from the local server's issue, milliseconds at p50. */
+const TARGET_NO_POOL_MS = 30;
+const TARGET_WARM_POOL_MS = 5;
+
+/** Ids of the create-to-first-result figures, in chart order. */
+export const START_PATH_IDS = [
+  'start.python',
+  'start.bwrap',
+  'start.sdk.no-pool',
+  'start.sdk.pool',
+  'start.executor.no-pool',
+  'start.executor.pool',
+] as const;
+
+/** A probe that creates a sandbox through the SDK and runs `print(1)`; kill is untimed. */
+function sdkProbe(server: BenchServer, split: { create: number[]; firstRun: number[] }): Probe {
+  let sandbox: Sandbox | undefined;
+  return {
+    measure: async () => {
+      const startedAt = performance.now();
+      sandbox = await Sandbox.create({
+        template: 'code-interpreter',
+        apiKey: server.apiKey,
+        baseURL: server.baseURL,
+      });
+      const createdAt = performance.now();
+      const result = await sandbox.runIpython('print(1)');
+      split.create.push(createdAt - startedAt);
+      split.firstRun.push(performance.now() - createdAt);
+      if (result.stdout !== '1\n') throw new Error(`SDK print(1) printed ${JSON.stringify(result.stdout)}`);
+    },
+    cleanup: async () => {
+      await sandbox?.kill();
+      sandbox = undefined;
+      // A pooled create starts a refill; let it finish so it does not load the next timed run.
+      await server.poolsReady();
+    },
+  };
+}
+
+/** A probe that makes a `HopXCodeExecutor` and runs one `print(1)` block; close is untimed. */
+function executorProbe(server: BenchServer): Probe {
+  let executor: HopXCodeExecutor | undefined;
+  return {
+    measure: async () => {
+      executor = new HopXCodeExecutor({
+        baseURL: server.baseURL,
+        apiKey: server.apiKey,
+        template: 'code-interpreter',
+        stateful: true,
+        timeoutMs: 30_000,
+      });
+      const result = await executor.executeCodeBlocks([{ language: 'python', code: 'print(1)' }]);
+      if (result.exitCode !== 0 || result.output !== '1\n') {
+        throw new Error(`executor print(1) answered ${JSON.stringify(result)}`);
+      }
+    },
+    cleanup: async () => {
+      await executor?.close();
+      executor = undefined;
+      await server.poolsReady();
+    },
+  };
+}
+
+/**
+ * Create-to-first-result of `print(1)` on every path, interleaved in one run: a plain Python process,
+ * a bare bwrap sandbox (the floor), the SDK straight against the server, and `HopXCodeExecutor`, each
+ * without and with a warm pool.
+ */
+export async function measureSandboxStart(settings: BenchSettings, figures: FigureSet): Promise<void> {
+  const cold = await startBenchServer(0);
+  let warm: BenchServer | undefined;
+  try {
+    warm = await startBenchServer(1);
+    await warm.poolsReady();
+    const coldSplit = { create: [] as number[], firstRun: [] as number[] };
+    const warmSplit = { create: [] as number[], firstRun: [] as number[] };
+    const samples = await sampleInterleaved(settings.start, {
+      python: { measure: () => runProcess(SYSTEM_PYTHON, ['-c', 'print(1)'], '1\n') },
+      bwrap: {
+        measure: () => runProcess('bwrap', bareBubblewrapArguments(SYSTEM_PYTHON, ['-c', 'print(1)']), '1\n'),
+      },
+      sdkNoPool: sdkProbe(cold, coldSplit),
+      sdkPool: sdkProbe(warm, warmSplit),
+      executorNoPool: executorProbe(cold),
+      executorPool: executorProbe(warm),
+    });
+    const warmup = settings.start.warmup;
+    figures.add('start.python', 'python3 -c print(1), plain process (no isolation)', 'ms', samples.python);
+    figures.add('start.bwrap', 'bare bwrap + python3 -c print(1) (floor)', 'ms', samples.bwrap, {
+      baselineId: 'start.python',
+    });
+    figures.add('start.sdk.no-pool', 'SDK create + runIpython print(1), no pool', 'ms', samples.sdkNoPool, {
+      baselineId: 'start.bwrap',
+      targetP50: TARGET_NO_POOL_MS,
+    });
+    figures.add(
+      'start.sdk.no-pool.create',
+      '  of which Sandbox.create',
+      'ms',
+      coldSplit.create.slice(warmup),
+      {
+        baselineId: 'start.bwrap',
+      },
+    );
+    figures.add(
+      'start.sdk.no-pool.first-run',
+      '  of which first runIpython',
+      'ms',
+      coldSplit.firstRun.slice(warmup),
+      { baselineId: 'start.bwrap' },
+    );
+    figures.add('start.sdk.pool', 'SDK create + runIpython print(1), warm pool', 'ms', samples.sdkPool, {
+      baselineId: 'start.bwrap',
+      targetP50: TARGET_WARM_POOL_MS,
+    });
+    figures.add('start.sdk.pool.create', '  of which Sandbox.create', 'ms', warmSplit.create.slice(warmup), {
+      baselineId: 'start.bwrap',
+    });
+    figures.add(
+      'start.sdk.pool.first-run',
+      '  of which first runIpython',
+      'ms',
+      warmSplit.firstRun.slice(warmup),
+      { baselineId: 'start.bwrap' },
+    );
+    figures.add(
+      'start.executor.no-pool',
+      'HopXCodeExecutor first print(1), no pool',
+      'ms',
+      samples.executorNoPool,
+      { baselineId: 'start.bwrap' },
+    );
+    figures.add(
+      'start.executor.pool',
+      'HopXCodeExecutor first print(1), warm pool',
+      'ms',
+      samples.executorPool,
+      {
+        baselineId: 'start.bwrap',
+      },
+    );
+  } finally {
+    await Promise.all([cold.close(), warm?.close()]);
+  }
+}

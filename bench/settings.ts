@@ -1,0 +1,36 @@
+/** Iteration counts of a full run and of the `--quick` smoke pass. */
+
+/** How much each section measures. Every count is bounded so a run ends in known time. */
+export interface BenchSettings {
+  mode: 'full' | 'quick';
+  /** Sandbox start: warm-up runs, and kept runs per path. */
+  start: { warmup: number; iterations: number };
+  /** Execution round trips: kept runs of fast snippets and of fresh-process pandas snippets. */
+  execution: { warmup: number; fastIterations: number; slowIterations: number };
+  /** Concurrency levels; rounds of cold bursts and of steady-state blocks; blocks per sandbox per round. */
+  concurrency: { levels: number[]; burstRounds: number; steadyRounds: number; blocksPerSandbox: number };
+  /** Group-chat round counts, and two-agent chats × turns per chat. */
+  orchestration: { groupChatRounds: number[]; chats: number; turnsPerChat: number };
+  /** Idle sandboxes measured at once, and messages of the long chat with heap checkpoints every `checkpointEvery`. */
+  memory: { sandboxes: number; messages: number; checkpointEvery: number };
+}
+
+/** The published run: at least 30 kept runs for every latency figure. */
+export const FULL_SETTINGS: BenchSettings = {
+  mode: 'full',
+  start: { warmup: 3, iterations: 30 },
+  execution: { warmup: 3, fastIterations: 200, slowIterations: 30 },
+  concurrency: { levels: [1, 8, 32], burstRounds: 3, steadyRounds: 3, blocksPerSandbox: 10 },
+  orchestration: { groupChatRounds: [100, 1000, 10_000], chats: 20, turnsPerChat: 50 },
+  memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
+};
+
+/** The smoke pass CI runs: every section, a few runs each, so the benchmarks cannot rot unnoticed. */
+export const QUICK_SETTINGS: BenchSettings = {
+  mode: 'quick',
+  start: { warmup: 1, iterations: 3 },
+  execution: { warmup: 1, fastIterations: 5, slowIterations: 2 },
+  concurrency: { levels: [1, 4], burstRounds: 1, steadyRounds: 1, blocksPerSandbox: 2 },
+  orchestration: { groupChatRounds: [10, 100], chats: 2, turnsPerChat: 10 },
+  memory: { sandboxes: 2, messages: 400, checkpointEvery: 100 },
+};

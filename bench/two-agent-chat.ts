@@ -1,0 +1,110 @@
+import { ConversableAgent, ScriptedModelClient } from '@hopgen/agents';
+import type { FigureSet } from './figures.js';
+import { sample } from './sampler.js';
+import type { BenchSettings } from './settings.js';
+
+/** A user proxy without a model and an assistant answering from a script: a chat with no model latency. */
+export interface ScriptedPair {
+  user: ConversableAgent;
+  assistant: ConversableAgent;
+  client: ScriptedModelClient;
+}
+
+/**
+ * Builds the pair. `keepRequests: false` empties the client's request log on every call, so a long
+ * chat measures the agents' own memory rather than the test client's record of every prompt.
+ */
+export function createScriptedPair(options: { keepRequests: boolean }): ScriptedPair {
+  const client: ScriptedModelClient = new ScriptedModelClient({
+    replies: () => {
+      if (!options.keepRequests) client.requests.length = 0;
+      return 'Noted. What next?';
+    },
+  });
+  const unlimited = Number.MAX_SAFE_INTEGER;
+  const assistant = new ConversableAgent({
+    name: 'assistant',
+    llmConfig: { modelClient: client },
+    humanInputMode: 'NEVER',
+    maxConsecutiveAutoReply: unlimited,
+    silent: true,
+  });
+  const user = new ConversableAgent({
+    name: 'user',
+    humanInputMode: 'NEVER',
+    defaultAutoReply: 'Go on.',
+    maxConsecutiveAutoReply: unlimited,
+    silent: true,
+  });
+  return { user, assistant, client };
+}
+
+/** Milliseconds of every turn (user message out, assistant reply back) of one chat. */
+export async function timeTurns(pair: ScriptedPair, turns: number): Promise<number[]> {
+  const durations: number[] = [];
+  let turnStartedAt = performance.now();
+  const onReceived = ({ sender }: { sender: ConversableAgent }) => {
+    if (sender !== pair.assistant) return;
+    const now = performance.now();
+    durations.push(now - turnStartedAt);
+    turnStartedAt = now;
+  };
+  pair.user.on('message-received', onReceived);
+  try {
+    turnStartedAt = performance.now();
+    const result = await pair.user.initiateChat(pair.assistant, {
+      message: 'Start.',
+      maxTurns: turns,
+      silent: true,
+    });
+    if (result.chatHistory.length !== turns * 2) {
+      throw new Error(`expected ${turns * 2} messages, the chat has ${result.chatHistory.length}`);
+    }
+  } finally {
+    pair.user.off('message-received', onReceived);
+  }
+  return durations;
+}
+
+/**
+ * Overhead per turn of a two-agent chat on `ScriptedModelClient`, next to the bare model-client call
+ * it wraps: the difference is what the agents cost (reply pipeline, history, events).
+ */
+export async function measureTwoAgentChat(settings: BenchSettings, figures: FigureSet): Promise<void> {
+  const { chats, turnsPerChat } = settings.orchestration;
+  const bare = new ScriptedModelClient({ replies: () => 'Noted. What next?' });
+  const bareCall = await sample(
+    { warmup: 100, iterations: chats * turnsPerChat },
+    {
+      measure: async () => {
+        bare.requests.length = 0;
+        await bare.create({
+          messages: [
+            { role: 'system', content: 'You are a helpful AI Assistant.' },
+            { role: 'user', content: 'Go on.', name: 'user' },
+          ],
+        });
+      },
+    },
+  );
+  const turnSamples: number[] = [];
+  // The first chat warms the JIT and is thrown away.
+  for (let chat = 0; chat <= chats; chat++) {
+    const durations = await timeTurns(createScriptedPair({ keepRequests: true }), turnsPerChat);
+    if (chat > 0) turnSamples.push(...durations);
+  }
+  const toMicroseconds = (values: number[]) => values.map((value) => value * 1000);
+  figures.add(
+    'orchestration.model-call',
+    'ScriptedModelClient.create, bare call (baseline)',
+    'µs',
+    toMicroseconds(bareCall),
+  );
+  figures.add(
+    'orchestration.two-agent.turn',
+    `two-agent chat turn on ScriptedModelClient (${turnsPerChat}-turn chats)`,
+    'µs',
+    toMicroseconds(turnSamples),
+    { baselineId: 'orchestration.model-call' },
+  );
+}
