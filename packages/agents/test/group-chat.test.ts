@@ -486,12 +486,15 @@ describe('GroupChatManager run loop', () => {
       maxRound: 100,
     });
     const manager = new GroupChatManager({ groupchat, silent: true });
+    const ended: string[] = [];
+    manager.on('chat-terminated', (event) => ended.push(`${event.agent.name}:${event.reason}`));
     const result = await alice.initiateChat(manager, {
       message: 'start',
       silent: true,
       signal: controller.signal,
     });
     expect(result.terminationReason).toBe('aborted');
+    expect(ended).toEqual(['chat_manager:aborted']);
     expect(speakers(groupchat.messages)).toEqual(['alice', 'bob', 'carol', 'alice', 'bob', 'carol']);
     expect(carol.currentSignal).toBeUndefined();
   });

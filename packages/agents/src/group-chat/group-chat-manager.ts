@@ -46,8 +46,9 @@ export interface ResumeResult {
   lastMessage: Message;
 }
 
-function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
+function isAbort(signal: AbortSignal | undefined): boolean {
+  // Only our own signal counts: an unrelated AbortError from a member's code is a real error.
+  return signal?.aborted === true;
 }
 
 /**
@@ -149,6 +150,7 @@ export class GroupChatManager extends ConversableAgent {
     const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(this);
     const end = (reason: TerminationReason, detail?: string): ReplyResult => {
       this.recordTermination(reason, detail);
+      this.emit('chat-terminated', { agent: this, reason, ...(detail ? { detail } : {}) });
       if (outer && reason !== 'aborted') {
         const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
         if (answer) return { final: true, reply: answer };
@@ -192,7 +194,7 @@ export class GroupChatManager extends ConversableAgent {
           reply = await speaker.generateReply({ sender: this });
         } catch (error) {
           if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
-          if (isAbort(error, signal)) return end('aborted', 'The chat was aborted.');
+          if (isAbort(signal)) return end('aborted', 'The chat was aborted.');
           throw error;
         }
         if (reply === null) {
