@@ -322,9 +322,9 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     for (const hook of this.#hooks.processMessageBeforeSend) {
       outgoing = hook({ sender: this, message: outgoing, recipient, silent });
     }
+    // The recipient's view differs only in the default role, so this one check decides for both
+    // sides: an invalid message is appended on neither.
     const stored = normalizeMessage(outgoing, { role: 'assistant', name: this.name }, 'send');
-    // Validate the recipient's view too, so a message is appended on both sides or on neither.
-    normalizeMessage(outgoing, { role: 'user', name: this.name }, 'receive');
     this.#history(recipient).push(stored);
     this.emit('message-sent', { sender: this, recipient, message: stored, silent });
     await recipient.receive(outgoing, this, options);

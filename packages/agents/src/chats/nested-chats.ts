@@ -38,7 +38,11 @@ export type NestedChatsReplyFunction = (
 export interface RegisterNestedChatsOptions {
   /** Which senders start the nested chats (same forms as `registerReply`). */
   trigger: ReplyTrigger;
-  /** Index in the reply pipeline. @default 2 */
+  /**
+   * Index in the reply pipeline. The default, 1, is right after the termination and human-input check
+   * and before tool calls, where AutoGen's `position=2` lands (AutoGen counts sync and async copies).
+   * @default 1
+   */
   position?: number;
   /** Replaces the default reply (the summary of the last nested chat). */
   replyFunctionFromNestedChats?: NestedChatsReplyFunction;
@@ -112,6 +116,6 @@ export function registerNestedChats(
   agent.registerReply(
     options.trigger,
     ({ agent: self, messages, sender }) => replyFunction(queue, self, messages, sender, options.config),
-    { position: options.position ?? 2, name: 'nestedChats' },
+    { position: options.position ?? 1, name: 'nestedChats' },
   );
 }
