@@ -5,12 +5,13 @@ figures become base64 PNGs."""
 import ast
 import builtins
 import sys
-import traceback
 
 RESULT_LIMIT = 1024 * 1024
 
 
 def _print_exception(error):
+    import traceback  # only failing runs pay for it
+
     tb = error.__traceback__
     # Drop the runner's own frame so the traceback starts at the user's code, as python does.
     if tb is not None and tb.tb_frame.f_code.co_filename == __file__:

@@ -4,6 +4,9 @@ import { HopxHttpError } from './http-utilities.js';
 import { SandboxSession } from './sandbox-session.js';
 import type { LocalTemplate } from './templates.js';
 
+/** Delay between handing out a pooled sandbox and starting its replacement, in milliseconds. */
+const POOL_REFILL_DELAY_MS = 100;
+
 /** A new sandbox id in HopX's style (seconds, then random base36), safe as a directory name. */
 export function newSandboxId(): string {
   const random = randomBytes(8).readBigUInt64BE().toString(36).padStart(8, '0').slice(0, 8);
@@ -29,6 +32,7 @@ export class SandboxManager {
   readonly #pools = new Map<string, SandboxSession[]>();
   readonly #refilling = new Map<string, number>();
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #pooledTemplates: LocalTemplate[] = [];
   #closed = false;
 
   constructor(options: {
@@ -63,12 +67,15 @@ export class SandboxManager {
     if (this.#poolSize <= 0) return;
     for (const template of templates) {
       if (template.languages.size === 0) continue;
+      this.#pooledTemplates.push(template);
       this.#refill(template);
     }
   }
 
   /** Resolves when every pool is full (for tests and benchmarks that want warm starts). */
   async poolsReady(): Promise<void> {
+    // Start refills that are still waiting for their delay.
+    for (const template of this.#pooledTemplates) this.#refill(template);
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
@@ -115,7 +122,12 @@ export class SandboxManager {
     let session: SandboxSession | undefined;
     if (!options.internetAccess) {
       session = this.#pools.get(options.template.name)?.shift();
-      if (session) this.#refill(options.template);
+      if (session) {
+        // Refill a little later, so the new sandbox's start-up does not compete with the first runs
+        // in the one just handed out.
+        const template = options.template;
+        setTimeout(() => this.#refill(template), POOL_REFILL_DELAY_MS).unref();
+      }
     }
     if (!session) {
       session = await this.#newSession(options.template, options.internetAccess);
