@@ -82,3 +82,34 @@ export function markdownMachine(report: RunReport): string {
     `- Load average at start (1/5/15 min): ${machine.loadAverageAtStart.join(' / ')}`,
   ].join('\n');
 }
+
+/** The figures the project's speed claims rest on, with their targets, as a short Markdown list. */
+export function markdownHeadline(report: RunReport): string {
+  const figures = new Map(
+    report.sections.flatMap((section) => section.figures).map((figure) => [figure.id, figure]),
+  );
+  const line = (id: string, text: string) => {
+    const figure = figures.get(id);
+    if (!figure) return `- ${text}: not measured in this run`;
+    const { p50, p99, runs } = figure.summary;
+    const target =
+      figure.targetP50 === undefined ? '' : `; target p50 ${formatNumber(figure.targetP50)} ${figure.unit}`;
+    const verdict =
+      figure.targetP50 === undefined
+        ? ''
+        : (figure.higherIsBetter ? p50 >= figure.targetP50 : p50 <= figure.targetP50)
+          ? ' (met)'
+          : ' (**missed**)';
+    return `- ${text}: p50 **${formatNumber(p50)} ${figure.unit}**, p99 ${formatNumber(p99)} ${figure.unit} (n=${runs}${target}${verdict})`;
+  };
+  return [
+    line('start.bwrap', 'Floor: a bare bwrap sandbox running `python3 -c print(1)`'),
+    line('start.sdk.no-pool', 'New sandbox to first `print(1)` through the SDK, no pool'),
+    line('start.sdk.pool', 'New sandbox to first `print(1)` through the SDK, warm pool'),
+    line('start.executor.no-pool', '`HopXCodeExecutor` first `print(1)`, no pool'),
+    line('start.executor.pool', '`HopXCodeExecutor` first `print(1)`, warm pool'),
+    line('execution.sdk.trivial', 'Stateful round trip (SDK `runIpython`) in a live sandbox'),
+    line('execution.stateful.trivial', 'Stateful round trip through `HopXCodeExecutor`'),
+    line('orchestration.group-chat.1000', 'Group-chat orchestration per round (1000-round chat)'),
+  ].join('\n');
+}
