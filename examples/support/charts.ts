@@ -15,8 +15,9 @@ export function savedChartNames(messages: readonly { message: { content?: unknow
 }
 
 /**
- * Downloads each named file from the sandbox into the run directory (as its base name) and lists it
- * as a chart. Returns the names downloaded; files the sandbox does not have are skipped.
+ * Downloads each named file from the sandbox into the run directory (as its base name). It becomes
+ * a chart of the report when the code displayed none (the same picture would show twice otherwise).
+ * Returns the names downloaded; files the sandbox does not have are skipped.
  */
 export async function downloadCharts(
   executor: HopXCodeExecutor,
@@ -25,12 +26,14 @@ export async function downloadCharts(
   recorder: TranscriptRecorder,
 ): Promise<string[]> {
   const downloaded: string[] = [];
+  const asCharts = recorder.charts.length === 0;
   for (const name of names) {
     try {
       const bytes = await executor.downloadFile(name);
       const local = basename(name);
       await writeFile(join(runDirectory, local), bytes);
-      recorder.addChart(local);
+      if (asCharts) recorder.addChart(local);
+      else recorder.addFile(local);
       downloaded.push(local);
     } catch {
       // The code may have failed before saving it; the report shows what exists.

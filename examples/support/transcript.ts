@@ -80,11 +80,9 @@ export class TranscriptRecorder {
   readonly #files = new Set<string>();
   readonly #charts: string[] = [];
   readonly #agents = new Set<ConversableAgent>();
-  // Code results wait here until the agent that ran them sends its reply.
-  readonly #pendingExecutions = new Map<
-    ConversableAgent,
-    NonNullable<TranscriptMessage['execution']> & { images: string[] }
-  >();
+  // Code results and images wait here until the agent that produced them sends its next message.
+  readonly #pendingExecutions = new Map<ConversableAgent, NonNullable<TranscriptMessage['execution']>>();
+  readonly #pendingImages = new Map<ConversableAgent, string[]>();
 
   /** Milliseconds since the run started. */
   get elapsedMs(): number {
@@ -125,6 +123,12 @@ export class TranscriptRecorder {
     if (!this.#charts.includes(name)) this.#charts.push(name);
   }
 
+  /** Lists a chart and shows it inline with the next message `agent` sends (e.g. a tool's answer). */
+  attachImage(agent: ConversableAgent, name: string): void {
+    this.addChart(name);
+    this.#pendingImages.set(agent, [...(this.#pendingImages.get(agent) ?? []), name]);
+  }
+
   /** The charts so far. */
   get charts(): string[] {
     return [...this.#charts];
@@ -151,12 +155,11 @@ export class TranscriptRecorder {
         const images = (result.outputFiles ?? [])
           .filter((file) => file.endsWith('.png'))
           .map((file) => basename(file));
-        for (const image of images) this.addChart(image);
+        for (const image of images) this.attachImage(agent, image);
         this.#pendingExecutions.set(agent, {
           exitCode: result.exitCode,
           durationMs: Math.round(durationMs),
           languages: codeBlocks.map((block) => block.language),
-          images,
         });
         this.note(
           'code-execution-end',
@@ -219,9 +222,12 @@ export class TranscriptRecorder {
     const execution = this.#pendingExecutions.get(sender);
     if (execution !== undefined && contentToString(message.content).startsWith('exitcode:')) {
       this.#pendingExecutions.delete(sender);
-      const { images, ...rest } = execution;
-      entry.execution = rest;
-      if (images.length > 0) entry.images = images;
+      entry.execution = execution;
+    }
+    const images = this.#pendingImages.get(sender);
+    if (images !== undefined) {
+      this.#pendingImages.delete(sender);
+      entry.images = images;
     }
     this.#messages.push(entry);
   }
