@@ -6,7 +6,11 @@
  *   npx tsx examples/05-sequential-pipeline.ts
  */
 import { AssistantAgent, contentToString, initiateChats, UserProxyAgent } from '@hopgen/agents';
-import { dataEngineerScript, dataScientistScript, reportWriterScript } from './scripted/05-sequential-pipeline.js';
+import {
+  dataEngineerScript,
+  dataScientistScript,
+  reportWriterScript,
+} from './scripted/05-sequential-pipeline.js';
 import { runExample } from './support/run-example.js';
 
 const stages = [
@@ -20,7 +24,11 @@ await runExample(
     slug: 'sequential-pipeline',
     title: 'Sequential pipeline with carryover',
     task: stages.join(' → '),
-    scripts: { DataEngineer: dataEngineerScript, DataScientist: dataScientistScript, ReportWriter: reportWriterScript },
+    scripts: {
+      DataEngineer: dataEngineerScript,
+      DataScientist: dataScientistScript,
+      ReportWriter: reportWriterScript,
+    },
   },
   async ({ runtime, renderer, watch, recorder }) => {
     const executor = runtime.createExecutor();
@@ -77,7 +85,8 @@ await runExample(
     process.stdout.write(`\nFinal report:\n${report}\n`);
     if (!report.trim()) problems.push('The ReportWriter produced no report.');
     const scientistFirst = contentToString(results[1]?.chatHistory[0]?.content);
-    if (!scientistFirst.includes('\nContext: \n')) problems.push('The carryover did not reach the DataScientist.');
+    if (!scientistFirst.includes('\nContext: \n'))
+      problems.push('The carryover did not reach the DataScientist.');
     return { problems };
   },
 );

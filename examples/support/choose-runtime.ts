@@ -43,6 +43,8 @@ export interface Runtime {
   readonly choice: RuntimeChoice;
   /** True when the model is a `ScriptedModelClient` (no key was given). */
   readonly scripted: boolean;
+  /** The HopX control plane the executors use (for out-of-band operations such as example 6's kill). */
+  readonly sandboxEndpoint: { baseURL: string; apiKey: string };
   /** A new executor on the chosen sandbox; closed by `close()`. */
   createExecutor(options?: HopXCodeExecutorOptions): HopXCodeExecutor;
   /** The `llmConfig` for the agent named `agentName`: its script offline, the chosen model otherwise. */
@@ -106,6 +108,10 @@ export async function chooseRuntime(options: ChooseRuntimeOptions): Promise<Runt
   return {
     choice: { sandbox: hopxKey ? 'hopx' : 'local', model, sandboxDescription, modelDescription },
     scripted: model === 'scripted',
+    sandboxEndpoint: {
+      baseURL: executorDefaults.baseURL ?? nonEmpty(environment['HOPX_BASE_URL']) ?? 'https://api.hopx.dev',
+      apiKey: executorDefaults.apiKey ?? '',
+    },
 
     createExecutor(executorOptions = {}) {
       const executor = new HopXCodeExecutor({ ...executorDefaults, ...executorOptions });
