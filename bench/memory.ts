@@ -152,6 +152,7 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
         `server (this Node process) live JS heap per idle sandbox, ${count} sandboxes`,
         'MiB',
         [heapGrowth / MEBIBYTE],
+        { note: 'one reading over all the sandboxes; a value near 0, even below, means within noise' },
       );
       figures.add(
         'memory.sandbox.idle.total',

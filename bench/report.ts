@@ -1,5 +1,6 @@
 import type { Figure, SECTION_NAMES, SectionResult } from './figures.js';
 import type { MachineInfo } from './machine.js';
+import type { BenchSettings } from './settings.js';
 
 /** Everything a run produced: what `bench/results/latest.json` holds. */
 export interface RunReport {
@@ -7,6 +8,8 @@ export interface RunReport {
   startedAt: string;
   durationMs: number;
   machine: MachineInfo;
+  /** The iteration counts the run used. */
+  settings: BenchSettings;
   sections: SectionResult[];
 }
 
@@ -64,6 +67,10 @@ export function markdownTables(report: RunReport): string {
         ...section.figures.map(row),
         '',
       );
+      const notes = section.figures.filter((figure) => figure.note !== undefined);
+      if (notes.length > 0) {
+        parts.push(...notes.map((figure) => `- ${figure.label.trim()}: ${figure.note}`), '');
+      }
     }
     if (section.error) parts.push(`**Not measured:** ${section.error}`, '');
   }

@@ -107,6 +107,7 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - began,
     machine,
+    settings,
     sections: results,
   };
   process.stdout.write(`${markdownTables(report)}\n`);

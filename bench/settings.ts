@@ -18,8 +18,8 @@ export interface BenchSettings {
 /** The published run: at least 30 kept runs for every latency figure. */
 export const FULL_SETTINGS: BenchSettings = {
   mode: 'full',
-  start: { warmup: 3, iterations: 30 },
-  execution: { warmup: 3, fastIterations: 200, slowIterations: 30 },
+  start: { warmup: 2, iterations: 30 },
+  execution: { warmup: 3, fastIterations: 200, slowIterations: 20 },
   concurrency: { levels: [1, 8, 32], burstRounds: 3, steadyRounds: 3, blocksPerSandbox: 10 },
   orchestration: { groupChatRounds: [100, 1000, 10_000], chats: 20, turnsPerChat: 50 },
   memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
