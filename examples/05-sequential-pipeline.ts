@@ -61,8 +61,7 @@ await runExample(
       codeExecutionConfig: { executor },
       renderer,
     });
-    watch(user, dataEngineer, dataScientist, reportWriter);
-
+    // Registered before watch(), so a chat is marked before its first message is recorded.
     // A chat starts when the user writes to a new recipient: mark each start for the report.
     let currentRecipient: string | undefined;
     user.on('message-sent', ({ recipient }) => {
@@ -73,6 +72,8 @@ await runExample(
     user.on('chat-terminated', ({ result }) => {
       if (result) recorder.endChat(result);
     });
+
+    watch(user, dataEngineer, dataScientist, reportWriter);
 
     const results = await initiateChats([
       { sender: user, recipient: dataEngineer, message: stages[0], summaryMethod: 'last_msg' },

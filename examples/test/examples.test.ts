@@ -1,0 +1,162 @@
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './support/chromium.js';
+import {
+  type ExampleRun,
+  isPng,
+  processesUsing,
+  runExampleProcess,
+  sandboxDirectoriesIn,
+} from './support/run-example-process.js';
+
+// Every example runs offline as a child process (local sandbox, scripted model), one after another:
+// the machine has two cores and each example starts its own sandbox server.
+const timings: string[] = [];
+const temporaryDirectories: string[] = [];
+
+async function run(file: string): Promise<ExampleRun> {
+  const result = await runExampleProcess(file);
+  timings.push(`${file}: ${(result.durationMs / 1000).toFixed(1)} s`);
+  temporaryDirectories.push(result.temporaryDirectory);
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `${file} exited with ${result.exitCode}\n--- stdout\n${result.stdout.slice(-3000)}\n--- stderr\n${result.stderr.slice(-3000)}`,
+    );
+  }
+  return result;
+}
+
+async function expectNoSandboxLeft(result: ExampleRun): Promise<void> {
+  expect(await processesUsing(result.temporaryDirectory)).toEqual([]);
+  expect(await sandboxDirectoriesIn(result.temporaryDirectory)).toEqual([]);
+}
+
+async function transcriptOf(result: ExampleRun) {
+  expect(result.runDirectory).toBeDefined();
+  return JSON.parse(await readFile(join(result.runDirectory!, 'transcript.json'), 'utf8'));
+}
+
+afterAll(async () => {
+  process.stdout.write(`Example timings: ${timings.join('; ')}\n`);
+  await Promise.all(temporaryDirectories.map((directory) => rm(directory, { recursive: true, force: true })));
+});
+
+describe('examples, offline', { timeout: 120_000 }, () => {
+  it('01 two agents: announces its parts and finds 24133', async () => {
+    const result = await run('01-two-agents.ts');
+    expect(result.stdout).toMatch(
+      /Sandbox: local sandbox \(@hopgen\/local-sandbox, bubblewrap\) at http:\/\/127\.0\.0\.1:\d+/,
+    );
+    expect(result.stdout).toContain('Model:   scripted replies written for this example');
+    // The number comes from the sandbox's output, and the assistant's answer repeats it.
+    expect(result.stdout).toContain('Sum of the first 100 primes: 24133');
+    expect(result.stdout).toContain('the sum of the first 100 prime numbers is 24133');
+    await expectNoSandboxLeft(result);
+  });
+
+  it('02 persistent state: df survives across requests and the histogram is downloaded as a PNG', async () => {
+    const result = await run('02-persistent-state.ts');
+    expect(result.stdout).toContain('Mean of D:');
+    expect(result.stdout).not.toContain("NameError: name 'df' is not defined");
+    const histogram = await readFile(join(result.runDirectory!, 'histogram_D.png'));
+    expect(isPng(histogram)).toBe(true);
+    await expectNoSandboxLeft(result);
+  });
+
+  it('03 group chat (the demo): chart PNG, transcript.json and a self-contained report.html that renders', async () => {
+    const result = await run('03-group-chat-data-analysis.ts');
+    for (const speaker of [
+      'Next speaker: Coder',
+      'Next speaker: User',
+      'Next speaker: Analyst',
+      'Next speaker: Reviewer',
+    ]) {
+      expect(result.stdout).toContain(speaker);
+    }
+    const transcript = await transcriptOf(result);
+    expect(transcript.outcome).toBe('succeeded');
+    expect(transcript.messages.map((entry: { sender: string }) => entry.sender)).toEqual(
+      expect.arrayContaining(['User', 'Coder', 'Analyst', 'Reviewer']),
+    );
+    expect(transcript.events.some((event: { type: string }) => event.type === 'speaker-selected')).toBe(true);
+    expect(transcript.usage.usageIncludingCachedInference.models.scripted.totalTokens).toBeGreaterThan(0);
+    expect(transcript.charts).toHaveLength(1);
+    const chart = await readFile(join(result.runDirectory!, transcript.charts[0]));
+    expect(isPng(chart)).toBe(true);
+
+    const html = await readFile(join(result.runDirectory!, 'report.html'), 'utf8');
+    expect(html).toContain('Total sales by product:');
+    expect(html).toContain('Reviewer');
+    expect(html).toContain(`data:image/png;base64,${chart.toString('base64')}`);
+    // Self-contained: no script, no stylesheet or image fetched from anywhere.
+    expect(html).not.toMatch(/<script|<link|src="http|url\(http/i);
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`file://${join(result.runDirectory!, 'report.html')}`);
+      // A string, so this Node-typed file needs no DOM types; it runs in the page.
+      const widths = (await page.evaluate(
+        'Array.from(document.images, (image) => (image.complete ? image.naturalWidth : 0))',
+      )) as number[];
+      expect(widths.length).toBeGreaterThan(0);
+      for (const width of widths) expect(width).toBeGreaterThan(0);
+      await page.screenshot({ path: join(result.runDirectory!, 'report-screenshot.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+    expect(isPng(await readFile(join(result.runDirectory!, 'report-screenshot.png')))).toBe(true);
+    await expectNoSandboxLeft(result);
+  });
+
+  it('04 tools: installPackage fails fast offline with a clear message, the other tools work', async () => {
+    const result = await run('04-tool-using-agents.ts');
+    expect(result.stdout).toContain('Error: could not install tabulate: the sandbox has no network access');
+    expect(result.stdout).toContain('Longest petals: virginica');
+    expect(result.durationMs).toBeLessThan(60_000);
+    expect(isPng(await readFile(join(result.runDirectory!, 'iris_petals.png')))).toBe(true);
+    await expectNoSandboxLeft(result);
+  });
+
+  it('05 sequential pipeline: each chat gets the previous summaries as carryover', async () => {
+    const result = await run('05-sequential-pipeline.ts');
+    const transcript = await transcriptOf(result);
+    expect(transcript.chats.map((chat: { title: string }) => chat.title)).toEqual([
+      'user → DataEngineer',
+      'user → DataScientist',
+      'user → ReportWriter',
+    ]);
+    const firstOf = (chat: number) =>
+      transcript.messages.find((entry: { chat: number }) => entry.chat === chat).message.content as string;
+    const engineerSummary = /customers\.csv is ready in the sandbox: [^\n]+/.exec(result.stdout)?.[0];
+    expect(engineerSummary).toBeDefined();
+    expect(firstOf(1)).toContain(`\nContext: \n${engineerSummary}`);
+    expect(firstOf(2)).toContain(engineerSummary);
+    expect(firstOf(2)).toContain('Findings: the strongest churn driver is');
+    expect(result.stdout).toContain('## Customer churn: summary for management');
+    await expectNoSandboxLeft(result);
+  });
+
+  it('06 robust execution: the killed sandbox is replaced, the transcript says so, the chat recovers', async () => {
+    const result = await run('06-robust-execution.ts');
+    expect(result.stdout).toMatch(/FAULT INJECTED: sandbox \S+ killed \(HTTP 200\)/);
+    expect(result.stdout).toContain('[sandbox restarted: earlier state was lost]');
+    expect(result.stdout).toMatch(/Mean: \d+\.\d+ C; readings above 28 C: \d+/);
+    const transcript = await transcriptOf(result);
+    const types = transcript.events.map((event: { type: string }) => event.type);
+    expect(types).toContain('sandbox-killed');
+    expect(types).toContain('sandbox-restarted');
+    const html = await readFile(join(result.runDirectory!, 'report.html'), 'utf8');
+    expect(html).toContain('Recovery: the executor replaced the dead sandbox');
+    await expectNoSandboxLeft(result);
+  });
+
+  it('07 complete example: the team answers with a chart and cleans up', async () => {
+    const result = await run('07-complete-example.ts');
+    expect(result.stdout).toMatch(/Best separating feature: \w+ \(F = \d+\.\d\)/);
+    const transcript = await transcriptOf(result);
+    expect(isPng(await readFile(join(result.runDirectory!, transcript.charts[0])))).toBe(true);
+    await expectNoSandboxLeft(result);
+  });
+});
