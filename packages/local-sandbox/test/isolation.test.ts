@@ -202,7 +202,7 @@ describe('bubblewrap backend', () => {
     await ready;
     expect(await sandbox.memoryUsageBytes()).toBeGreaterThan(64 * MiB);
     child.kill('SIGKILL');
-    await once(child, 'close');
+    await once(child, 'exit');
   });
 
   it('contains a fork bomb with the pids limit and kills all of it', async () => {
@@ -227,12 +227,15 @@ describe('bubblewrap backend', () => {
       expect(error).toBe('EAGAIN');
       expect(Number(children)).toBeLessThan(32);
 
-      const bomb = limited.spawn('/bin/bash', ['-c', 'bomb() { bomb | bomb & }; bomb; sleep 30']);
+      const bomb = limited.spawn('/bin/bash', ['-c', 'bomb() { bomb | bomb & }; bomb; sleep 30'], {
+        stdio: 'ignore',
+      });
+      const bombExited = once(bomb, 'exit');
       await delay(1500);
       const started = Date.now();
       await limited.killAll();
       expect(Date.now() - started).toBeLessThan(5000);
-      await once(bomb, 'close').catch(() => undefined);
+      await bombExited;
       expect(await hostPidsOwnedBy(limited.owner!.uid)).toEqual([]);
       expect((await runPython(limited, 'print("still usable")')).stdout).toBe('still usable\n');
     } finally {
@@ -303,17 +306,22 @@ describe('bubblewrap backend', () => {
   });
 
   it('kills every process of every spawn with killAll, detached ones included', async () => {
-    const first = sandbox.spawn('/bin/sh', [
-      '-c',
-      'setsid sleep 1000 & nohup sleep 1000 >/dev/null 2>&1 & sleep 1000',
-    ]);
-    const second = sandbox.spawn('/usr/bin/python3', ['-c', 'import time; time.sleep(1000)']);
+    const first = sandbox.spawn(
+      '/bin/sh',
+      ['-c', 'setsid sleep 1000 & nohup sleep 1000 >/dev/null 2>&1 & sleep 1000'],
+      { stdio: 'ignore' },
+    );
+    const firstExited = once(first, 'exit');
+    const second = sandbox.spawn('/usr/bin/python3', ['-c', 'import time; time.sleep(1000)'], {
+      stdio: 'ignore',
+    });
+    const secondExited = once(second, 'exit');
     const uid = sandbox.owner!.uid;
     for (let attempt = 0; (await hostPidsOwnedBy(uid)).length < 5 && attempt < 100; attempt++)
       await delay(20);
     expect((await hostPidsOwnedBy(uid)).length).toBeGreaterThanOrEqual(5);
     await sandbox.killAll();
-    await Promise.all([once(first, 'close'), once(second, 'close')]).catch(() => undefined);
+    await Promise.all([firstExited, secondExited]);
     expect(await hostPidsOwnedBy(uid)).toEqual([]);
     expect((await runPython(sandbox, 'print(2)')).stdout).toBe('2\n');
   });
@@ -333,6 +341,7 @@ describe('bubblewrap backend', () => {
       '-c',
       'import time\nwhile True:\n    print("tick", flush=True); time.sleep(0.02)',
     ]);
+    const exited = once(child, 'exit');
     let ticks = 0;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       ticks += chunk.split('tick').length - 1;
@@ -347,13 +356,13 @@ describe('bubblewrap backend', () => {
     await delay(400);
     expect(ticks).toBeGreaterThan(frozenAt + 3);
     await sandbox.killAll();
-    await once(child, 'close').catch(() => undefined);
+    await exited;
   });
 
   it('destroy removes the workspace, the mounts and the processes, and is idempotent', async () => {
     const doomed = await newSandbox();
     await runPython(doomed, 'open("/workspace/file", "w").write("x")');
-    const running = doomed.spawn('/bin/sleep', ['1000']);
+    const running = doomed.spawn('/bin/sleep', ['1000'], { stdio: 'ignore' });
     const directory = path.dirname(doomed.workspaceDir);
     await doomed.destroy();
     await doomed.destroy();

@@ -35,6 +35,7 @@ import type {
   SandboxLimits,
   SandboxSpawnOptions,
 } from './types.js';
+import { UidLeases } from './uid-leases.js';
 
 /** Options of the bubblewrap backend. */
 export interface BubblewrapBackendOptions {
@@ -43,15 +44,21 @@ export interface BubblewrapBackendOptions {
   /** Absolute path of bwrap. @default the first of /usr/bin/bwrap, /bin/bwrap, /usr/local/bin/bwrap */
   bwrapPath?: string;
   /**
-   * First host uid (and gid) of sandboxes when the server runs as root; every live sandbox gets its own
-   * uid from `hostUidBase` upwards, so sandboxes never share a uid with each other or with a real user.
+   * First host uid (and gid) of sandboxes when the server runs as root. Every live sandbox gets a
+   * random free uid in `[hostUidBase, hostUidBase + hostUidCount)`, leased through files in
+   * `<baseDirectory>/hopgen-sandbox-uids`, so no two sandboxes on the host (whichever server made
+   * them) share a uid, and none shares one with a real user. Inside, the uid is always 1000.
    * @default 1_900_000_000
    */
   hostUidBase?: number;
-  /** How many host uids sandboxes may use at once (the maximum number of live sandboxes). @default 65_536 */
+  /** Size of the uid range; keep it far above the number of live sandboxes. @default 65_536 */
   hostUidCount?: number;
-  /** Number of sandbox cgroups created ahead of time, to keep mkdir off the create path. @default 2 */
-  cgroupPoolSize?: number;
+  /**
+   * Number of sandbox cgroups and mounted workspaces prepared ahead of time, so mkdir and mount stay
+   * off the create path. Only infrastructure is prepared; no sandboxed process runs before `create`.
+   * @default 2
+   */
+  poolSize?: number;
   /**
    * When the host cannot enforce limits (the server is not root, or cgroups are not writable), run
    * sandboxes without memory, pids, CPU and disk limits and print a loud warning, instead of failing
@@ -78,11 +85,16 @@ const LAUNCH_SCRIPT = [
   'exec "$@"',
 ].join('\n');
 
+/** Sizes of the first pooled workspaces: the documented defaults of {@link SandboxLimits}. Later ones follow use. */
+const POOLED_SIZES = { workspaceBytes: 1024 * 1024 * 1024, tmpBytes: 256 * 1024 * 1024 };
+
 /** What preflight found; decides how sandboxes are launched. */
 interface HostSetup {
   tools: HostTools;
   directories: SandboxDirectories;
   seccompFile: string;
+  /** Host uids of sandboxes; null when the server is not root (sandboxes then run as its own uid). */
+  uidLeases: UidLeases | null;
   cgroups: CgroupFactory | null;
   /** Whether workspaces are size-capped tmpfs mounts (root only). */
   cappedWorkspaces: boolean;
@@ -97,21 +109,22 @@ export class BubblewrapBackend implements IsolationBackend {
   readonly name = 'bubblewrap' as const;
   readonly #options: BubblewrapBackendOptions;
   readonly #sandboxes = new Map<string, BubblewrapSandbox>();
-  readonly #usedUidSlots = new Set<number>();
+  /** Ids of live sandboxes and of sandboxes being created, reserved before the first await. */
+  readonly #reservedIds = new Set<string>();
   #setup: Promise<HostSetup> | undefined;
   #closed = false;
 
   constructor(options: BubblewrapBackendOptions = {}) {
-    const { hostUidBase = 1_900_000_000, hostUidCount = 65_536, cgroupPoolSize = 2 } = options;
+    const { hostUidBase = 1_900_000_000, hostUidCount = 65_536, poolSize = 2 } = options;
     if (!Number.isInteger(hostUidBase) || hostUidBase < 1000 || hostUidBase + hostUidCount > 4_294_967_294) {
       throw new InvalidOptionError(
         'hostUidBase must be an integer uid >= 1000 leaving room for hostUidCount uids.',
       );
     }
-    if (!Number.isInteger(cgroupPoolSize) || cgroupPoolSize < 0) {
-      throw new InvalidOptionError('cgroupPoolSize must be a non-negative integer.');
+    if (!Number.isInteger(poolSize) || poolSize < 0) {
+      throw new InvalidOptionError('poolSize must be a non-negative integer.');
     }
-    this.#options = { ...options, hostUidBase, hostUidCount, cgroupPoolSize };
+    this.#options = { ...options, hostUidBase, hostUidCount, poolSize };
   }
 
   /** Checks the host once (later calls return the same result) and prepares shared state. */
@@ -136,20 +149,18 @@ export class BubblewrapBackend implements IsolationBackend {
         );
       }
     }
-    if (this.#sandboxes.has(options.id))
+    if (this.#reservedIds.has(options.id))
       throw new SandboxCreateError(`Sandbox ${options.id} already exists.`);
-    await this.preflight();
-    const setup = await this.#setup!;
-
-    const isRoot = setup.tools.setpriv !== null;
-    const uidSlot = isRoot ? this.#takeUidSlot() : null;
-    const owner =
-      uidSlot === null
-        ? null
-        : { uid: this.#options.hostUidBase! + uidSlot, gid: this.#options.hostUidBase! + uidSlot };
+    this.#reservedIds.add(options.id);
+    let setup: HostSetup | undefined;
+    let uid: number | null = null;
     let cgroup: SandboxCgroup | null = null;
     let directory: string | undefined;
     try {
+      await this.preflight();
+      setup = await this.#setup!;
+      if (setup.uidLeases) uid = await setup.uidLeases.acquire();
+      const owner = uid === null ? null : { uid, gid: uid };
       const [takenCgroup, directories] = await Promise.all([
         setup.cgroups?.take(options.limits) ?? null,
         setup.directories.createSandbox(options.id, {
@@ -180,17 +191,20 @@ export class BubblewrapBackend implements IsolationBackend {
         cgroup,
         sandboxArguments,
         onDestroy: async () => {
-          await setup.directories.removeSandbox(directories.directory);
-          if (uidSlot !== null) this.#usedUidSlots.delete(uidSlot);
+          await setup!.directories.removeSandbox(directories.directory);
+          // Only now: no process of this uid is left (killAll waited for the cgroup to empty).
+          if (uid !== null) await setup!.uidLeases?.release(uid);
           this.#sandboxes.delete(options.id);
+          this.#reservedIds.delete(options.id);
         },
       });
       this.#sandboxes.set(options.id, sandbox);
       return sandbox;
     } catch (error) {
       await cgroup?.remove().catch(() => undefined);
-      if (directory) await setup.directories.removeSandbox(directory).catch(() => undefined);
-      if (uidSlot !== null) this.#usedUidSlots.delete(uidSlot);
+      if (directory) await setup?.directories.removeSandbox(directory).catch(() => undefined);
+      if (uid !== null) await setup?.uidLeases?.release(uid);
+      this.#reservedIds.delete(options.id);
       throw error instanceof LocalSandboxError
         ? error
         : new SandboxCreateError(`Could not create sandbox ${options.id}: ${(error as Error).message}`, {
@@ -209,30 +223,33 @@ export class BubblewrapBackend implements IsolationBackend {
     await setup.directories.remove();
   }
 
-  #takeUidSlot(): number {
-    for (let slot = 0; slot < this.#options.hostUidCount!; slot++) {
-      if (!this.#usedUidSlots.has(slot)) {
-        this.#usedUidSlots.add(slot);
-        return slot;
-      }
-    }
-    throw new SandboxCreateError(
-      `All ${this.#options.hostUidCount} sandbox uids are in use; destroy sandboxes or raise hostUidCount.`,
-    );
-  }
-
   async #prepare(): Promise<HostSetup> {
     const warn = this.#options.warn ?? console.warn;
     const isRoot = process.getuid?.() === 0;
     const tools = await findHostTools({ bwrapPath: this.#options.bwrapPath, isRoot });
     const baseDirectory = this.#options.baseDirectory ?? tmpdir();
     await mkdir(baseDirectory, { recursive: true });
-    const directories = await SandboxDirectories.create(baseDirectory, tools.mount);
+    const directories = await SandboxDirectories.create(baseDirectory, tools.mount, {
+      size: this.#options.poolSize!,
+      ...POOLED_SIZES,
+    });
     try {
       const seccompFile = path.join(directories.root, '.seccomp.bpf');
       await writeFile(seccompFile, buildSeccompFilter(), { mode: 0o600 });
-      const trialUid = this.#options.hostUidBase! + this.#options.hostUidCount! - 1;
-      await this.#trialRun(tools, seccompFile, isRoot ? trialUid : null);
+      const uidLeases = isRoot
+        ? new UidLeases({
+            directory: path.join(baseDirectory, 'hopgen-sandbox-uids'),
+            base: this.#options.hostUidBase!,
+            count: this.#options.hostUidCount!,
+          })
+        : null;
+      await uidLeases?.open();
+      const trialUid = (await uidLeases?.acquire()) ?? null;
+      try {
+        await this.#trialRun(tools, seccompFile, trialUid);
+      } finally {
+        if (trialUid !== null) await uidLeases?.release(trialUid);
+      }
 
       let problem: string | null = null;
       let cgroups: CgroupFactory | null = null;
@@ -246,7 +263,7 @@ export class BubblewrapBackend implements IsolationBackend {
         if (missing.length > 0) problem = `cgroups are incomplete: ${missing.join(', ')}`;
         else {
           const factory = new CgroupFactory(layout!, {
-            poolSize: this.#options.cgroupPoolSize!,
+            poolSize: this.#options.poolSize!,
             instanceName: `hopgen-${process.pid}-${randomBytes(4).toString('hex')}`,
           });
           try {
@@ -258,13 +275,9 @@ export class BubblewrapBackend implements IsolationBackend {
           }
         }
         try {
-          const trial = await directories.createSandbox('.mount-check', {
-            owner: { uid: trialUid, gid: trialUid },
-            workspaceBytes: 1 << 20,
-            tmpBytes: 1 << 20,
-          });
-          await directories.removeSandbox(trial.directory);
+          await directories.checkMounting();
           cappedWorkspaces = true;
+          directories.startPool();
         } catch (error) {
           problem ??= `tmpfs workspaces cannot be mounted (${(error as Error).message})`;
         }
@@ -278,6 +291,7 @@ export class BubblewrapBackend implements IsolationBackend {
         tools,
         directories,
         seccompFile,
+        uidLeases,
         cgroups: problem ? null : cgroups,
         cappedWorkspaces: !problem && cappedWorkspaces,
       };
@@ -329,6 +343,8 @@ function launcherCommand(
   const { uid, highestFd, procsFiles } = options;
   const command = [
     tools.bash,
+    // Node's stdio pipes are sockets, and bash sources ~/.bashrc when stdin is a socket unless --norc.
+    '--norc',
     '-c',
     LAUNCH_SCRIPT,
     'hopgen-launch',

@@ -333,7 +333,7 @@ export class CgroupFactory {
   /** A fresh sandbox cgroup with `limits` applied. */
   async take(limits: SandboxLimits): Promise<SandboxCgroup> {
     const cgroup = this.#pool.shift() ?? (await this.#make());
-    this.#refill();
+    this.#refill(100);
     await cgroup.applyLimits(limits);
     return cgroup;
   }
@@ -346,9 +346,11 @@ export class CgroupFactory {
     for (const parent of this.parentDirectories) await rmdir(parent).catch(() => undefined);
   }
 
-  #refill(): void {
+  /** Refills in the background, `delayMs` later so a sandbox just created gets the CPU first. */
+  #refill(delayMs = 0): void {
     if (this.#refilling || this.#closed) return;
     this.#refilling = (async () => {
+      await delay(delayMs);
       while (!this.#closed && this.#pool.length < this.#poolSize) this.#pool.push(await this.#make());
     })()
       .catch(() => undefined)

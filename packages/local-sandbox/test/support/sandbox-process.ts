@@ -46,14 +46,19 @@ export function runPython(
   return runInSandbox(sandbox, '/usr/bin/python3', ['-c', code], options);
 }
 
-/** Host pids whose real uid is `uid`, read from /proc (the host's view, not the sandbox's). */
+/**
+ * Live host pids whose real uid is `uid`, read from /proc (the host's view, not the sandbox's).
+ * Zombies are left out: they are dead and only wait for the host's init to reap them (a sandbox's
+ * pid-1 bwrap is re-parented there when its host-side bwrap dies first).
+ */
 export async function hostPidsOwnedBy(uid: number): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
     const match = /^Uid:\s+(\d+)/m.exec(status);
-    if (match && Number(match[1]) === uid) pids.push(Number(entry));
+    const dead = /^State:\s+[ZX]/m.test(status);
+    if (match && Number(match[1]) === uid && !dead) pids.push(Number(entry));
   }
   return pids;
 }

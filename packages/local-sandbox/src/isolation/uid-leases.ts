@@ -1,0 +1,80 @@
+import { randomInt } from 'node:crypto';
+import { lstat, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LocalSandboxError, SandboxCreateError } from '../errors.js';
+import { processAlive } from './cgroups.js';
+
+/**
+ * Host uids for sandboxes, unique across every server on the host, not only within this one: two
+ * sandboxes sharing a uid could signal or ptrace-inspect each other's host processes' /proc entries,
+ * and "no process of this uid is left" would stop meaning "nothing of this sandbox survived".
+ *
+ * A lease is a file named after the uid in a root-only directory, created with O_EXCL and holding the
+ * owner's pid; leases of dead servers are taken over. Uids are drawn at random from the range so
+ * concurrent servers rarely even try the same one.
+ */
+export class UidLeases {
+  readonly #directory: string;
+  readonly #base: number;
+  readonly #count: number;
+  readonly #held = new Set<number>();
+
+  constructor(options: { directory: string; base: number; count: number }) {
+    this.#directory = options.directory;
+    this.#base = options.base;
+    this.#count = options.count;
+  }
+
+  /** Creates the lease directory, refusing one that someone else could have prepared. */
+  async open(): Promise<void> {
+    await mkdir(this.#directory, { recursive: true, mode: 0o700 });
+    const entry = await lstat(this.#directory);
+    const uid = process.getuid?.();
+    if (!entry.isDirectory() || entry.uid !== uid || (entry.mode & 0o022) !== 0) {
+      throw new LocalSandboxError(
+        `${this.#directory} must be a directory owned by uid ${uid} and writable only by it; remove it and restart.`,
+      );
+    }
+  }
+
+  /** Leases a free uid. */
+  async acquire(): Promise<number> {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const uid = this.#base + randomInt(this.#count);
+      if (this.#held.has(uid)) continue;
+      if (await this.#tryLease(uid)) {
+        this.#held.add(uid);
+        return uid;
+      }
+    }
+    throw new SandboxCreateError(
+      `No free sandbox uid in ${this.#base}..${this.#base + this.#count - 1} after 64 tries; raise hostUidCount.`,
+    );
+  }
+
+  /** Gives a uid back. */
+  async release(uid: number): Promise<void> {
+    if (!this.#held.delete(uid)) return;
+    await unlink(path.join(this.#directory, String(uid))).catch(() => undefined);
+  }
+
+  async #tryLease(uid: number): Promise<boolean> {
+    const file = path.join(this.#directory, String(uid));
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(await readFile(file, 'utf8').catch(() => 'NaN'));
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) return false;
+    // A dead server's lease: its processes died with it (--die-with-parent). Take it over.
+    await unlink(file).catch(() => undefined);
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
