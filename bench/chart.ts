@@ -5,10 +5,10 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** A round axis maximum at or above `value` (1, 2 or 5 times a power of ten). */
+/** A round axis maximum at or above `value` (1, 1.5, 2, 2.5, ... 8 times a power of ten). */
 function niceCeiling(value: number): number {
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 5, 10]) if (step * power >= value) return step * power;
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= value) return step * power;
   return 10 * power;
 }
 
@@ -37,7 +37,7 @@ export function barChartSvg(title: string, subtitle: string, figures: readonly F
     const position = x(value).toFixed(1);
     parts.push(
       `<line x1="${position}" y1="${top - 6}" x2="${position}" y2="${height - 34}" stroke="#e3e3e3"/>`,
-      `<text x="${position}" y="${height - 20}" text-anchor="middle" fill="#555555">${formatNumber(value)} ${escapeXml(unit)}</text>`,
+      `<text x="${position}" y="${height - 20}" text-anchor="middle" fill="#555555">${tick === 0 ? '0' : formatNumber(value)} ${escapeXml(unit)}</text>`,
     );
   }
   figures.forEach((figure, index) => {
@@ -50,7 +50,7 @@ export function barChartSvg(title: string, subtitle: string, figures: readonly F
       `<line x1="${x(p50).toFixed(1)}" y1="${middle}" x2="${x(p99).toFixed(1)}" y2="${middle}" stroke="#222222"/>`,
       `<line x1="${x(p95).toFixed(1)}" y1="${middle - 6}" x2="${x(p95).toFixed(1)}" y2="${middle + 6}" stroke="#222222" stroke-width="2"/>`,
       `<line x1="${x(p99).toFixed(1)}" y1="${middle - 3}" x2="${x(p99).toFixed(1)}" y2="${middle + 3}" stroke="#222222"/>`,
-      `<text x="${(x(p99) + 6).toFixed(1)}" y="${middle + 4}" fill="#222222">${formatNumber(p50)} (n=${runs})</text>`,
+      `<text x="${(x(p99) + 6).toFixed(1)}" y="${middle + 4}" fill="#222222">p50 ${formatNumber(p50)} ${escapeXml(figure.unit)} (n=${runs})</text>`,
     );
   });
   parts.push('</svg>', '');

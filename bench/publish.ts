@@ -18,7 +18,10 @@ export function resultsPath(mode: RunReport['mode']): string {
 export async function writeResults(report: RunReport): Promise<string> {
   const path = resultsPath(report.mode);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  // Three decimals are below the noise of every figure and keep the committed file's diffs readable.
+  const rounded = (_key: string, value: unknown) =>
+    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+  await writeFile(path, `${JSON.stringify(report, rounded, 2)}\n`);
   return path;
 }
 
