@@ -105,8 +105,8 @@ export function markdownHeadline(report: RunReport): string {
       figure.targetP50 === undefined
         ? ''
         : (figure.higherIsBetter ? p50 >= figure.targetP50 : p50 <= figure.targetP50)
-          ? ' (met)'
-          : ' (**missed**)';
+          ? ': met'
+          : ': **missed**';
     return `- ${text}: p50 **${formatNumber(p50)} ${figure.unit}**, p99 ${formatNumber(p99)} ${figure.unit} (n=${runs}${target}${verdict})`;
   };
   return [
