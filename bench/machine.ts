@@ -15,6 +15,13 @@ export interface MachineInfo {
   bubblewrap: string;
   /** 1-, 5- and 15-minute load averages when the run started: other work on the machine adds noise. */
   loadAverageAtStart: number[];
+  /** The same when the run ended. */
+  loadAverageAtEnd?: number[];
+}
+
+/** 1-, 5- and 15-minute load averages now, two decimals. */
+export function currentLoadAverage(): number[] {
+  return loadavg().map((value) => Math.round(value * 100) / 100);
 }
 
 function firstLine(command: string, args: string[]): string {
@@ -42,6 +49,6 @@ export function describeMachine(): MachineInfo {
     node: process.version,
     python: `${firstLine(SYSTEM_PYTHON, ['--version'])} (${SYSTEM_PYTHON})`,
     bubblewrap: firstLine('bwrap', ['--version']),
-    loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
+    loadAverageAtStart: currentLoadAverage(),
   };
 }

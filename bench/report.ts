@@ -86,7 +86,7 @@ export function markdownMachine(report: RunReport): string {
     `- Memory: ${machine.memoryGiB} GiB`,
     `- OS and kernel: ${machine.os}, Linux ${machine.kernel}`,
     `- Node ${machine.node}; ${machine.python}; ${machine.bubblewrap}`,
-    `- Load average at start (1/5/15 min): ${machine.loadAverageAtStart.join(' / ')}`,
+    `- Load average (1/5/15 min) at start: ${machine.loadAverageAtStart.join(' / ')}; at end: ${machine.loadAverageAtEnd?.join(' / ') ?? 'not recorded'}`,
   ].join('\n');
 }
 

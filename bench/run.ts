@@ -8,7 +8,7 @@ import { measureConcurrency } from './concurrency.js';
 import { measureExecution } from './execution.js';
 import { FigureSet, SECTION_NAMES, type SectionName, type SectionResult } from './figures.js';
 import { measureGroupChat } from './group-chat.js';
-import { describeMachine } from './machine.js';
+import { currentLoadAverage, describeMachine } from './machine.js';
 import { measureMemory } from './memory.js';
 import { descendantsOf } from './proc-memory.js';
 import { publishDocs, writeResults } from './publish.js';
@@ -86,8 +86,16 @@ async function assertNothingLeftRunning(before: readonly number[]): Promise<void
   throw new Error(`processes left running after the benchmark: ${started().join(', ')}`);
 }
 
+/** A run that takes this long has hung (a sandbox that never answers): fail rather than block CI. */
+const WATCHDOG_MS = { full: 10 * 60_000, quick: 3 * 60_000 };
+
 async function main(): Promise<number> {
   const { settings, sections, partial } = parseArguments(process.argv.slice(2));
+  setTimeout(() => {
+    process.stderr.write(`bench: no result after ${WATCHDOG_MS[settings.mode] / 1000} s; giving up\n`);
+    // Sandboxes are spawned with --die-with-parent, so exiting takes them down too.
+    process.exit(2);
+  }, WATCHDOG_MS[settings.mode]).unref();
   const mode = partial ? 'partial' : settings.mode;
   const startedAt = new Date();
   const began = performance.now();
@@ -106,7 +114,7 @@ async function main(): Promise<number> {
     mode,
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - began,
-    machine,
+    machine: { ...machine, loadAverageAtEnd: currentLoadAverage() },
     settings,
     sections: results,
   };
