@@ -95,7 +95,7 @@ describe('bubblewrap backend', () => {
       sandbox,
       [
         'import os',
-        `for p in ["/x", "/usr/x", "/etc/x", "/opt/hopgen/x", "/proc/x", "/workspace/x", "/tmp/x"]:`,
+        `for p in ["/x", "/usr/x", "/etc/x", "/opt/hopgen/x", "/dev/x", "/proc/x", "/workspace/x", "/tmp/x"]:`,
         '    try:',
         '        open(p, "w").write("x"); print(p, "ok")',
         '    except OSError as e:',
@@ -109,6 +109,7 @@ describe('bubblewrap backend', () => {
       '/usr/x Read-only file system',
       '/etc/x Read-only file system',
       '/opt/hopgen/x Read-only file system',
+      '/dev/x Read-only file system',
       expect.stringMatching(/^\/proc\/x (No such file or directory|Permission denied)$/),
       '/workspace/x ok',
       '/tmp/x ok',

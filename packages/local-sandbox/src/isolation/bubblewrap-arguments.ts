@@ -86,6 +86,9 @@ export function bubblewrapSandboxArguments(plan: SandboxMountPlan): string[] {
     '1777',
     '--tmpfs',
     '/dev/shm',
+    // /dev itself is an uncapped tmpfs; nothing needs to create files there.
+    '--remount-ro',
+    '/dev',
     '--remount-ro',
     '/',
   );

@@ -73,3 +73,8 @@ export async function hostPidsWithCommandLine(needle: string): Promise<number[]>
   }
   return pids;
 }
+
+/** Every live host pid. */
+export async function hostPids(): Promise<number[]> {
+  return (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
+}
