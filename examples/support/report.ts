@@ -419,7 +419,7 @@ section, .hero { background: var(--paper); border: 1px solid var(--line); border
 .gallery { display: flex; flex-wrap: wrap; gap: 16px; }
 figure { margin: 0; }
 .gallery figure { flex: 1 1 420px; background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 10px; }
-figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+figure img { display: block; max-width: 100%; max-height: 560px; height: auto; width: auto; margin: 0 auto; }
 figcaption { color: var(--muted); font-size: 12px; text-align: center; margin-top: 6px; }
 .timeline svg { width: 100%; height: auto; display: block; }
 .timeline .lane { font-size: 13px; font-weight: 600; fill: #334155; }

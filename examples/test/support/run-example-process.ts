@@ -83,9 +83,19 @@ export async function processesUsing(directory: string): Promise<string[]> {
   return found;
 }
 
-/** Sandbox directories the local sandbox left under `directory`. */
+/**
+ * What the local sandbox left under `directory`: sandbox roots (`hopgen-sandboxes-*`, `hopgen-none-*`)
+ * and uid leases. The lease directory itself (`hopgen-sandbox-uids`) is shared by every server on the
+ * host and stays, but a lease left in it is a sandbox that was never released.
+ */
 export async function sandboxDirectoriesIn(directory: string): Promise<string[]> {
-  return (await readdir(directory)).filter((name) => name.startsWith('hopgen-'));
+  const left: string[] = [];
+  for (const name of await readdir(directory)) {
+    if (name === 'hopgen-sandbox-uids') {
+      for (const lease of await readdir(join(directory, name))) left.push(`${name}/${lease}`);
+    } else if (name.startsWith('hopgen-')) left.push(name);
+  }
+  return left;
 }
 
 /** True when `bytes` start with the PNG signature. */
