@@ -9,8 +9,17 @@ export interface BenchSettings {
   execution: { warmup: number; fastIterations: number; slowIterations: number };
   /** Concurrency levels; rounds of cold bursts and of steady-state blocks; blocks per sandbox per round. */
   concurrency: { levels: number[]; burstRounds: number; steadyRounds: number; blocksPerSandbox: number };
-  /** Group-chat round counts, and two-agent chats × turns per chat. */
-  orchestration: { groupChatRounds: number[]; chats: number; turnsPerChat: number };
+  /**
+   * Group-chat round counts; two-agent chats × turns per chat; and long two-agent chats × their
+   * turns, whose last tenth of turns shows how the turn cost grows with the history.
+   */
+  orchestration: {
+    groupChatRounds: number[];
+    chats: number;
+    turnsPerChat: number;
+    longChats: number;
+    longChatTurns: number;
+  };
   /** Idle sandboxes measured at once, and messages of the long chat with heap checkpoints every `checkpointEvery`. */
   memory: { sandboxes: number; messages: number; checkpointEvery: number };
 }
@@ -21,7 +30,13 @@ export const FULL_SETTINGS: BenchSettings = {
   start: { warmup: 2, iterations: 30 },
   execution: { warmup: 3, fastIterations: 200, slowIterations: 20 },
   concurrency: { levels: [1, 8, 32], burstRounds: 3, steadyRounds: 3, blocksPerSandbox: 10 },
-  orchestration: { groupChatRounds: [100, 1000, 10_000], chats: 20, turnsPerChat: 50 },
+  orchestration: {
+    groupChatRounds: [100, 1000, 10_000],
+    chats: 20,
+    turnsPerChat: 50,
+    longChats: 3,
+    longChatTurns: 2000,
+  },
   memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
 };
 
@@ -31,6 +46,6 @@ export const QUICK_SETTINGS: BenchSettings = {
   start: { warmup: 1, iterations: 3 },
   execution: { warmup: 1, fastIterations: 5, slowIterations: 2 },
   concurrency: { levels: [1, 4], burstRounds: 1, steadyRounds: 1, blocksPerSandbox: 2 },
-  orchestration: { groupChatRounds: [10, 100], chats: 2, turnsPerChat: 10 },
+  orchestration: { groupChatRounds: [10, 100], chats: 2, turnsPerChat: 10, longChats: 1, longChatTurns: 200 },
   memory: { sandboxes: 2, messages: 400, checkpointEvery: 100 },
 };

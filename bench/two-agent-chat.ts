@@ -93,6 +93,12 @@ export async function measureTwoAgentChat(settings: BenchSettings, figures: Figu
     const durations = await timeTurns(createScriptedPair({ keepRequests: true }), turnsPerChat);
     if (chat > 0) turnSamples.push(...durations);
   }
+  const { longChats, longChatTurns } = settings.orchestration;
+  const lateTurns: number[] = [];
+  for (let chat = 0; chat < longChats; chat++) {
+    const durations = await timeTurns(createScriptedPair({ keepRequests: false }), longChatTurns);
+    lateTurns.push(...durations.slice(-Math.ceil(longChatTurns / 10)));
+  }
   const toMicroseconds = (values: number[]) => values.map((value) => value * 1000);
   figures.add(
     'orchestration.model-call',
@@ -106,5 +112,15 @@ export async function measureTwoAgentChat(settings: BenchSettings, figures: Figu
     'µs',
     toMicroseconds(turnSamples),
     { baselineId: 'orchestration.model-call' },
+  );
+  figures.add(
+    'orchestration.two-agent.turn.long',
+    `two-agent chat turn, last tenth of ${longChatTurns}-turn chats (history up to ${longChatTurns * 2} messages)`,
+    'µs',
+    toMicroseconds(lateTurns),
+    {
+      baselineId: 'orchestration.two-agent.turn',
+      note: 'each turn rebuilds the prompt from the whole history (toModelMessages), so its cost grows with the chat',
+    },
   );
 }
