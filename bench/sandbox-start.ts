@@ -105,7 +105,7 @@ export async function measureSandboxStart(settings: BenchSettings, figures: Figu
     });
     figures.add(
       'start.sdk.no-pool.create',
-      '  of which Sandbox.create',
+      '  no pool, Sandbox.create part',
       'ms',
       coldSplit.create.slice(warmup),
       {
@@ -114,7 +114,7 @@ export async function measureSandboxStart(settings: BenchSettings, figures: Figu
     );
     figures.add(
       'start.sdk.no-pool.first-run',
-      '  of which first runIpython',
+      '  no pool, first runIpython part',
       'ms',
       coldSplit.firstRun.slice(warmup),
       { baselineId: 'start.bwrap' },
@@ -123,12 +123,18 @@ export async function measureSandboxStart(settings: BenchSettings, figures: Figu
       baselineId: 'start.bwrap',
       targetP50: TARGET_WARM_POOL_MS,
     });
-    figures.add('start.sdk.pool.create', '  of which Sandbox.create', 'ms', warmSplit.create.slice(warmup), {
-      baselineId: 'start.bwrap',
-    });
+    figures.add(
+      'start.sdk.pool.create',
+      '  warm pool, Sandbox.create part',
+      'ms',
+      warmSplit.create.slice(warmup),
+      {
+        baselineId: 'start.bwrap',
+      },
+    );
     figures.add(
       'start.sdk.pool.first-run',
-      '  of which first runIpython',
+      '  warm pool, first runIpython part',
       'ms',
       warmSplit.firstRun.slice(warmup),
       { baselineId: 'start.bwrap' },
