@@ -62,7 +62,8 @@ export interface BubblewrapBackendOptions {
   /**
    * When the host cannot enforce limits (the server is not root, or cgroups are not writable), run
    * sandboxes without memory, pids, CPU and disk limits and print a loud warning, instead of failing
-   * `preflight()`. Namespaces and seccomp still apply. @default false
+   * `preflight()`. Namespaces and seccomp still apply.
+   * @default true when the environment variable `HOPGEN_ALLOW_UNLIMITED_SANDBOXES` is `1`, else false
    */
   allowUnlimited?: boolean;
   /** Receives the backend's warnings. @default console.warn */
@@ -124,7 +125,8 @@ export class BubblewrapBackend implements IsolationBackend {
     if (!Number.isInteger(poolSize) || poolSize < 0) {
       throw new InvalidOptionError('poolSize must be a non-negative integer.');
     }
-    this.#options = { ...options, hostUidBase, hostUidCount, poolSize };
+    const allowUnlimited = options.allowUnlimited ?? process.env.HOPGEN_ALLOW_UNLIMITED_SANDBOXES === '1';
+    this.#options = { ...options, hostUidBase, hostUidCount, poolSize, allowUnlimited };
   }
 
   /** Checks the host once (later calls return the same result) and prepares shared state. */

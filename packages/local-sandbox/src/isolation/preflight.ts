@@ -104,9 +104,11 @@ export function userNamespaceError(stderr: string): PreflightError {
 export function limitsUnavailableError(reason: string): PreflightError {
   return new PreflightError(
     'cgroups',
-    `Sandbox limits cannot be enforced: ${reason}. Run the server as root on a host with writable cgroups ` +
-      '(v1 memory/pids/cpu, or v2 with those controllers delegated; systemd: `Delegate=yes`), or pass ' +
-      '`allowUnlimited: true` to run sandboxes without memory, process, CPU and disk limits (development only).',
+    `Sandbox limits cannot be enforced: ${reason}. Run the server as root (it drops every sandbox to an ` +
+      'unprivileged uid itself) on a host whose cgroups are writable: v1 memory, pids and cpu, or v2 with ' +
+      'those controllers available to the server (in a container: a writable cgroup mount). Or set ' +
+      '`HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1` (or the backend option `allowUnlimited: true`) to run sandboxes ' +
+      'without memory, process, CPU and disk limits (development only).',
   );
 }
 
