@@ -93,7 +93,7 @@ describe('attacks from sandboxed code are contained', () => {
         '        print(path, "READ", len(open(path).read()))',
         '    except OSError as e:',
         '        print(path, type(e).__name__)',
-        `for directory in ["/root", "/home", ${JSON.stringify(REPOSITORY_ROOT)}, "/sys/fs/cgroup", "/var/lib"]:`,
+        `for directory in ["/root", "/home", ${JSON.stringify(REPOSITORY_ROOT)}, "/sys/kernel", "/sys/fs/cgroup/memory", "/var/lib"]:`,
         '    print(directory, os.path.exists(directory))',
         'print(sorted(os.listdir("/")))',
       ].join('\n'),
@@ -105,7 +105,7 @@ describe('attacks from sandboxed code are contained', () => {
     expect(outcome.stdout).toContain('/root False');
     const topLevel = outcome.stdout.trim().split('\n').at(-1);
     expect(topLevel).toBe(
-      "['bin', 'dev', 'etc', 'lib', 'lib64', 'opt', 'proc', 'sbin', 'tmp', 'usr', 'workspace']",
+      "['bin', 'dev', 'etc', 'lib', 'lib64', 'opt', 'proc', 'sbin', 'sys', 'tmp', 'usr', 'workspace']",
     );
   });
 

@@ -100,7 +100,7 @@ describe('bubblewrap backend', () => {
         '        open(p, "w").write("x"); print(p, "ok")',
         '    except OSError as e:',
         '        print(p, e.strerror)',
-        `for p in ["/etc/shadow", "/root", "/home", ${JSON.stringify(thisFile)}, "/sys/fs/cgroup"]:`,
+        `for p in ["/etc/shadow", "/root", "/home", ${JSON.stringify(thisFile)}, "/sys/kernel", "/sys/fs/cgroup/memory"]:`,
         '    print(p, os.path.exists(p))',
       ].join('\n'),
     );
@@ -117,7 +117,8 @@ describe('bubblewrap backend', () => {
       '/root False',
       '/home False',
       `${thisFile} False`,
-      '/sys/fs/cgroup False',
+      '/sys/kernel False',
+      '/sys/fs/cgroup/memory False',
       '',
     ]);
   });
@@ -337,6 +338,52 @@ describe('bubblewrap backend', () => {
     expect(await hostPidsOwnedBy(sandbox.owner!.uid)).toEqual([]);
   });
 
+  it('delegates a cgroup in which a run and everything it started can be killed from inside', async () => {
+    expect(sandbox.runCgroupPath).toBe('/sys/fs/cgroup');
+    const marker = `7777.${process.pid}`;
+    const result = await runPython(
+      sandbox,
+      [
+        'import os, subprocess, time',
+        'os.mkdir("/sys/fs/cgroup/run-1")',
+        'pid = os.fork()',
+        'if pid == 0:',
+        '    open("/sys/fs/cgroup/run-1/cgroup.procs", "w").write("0")',
+        `    subprocess.Popen(["/usr/bin/sleep", "${marker}"], start_new_session=True)`,
+        `    os.system("(setsid /usr/bin/sleep ${marker} &) &")`,
+        '    os._exit(0)',
+        'os.waitpid(pid, 0)',
+        'time.sleep(0.2)',
+        'print(len(open("/sys/fs/cgroup/run-1/cgroup.procs").read().split()))',
+        'open("/sys/fs/cgroup/run-1/cgroup.kill", "w").write("1")',
+        'time.sleep(0.2)',
+        'print(len(open("/sys/fs/cgroup/run-1/cgroup.procs").read().split()))',
+        'os.rmdir("/sys/fs/cgroup/run-1")',
+        'for name in ["cgroup.max.descendants", "cgroup.freeze", "cgroup.subtree_control"]:',
+        '    try:',
+        '        open("/sys/fs/cgroup/" + name, "w").write("1"); print(name, "WROTE")',
+        '    except OSError as e:',
+        '        print(name, e.strerror)',
+        'os.mkdir("/sys/fs/cgroup/a")',
+        'try:',
+        '    os.mkdir("/sys/fs/cgroup/a/b")',
+        'except OSError as e:',
+        '    print("nested", e.strerror)',
+        'os.rmdir("/sys/fs/cgroup/a")',
+      ].join('\n'),
+    );
+    expect(result.stdout.split('\n')).toEqual([
+      '2',
+      '0',
+      'cgroup.max.descendants Permission denied',
+      'cgroup.freeze Permission denied',
+      'cgroup.subtree_control Permission denied',
+      'nested Resource temporarily unavailable',
+      '',
+    ]);
+    expect(await hostPidsOwnedBy(sandbox.owner!.uid)).toEqual([]);
+  });
+
   it('freezes and thaws every process', async () => {
     const child = sandbox.spawn('/usr/bin/python3', [
       '-c',
@@ -362,7 +409,10 @@ describe('bubblewrap backend', () => {
 
   it('destroy removes the workspace, the mounts and the processes, and is idempotent', async () => {
     const doomed = await newSandbox();
-    await runPython(doomed, 'open("/workspace/file", "w").write("x")');
+    await runPython(
+      doomed,
+      'import os; open("/workspace/file", "w").write("x"); os.mkdir("/sys/fs/cgroup/left")',
+    );
     const running = doomed.spawn('/bin/sleep', ['1000'], { stdio: 'ignore' });
     const directory = path.dirname(doomed.workspaceDir);
     await doomed.destroy();

@@ -26,7 +26,12 @@ export interface SandboxMountPlan {
   internetAccess: boolean;
   /** Extra host paths bound read-only at the same path. */
   readOnlyBinds: string[];
+  /** Host cgroup v2 directory delegated to the sandbox, bound at /sys/fs/cgroup; null for none. */
+  delegatedCgroup: string | null;
 }
+
+/** Where a delegated cgroup appears inside the sandbox. */
+export const SANDBOX_CGROUP_PATH = '/sys/fs/cgroup';
 
 /**
  * The part of the bwrap command line that is the same for every spawn of a sandbox.
@@ -72,6 +77,7 @@ export function bubblewrapSandboxArguments(plan: SandboxMountPlan): string[] {
   for (const hostPath of plan.readOnlyBinds) argumentsList.push('--ro-bind', hostPath, hostPath);
   argumentsList.push('--ro-bind', plan.runtime, SANDBOX_RUNTIME_PATH);
   argumentsList.push('--bind', plan.workspace, SANDBOX_WORKSPACE_PATH);
+  if (plan.delegatedCgroup) argumentsList.push('--bind', plan.delegatedCgroup, SANDBOX_CGROUP_PATH);
   if (plan.tmp) argumentsList.push('--bind', plan.tmp, '/tmp');
   else argumentsList.push('--size', String(Math.floor(plan.tmpBytes)), '--perms', '1777', '--tmpfs', '/tmp');
   argumentsList.push(

@@ -10,7 +10,11 @@ import {
   SandboxCreateError,
   SandboxDestroyedError,
 } from '../errors.js';
-import { bubblewrapSandboxArguments, bubblewrapSpawnArguments } from './bubblewrap-arguments.js';
+import {
+  bubblewrapSandboxArguments,
+  bubblewrapSpawnArguments,
+  SANDBOX_CGROUP_PATH,
+} from './bubblewrap-arguments.js';
 import { CgroupFactory, detectCgroupLayout, missingCgroupFeatures, type SandboxCgroup } from './cgroups.js';
 import {
   findHostTools,
@@ -173,6 +177,7 @@ export class BubblewrapBackend implements IsolationBackend {
       ]);
       cgroup = takenCgroup;
       directory = directories.directory;
+      const delegatedCgroup = cgroup && owner ? await cgroup.delegate(owner) : null;
       if (owner && !setup.cappedWorkspaces) {
         await chown(directories.workspace, owner.uid, owner.gid);
       }
@@ -184,11 +189,13 @@ export class BubblewrapBackend implements IsolationBackend {
         etc: setup.directories.etcDirectory,
         internetAccess: options.internetAccess,
         readOnlyBinds: options.readOnlyBinds ?? [],
+        delegatedCgroup,
       });
       const sandbox = new BubblewrapSandbox({
         id: options.id,
         workspaceDir: directories.workspace,
         owner,
+        runCgroupPath: delegatedCgroup ? SANDBOX_CGROUP_PATH : null,
         setup,
         cgroup,
         sandboxArguments,
@@ -391,6 +398,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
   readonly id: string;
   readonly workspaceDir: string;
   readonly owner: { uid: number; gid: number } | null;
+  readonly runCgroupPath: string | null;
   readonly #setup: HostSetup;
   readonly #cgroup: SandboxCgroup | null;
   readonly #sandboxArguments: string[];
@@ -402,6 +410,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
     id: string;
     workspaceDir: string;
     owner: { uid: number; gid: number } | null;
+    runCgroupPath: string | null;
     setup: HostSetup;
     cgroup: SandboxCgroup | null;
     sandboxArguments: string[];
@@ -410,6 +419,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
     this.id = options.id;
     this.workspaceDir = options.workspaceDir;
     this.owner = options.owner;
+    this.runCgroupPath = options.runCgroupPath;
     this.#setup = options.setup;
     this.#cgroup = options.cgroup;
     this.#sandboxArguments = options.sandboxArguments;

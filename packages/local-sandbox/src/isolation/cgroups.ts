@@ -1,4 +1,4 @@
-import { access, constants, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, chown, constants, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalSandboxError } from '../errors.js';
@@ -221,31 +221,63 @@ export class SandboxCgroup {
   }
 
   /**
-   * SIGKILLs every process and waits until the cgroup is empty. `cgroup.kill` is atomic against forks;
-   * without it, processes are frozen first so none can fork between the listing and the kill.
+   * SIGKILLs every process and waits until the cgroup is empty. `cgroup.kill` (v2, Linux 5.14+) is
+   * atomic against forks and reaches sub-cgroups; without it, processes are frozen first so none can
+   * fork between the listing and the kill, and the round repeats until nothing is left.
    */
   async killAll(): Promise<void> {
     const { unified } = this.#directories;
-    if (unified) {
-      await writeFile(path.join(unified, 'cgroup.kill'), '1');
-    } else {
-      await this.freeze();
-      for (const pid of await this.pids()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
+    for (let round = 0; ; round++) {
+      if (unified && (await exists(path.join(unified, 'cgroup.kill')))) {
+        await writeFile(path.join(unified, 'cgroup.kill'), '1');
+      } else {
+        await this.freeze();
+        for (const pid of await this.pids()) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
         }
       }
+      await this.thaw();
+      try {
+        await waitFor(async () => (await this.pids()).length === 0, 'kill', round < 10 ? 500 : 5000);
+        return;
+      } catch (error) {
+        if (round >= 10) throw error;
+      }
     }
-    await this.thaw();
-    await waitFor(async () => (await this.pids()).length === 0, 'kill');
   }
 
-  /** Kills what is left and removes every directory. */
+  /**
+   * Hands the v2 cgroup of the sandbox to its host uid, the way systemd delegates a subtree: the
+   * sandbox may create sub-cgroups (at most 64, one level deep), move its own processes between them,
+   * and kill or freeze a sub-cgroup. It cannot touch its own limits or the files of this cgroup other
+   * than `cgroup.procs`/`cgroup.threads`, and nothing above it is visible (cgroup namespace).
+   * Returns the host directory to bind at `/sys/fs/cgroup`, or null without a v2 hierarchy.
+   */
+  async delegate(owner: { uid: number; gid: number }): Promise<string | null> {
+    const { unified } = this.#directories;
+    if (!unified || !(await exists(path.join(unified, 'cgroup.kill')))) return null;
+    await writeFile(path.join(unified, 'cgroup.max.descendants'), '64');
+    await writeFile(path.join(unified, 'cgroup.max.depth'), '1');
+    for (const entry of ['', 'cgroup.procs', 'cgroup.threads']) {
+      await chown(path.join(unified, entry), owner.uid, owner.gid);
+    }
+    return unified;
+  }
+
+  /** Kills what is left and removes every directory, sub-cgroups the sandbox made included. */
   async remove(): Promise<void> {
     await this.killAll().catch(() => undefined);
-    for (const directory of this.directories) {
+    const { unified } = this.#directories;
+    const subCgroups = unified
+      ? (await readdir(unified, { withFileTypes: true }).catch(() => []))
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => path.join(unified, entry.name))
+      : [];
+    for (const directory of [...subCgroups, ...this.directories]) {
       // The kernel may still be tearing down the last exited task for a few milliseconds.
       await waitFor(async () => {
         try {
@@ -401,7 +433,13 @@ async function removeStaleCgroups(layout: CgroupLayout): Promise<void> {
   const children: string[] = [];
   for (const parent of staleParents) {
     for (const child of await readdir(parent, { withFileTypes: true }).catch(() => [])) {
-      if (child.isDirectory()) children.push(path.join(parent, child.name));
+      if (!child.isDirectory()) continue;
+      const directory = path.join(parent, child.name);
+      // Sub-cgroups a sandbox made in its delegated cgroup go first.
+      for (const grandchild of await readdir(directory, { withFileTypes: true }).catch(() => [])) {
+        if (grandchild.isDirectory()) children.push(path.join(directory, grandchild.name));
+      }
+      children.push(directory);
     }
   }
   // The v2 hierarchy (first) kills every process; the v1 directories then empty with it.

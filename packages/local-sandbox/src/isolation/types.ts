@@ -77,6 +77,15 @@ export interface IsolatedSandbox {
    */
   readonly owner: { uid: number; gid: number } | null;
   /**
+   * Path inside the sandbox of a cgroup v2 directory delegated to the sandbox (`/sys/fs/cgroup`), or
+   * null when the host cannot delegate one. A long-lived process in the sandbox (the zygote) uses it to
+   * give each run its own sub-cgroup: `mkdir /sys/fs/cgroup/run-7`, the forked child writes `0` to
+   * `run-7/cgroup.procs` before it runs user code, and when the run ends `1` to `run-7/cgroup.kill`
+   * kills everything the run started, `setsid`/double-forked daemons included; then `rmdir run-7`.
+   * At most 64 sub-cgroups, one level deep. Host-side limits and `killAll` still cover all of them.
+   */
+  readonly runCgroupPath: string | null;
+  /**
    * Starts `command` inside the sandbox: own namespaces, seccomp, cgroup limits, an unprivileged
    * uid, a cleared environment. The returned child is the host-side handle (bwrap); killing it
    * kills the whole process tree started by this call.
