@@ -11,7 +11,9 @@
  * only its own loopback, so neither the internet nor the host's 127.0.0.1 services are reachable; with it,
  * it shares the host network namespace, host loopback included. Every process of a sandbox sits in one
  * cgroup with memory (tmpfs pages included, no swap), pids and CPU limits, which also kills all of them at
- * once (`cgroup.kill`) and freezes them for pause. Limits: the kernel is shared, so a kernel bug reachable
+ * once (`cgroup.kill`) and freezes them for pause; its v2 directory is delegated to the sandbox at
+ * `/sys/fs/cgroup` (sub-cgroups only, not its own limits), so an in-sandbox zygote can kill one run and
+ * everything that run started. Limits: the kernel is shared, so a kernel bug reachable
  * through the allowed syscalls is the residual risk (there is no microVM on these hosts); /proc still
  * shows host-wide figures such as CPU count, load and memory totals; CPU time is capped but not memory
  * bandwidth, disk I/O or page cache pressure; and limits need root. A non-root server must opt in to
