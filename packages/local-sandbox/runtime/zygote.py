@@ -22,9 +22,64 @@ CODE_DIR = os.path.join(os.environ.get("TMPDIR") or "/tmp", ".hopgen")
 REPL_IN_FD = 4
 REPL_OUT_FD = 5
 
-children = {}  # pid -> (request id, stdout memfd, stderr memfd, meta memfd, code file)
+children = {}  # pid -> (request id, stdout memfd, stderr memfd, meta memfd, code file, cgroup)
 by_id = {}  # request id -> pid
 repl_pid = None
+repl_cgroup = None
+
+# A cgroup delegated to this sandbox (``--run-cgroup PATH``). Every run and the REPL get a
+# sub-cgroup of it, so ending a run ends everything it started: a process group alone cannot
+# catch a child that called setsid() to outlive its request.
+RUN_CGROUP_ROOT = None
+if "--run-cgroup" in sys.argv:
+    RUN_CGROUP_ROOT = sys.argv[sys.argv.index("--run-cgroup") + 1]
+cgroup_counter = 0
+dying_cgroups = []  # killed, to be removed once their processes are gone
+
+
+def make_cgroup():
+    global cgroup_counter
+    if RUN_CGROUP_ROOT is None:
+        return None
+    cgroup_counter += 1
+    path = os.path.join(RUN_CGROUP_ROOT, "run-%d" % cgroup_counter)
+    try:
+        os.mkdir(path)
+    except OSError:
+        return None
+    return path
+
+
+def join_cgroup(path):
+    """Runs in a forked child before anything else, so nothing it starts escapes the cgroup."""
+    if path is None:
+        return
+    with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+        handle.write("0")
+
+
+def kill_cgroup(path):
+    if path is None:
+        return
+    try:
+        with open(os.path.join(path, "cgroup.kill"), "w") as handle:
+            handle.write("1")
+    except OSError:
+        pass
+    dying_cgroups.append(path)
+    remove_dead_cgroups()
+
+
+def remove_dead_cgroups():
+    for path in list(dying_cgroups):
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            dying_cgroups.remove(path)
+        except OSError:
+            continue  # processes still dying; try again on the next event
+        else:
+            dying_cgroups.remove(path)
 
 
 def send(message):
@@ -73,10 +128,11 @@ def apply_environment(env, cwd):
         os.chdir(cwd)
 
 
-def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds):
+def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
     """Body of a forked child. Never returns."""
     code = 1
     try:
+        join_cgroup(cgroup)
         reset_child_state(stdout_fd, stderr_fd)
         for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds):
             try:
@@ -133,24 +189,27 @@ def start(request, wake_fds):
     stdout_fd = os.memfd_create("stdout")
     stderr_fd = os.memfd_create("stderr")
     meta_fd = os.memfd_create("meta")
+    cgroup = make_cgroup()
     pid = os.fork()
     if pid == 0:
-        run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds)
+        run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup)
     code_file = None
     if request.get("kind") == "exec" and "code" in request:
         code_file = os.path.join(CODE_DIR, "%s%s" % (request_id, request.get("ext", "")))
-    children[pid] = (request_id, stdout_fd, stderr_fd, meta_fd, code_file)
+    children[pid] = (request_id, stdout_fd, stderr_fd, meta_fd, code_file, cgroup)
     by_id[request_id] = pid
     send({"id": request_id, "event": "started", "pid": pid})
 
 
 def start_repl(request, wake_fds):
-    global repl_pid
+    global repl_pid, repl_cgroup
     if repl_pid is not None:
         return
+    cgroup = make_cgroup()
     pid = os.fork()
     if pid == 0:
         try:
+            join_cgroup(cgroup)
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
@@ -168,7 +227,31 @@ def start_repl(request, wake_fds):
         finally:
             os._exit(0)
     repl_pid = pid
+    repl_cgroup = cgroup
     send({"id": "repl", "event": "started", "pid": pid})
+
+
+def kill_run(pid):
+    """Kills a run and everything it started."""
+    entry = children.get(pid)
+    if entry is not None and entry[5] is not None:
+        try:
+            with open(os.path.join(entry[5], "cgroup.kill"), "w") as handle:
+                handle.write("1")
+        except OSError:
+            pass
+    kill_group(pid)
+
+
+def kill_repl():
+    if repl_cgroup is not None:
+        try:
+            with open(os.path.join(repl_cgroup, "cgroup.kill"), "w") as handle:
+                handle.write("1")
+        except OSError:
+            pass
+    if repl_pid is not None:
+        kill_group(repl_pid)
 
 
 def kill_group(pid):
@@ -182,7 +265,8 @@ def kill_group(pid):
 
 
 def reap():
-    global repl_pid
+    global repl_pid, repl_cgroup
+    remove_dead_cgroups()
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -197,13 +281,17 @@ def reap():
         if pid == repl_pid:
             repl_pid = None
             kill_group(pid)
+            kill_cgroup(repl_cgroup)
+            repl_cgroup = None
             send({"id": "repl", "event": "exited", "exit_code": exit_code})
             continue
         entry = children.pop(pid, None)
         if entry is None:
             continue
-        request_id, stdout_fd, stderr_fd, meta_fd, code_file = entry
+        request_id, stdout_fd, stderr_fd, meta_fd, code_file, cgroup = entry
         by_id.pop(request_id, None)
+        # The run is over: whatever it left behind (daemons, background jobs) goes with it.
+        kill_cgroup(cgroup)
         reply = {"id": request_id, "event": "exited", "exit_code": exit_code}
         reply["stdout"] = read_memfd(stdout_fd)
         reply["stderr"] = read_memfd(stderr_fd)
@@ -257,9 +345,8 @@ def main():
         chunk = stdin.read(65536)
         if not chunk:
             for pid in list(children):
-                kill_group(pid)
-            if repl_pid is not None:
-                kill_group(repl_pid)
+                kill_run(pid)
+            kill_repl()
             os._exit(0)
         buffer += chunk
         while b"\n" in buffer:
@@ -275,12 +362,11 @@ def main():
             elif op == "kill":
                 pid = by_id.get(request.get("id"))
                 if pid is not None:
-                    kill_group(pid)
+                    kill_run(pid)
             elif op == "repl_start":
                 start_repl(request, wake_fds)
             elif op == "repl_kill":
-                if repl_pid is not None:
-                    kill_group(repl_pid)
+                kill_repl()
             elif op == "preload":
                 preload(request.get("modules") or [])
                 send({"id": request.get("id"), "event": "preloaded"})

@@ -46,6 +46,12 @@ interface Pending {
 export interface ProcessServerLaunch {
   python: string;
   zygotePath: string;
+  /**
+   * A cgroup delegated to the sandbox (its path inside the sandbox), in which the zygote gives every
+   * run a sub-cgroup so that ending a run ends everything it started, `setsid` daemons included;
+   * null where the backend has none, and then only the run's process group is killed.
+   */
+  runCgroupPath: string | null;
   cwd: string;
   env: Record<string, string>;
 }
@@ -128,7 +134,9 @@ export class ProcessServer {
   }
 
   #spawn(): Promise<void> {
-    const child = this.#sandbox.spawn(this.#launch.python, [this.#launch.zygotePath], {
+    const zygoteArguments = [this.#launch.zygotePath];
+    if (this.#launch.runCgroupPath) zygoteArguments.push('--run-cgroup', this.#launch.runCgroupPath);
+    const child = this.#sandbox.spawn(this.#launch.python, zygoteArguments, {
       cwd: this.#launch.cwd,
       env: this.#launch.env,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],

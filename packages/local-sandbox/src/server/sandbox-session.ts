@@ -104,6 +104,7 @@ export class SandboxSession {
     this.processServer = new ProcessServer(options.isolated, {
       python,
       zygotePath: path.posix.join(SANDBOX_RUNTIME_PATH, 'zygote.py'),
+      runCgroupPath: options.isolated.runCgroupPath,
       cwd: SANDBOX_WORKSPACE_PATH,
       env: baseEnvironment(this.view),
     });
