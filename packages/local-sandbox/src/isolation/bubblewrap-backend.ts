@@ -10,6 +10,7 @@ import {
   SandboxCreateError,
   SandboxDestroyedError,
 } from '../errors.js';
+import { resolveBaseDirectory } from './base-directory.js';
 import {
   bubblewrapSandboxArguments,
   bubblewrapSpawnArguments,
@@ -43,7 +44,10 @@ import { UidLeases } from './uid-leases.js';
 
 /** Options of the bubblewrap backend. */
 export interface BubblewrapBackendOptions {
-  /** Host directory under which the backend keeps workspaces and its runtime copy. @default `os.tmpdir()` */
+  /**
+   * Host directory under which the backend keeps workspaces and its runtime copy; every directory above it
+   * must be searchable by other users. @default `os.tmpdir()`, or `/tmp` when TMPDIR is private (0700)
+   */
   baseDirectory?: string;
   /** Absolute path of bwrap. @default the first of /usr/bin/bwrap, /bin/bwrap, /usr/local/bin/bwrap */
   bwrapPath?: string;
@@ -236,8 +240,8 @@ export class BubblewrapBackend implements IsolationBackend {
     const warn = this.#options.warn ?? console.warn;
     const isRoot = process.getuid?.() === 0;
     const tools = await findHostTools({ bwrapPath: this.#options.bwrapPath, isRoot });
-    const baseDirectory = this.#options.baseDirectory ?? tmpdir();
-    await mkdir(baseDirectory, { recursive: true });
+    await mkdir(this.#options.baseDirectory ?? tmpdir(), { recursive: true });
+    const baseDirectory = await resolveBaseDirectory(this.#options.baseDirectory);
     const directories = await SandboxDirectories.create(baseDirectory, tools.mount, {
       size: this.#options.poolSize!,
       ...POOLED_SIZES,
