@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startLocalSandboxServer } from './server/server.js';
 
-const USAGE = `Usage: hopgen-sandbox [--host 127.0.0.1] [--port 7070] [--api-key KEY] [--pool-size N] [--isolation bubblewrap|none]
+const USAGE = `Usage: hopgen-sandbox [--host 127.0.0.1] [--port 7070] [--api-key KEY] [--pool-size N] [--isolation bubblewrap|none] [--allow-unlimited]
 
 Runs a local HopX-compatible sandbox server. Point @hopx-ai/sdk at it with
   Sandbox.create({ template: 'code-interpreter', baseURL, apiKey })`;
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
       'api-key': { type: 'string' },
       'pool-size': { type: 'string' },
       isolation: { type: 'string' },
+      'allow-unlimited': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     port,
     poolSize,
     isolation,
+    ...(values['allow-unlimited'] ? { allowUnlimited: true } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}),
     log: (message) => console.error(`[hopgen-sandbox] ${message}`),

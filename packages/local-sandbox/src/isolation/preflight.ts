@@ -107,7 +107,8 @@ export function limitsUnavailableError(reason: string): PreflightError {
     `Sandbox limits cannot be enforced: ${reason}. Run the server as root (it drops every sandbox to an ` +
       'unprivileged uid itself) on a host whose cgroups are writable: v1 memory, pids and cpu, or v2 with ' +
       'those controllers available to the server (in a container: a writable cgroup mount). Or set ' +
-      '`HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1` (or the backend option `allowUnlimited: true`) to run sandboxes ' +
+      '`HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1` (or pass `allowUnlimited: true` to startLocalSandboxServer, or ' +
+      '`--allow-unlimited` to hopgen-sandbox) to run sandboxes ' +
       'without memory, process, CPU and disk limits (development only).',
   );
 }

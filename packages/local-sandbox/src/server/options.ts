@@ -14,6 +14,18 @@ export interface LocalSandboxServerOptions {
   limits?: Partial<SandboxLimits>;
   /** How sandboxes are isolated. `none` runs code unisolated (development on macOS only). @default 'bubblewrap' */
   isolation?: 'bubblewrap' | 'none';
+  /**
+   * Run sandboxes without cgroup limits when the host cannot enforce them (not root, no delegated
+   * cgroup). Namespaces and seccomp still apply; memory, process, CPU and workspace limits and pause do
+   * not, and the server warns on every start. Also set by `HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1`.
+   * @default false
+   */
+  allowUnlimited?: boolean;
+  /**
+   * Host directory for sandbox workspaces; every directory above it must be searchable by other users.
+   * @default `os.tmpdir()`, or `/tmp` when TMPDIR is private
+   */
+  baseDirectory?: string;
   /** TTL in seconds of sandboxes created without `timeout_seconds`; 0 means they live until deleted. @default 0 */
   defaultTimeoutSeconds?: number;
   /** Largest page `GET /v1/sandboxes` returns, in sandboxes; bigger `limit`s are clamped (clients follow `next_cursor`). @default 100 */

@@ -40,7 +40,10 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
   const log = options.log ?? (() => {});
   const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
   const isolation = options.isolation ?? 'bubblewrap';
-  const backend = createIsolationBackend(isolation);
+  const backend = createIsolationBackend(isolation, {
+    ...(options.allowUnlimited !== undefined ? { allowUnlimited: options.allowUnlimited } : {}),
+    ...(options.baseDirectory !== undefined ? { baseDirectory: options.baseDirectory } : {}),
+  });
   await backend.preflight();
   const languages = await probeHostLanguages(isolation === 'none');
   for (const file of languages.unreachable) {
