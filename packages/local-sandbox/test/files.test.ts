@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type APIError, FileNotFoundError, type Sandbox } from '@hopx-ai/sdk';
@@ -57,7 +57,11 @@ describe('files through @hopx-ai/sdk', () => {
     const local = path.join(tmpdir(), `hopgen-upload-${process.pid}.bin`);
     const payload = Buffer.alloc(300_000, 7);
     await writeFile(local, payload);
-    await sandbox.files.upload(local, '/workspace/uploaded.bin');
+    try {
+      await sandbox.files.upload(local, '/workspace/uploaded.bin');
+    } finally {
+      await rm(local, { force: true });
+    }
     const downloaded = await sandbox.files.download('/workspace/uploaded.bin');
     expect(downloaded.length).toBe(payload.length);
     expect(Buffer.compare(downloaded, payload)).toBe(0);
