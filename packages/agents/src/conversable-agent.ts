@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { appendCarryover } from './carryover.js';
 import type { ChatResult, TerminationReason } from './chat-result.js';
 import type { ChatQueueItem } from './chats/chat-queue.js';
 import { initiateChatsFrom } from './chats/initiate-chats.js';
@@ -12,7 +13,6 @@ import type { CodeExecutor } from './code-execution/types.js';
 import { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
 import {
   ConversationNotFoundError,
-  InvalidCarryoverError,
   InvalidOptionError,
   ModelClientError,
 } from './errors.js';
@@ -29,8 +29,9 @@ import {
 } from './message.js';
 import { createModelClient } from './model-clients/create-model-client.js';
 import type { ModelClient } from './model-clients/model-client.js';
+import { generateModelReply } from './model-clients/model-reply.js';
 import { matchTrigger, type ReplyTrigger, validateTrigger } from './reply-trigger.js';
-import { executeToolCalls } from './tools/execute-tool-calls.js';
+import { generateToolCallsReply } from './tools/tool-calls-reply.js';
 import { toolDefinition } from './tools/tool-definition.js';
 import type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
 
@@ -246,7 +247,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     this.#codeExecutionConfig = options.codeExecutionConfig ?? false;
 
     // Registered in reverse: each goes to position 0, so the pipeline runs termination first.
-    this.registerReply([ConversableAgent, null], (context) => this.#generateModelReply(context), {
+    this.registerReply([ConversableAgent, null], generateModelReply, {
       name: 'generateModelReply',
     });
     if (this.#codeExecutionConfig) {
@@ -255,7 +256,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
         name: 'generateCodeExecutionReply',
       });
     }
-    this.registerReply([ConversableAgent, null], (context) => this.#generateToolCallsReply(context), {
+    this.registerReply([ConversableAgent, null], generateToolCallsReply, {
       name: 'generateToolCallsReply',
     });
     this.registerReply([ConversableAgent, null], (context) => this.#checkTerminationAndHumanReply(context), {
@@ -413,15 +414,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   ): Promise<MessageInput> {
     if (message === undefined) return this.getHumanInput('>');
     if (typeof message === 'function') return message(this, recipient, { carryover });
-    if (carryover === undefined || carryover === null || carryover === '') return message;
-    const items = carryoverItems(carryover);
-    if (items.length === 0) return message;
-    const context = `\nContext: \n${items.join('\n')}`;
-    if (typeof message === 'string') return message + context;
-    if (Array.isArray(message.content)) {
-      return { ...message, content: [{ type: 'text', text: context }, ...message.content] };
-    }
-    return { ...message, content: `${contentToString(message.content ?? '')}${context}` };
+    return appendCarryover(message, carryover);
   }
 
   /**
@@ -704,44 +697,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     return { final: false };
   }
 
-  async #generateToolCallsReply({ messages }: ReplyContext): Promise<ReplyResult> {
-    const message = messages.at(-1);
-    if (!message?.tool_calls?.length) return { final: false };
-    const reply = await executeToolCalls(this.functionMap, message.tool_calls);
-    return { final: true, reply };
-  }
-
-  async #generateModelReply({ messages }: ReplyContext): Promise<ReplyResult> {
-    const client = this.#modelClient;
-    if (client === null) return { final: false };
-    const prompt: Message[] = [
-      { role: 'system', content: this.#systemMessage },
-      ...toModelMessages(messages),
-    ];
-    const tools = this.llmTools;
-    const stream = this.#llmConfig !== false && this.#llmConfig.stream === true;
-    const response = await client.create({
-      messages: prompt,
-      ...(tools.length > 0 ? { tools } : {}),
-      ...(this.currentSignal ? { signal: this.currentSignal } : {}),
-      ...(stream ? { onTextDelta: (delta: string) => this.emit('text-delta', { agent: this, delta }) } : {}),
-    });
-    const { content, tool_calls: toolCalls } = response.message;
-    if (toolCalls && toolCalls.length > 0) {
-      return { final: true, reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls } };
-    }
-    if (content === null || content === undefined) {
-      // A model answer with neither text nor tool calls would be an invalid message; reply with
-      // empty text so the conversation and every history stay valid.
-      this.renderer.notice(
-        `\n>>>>>>>> ${this.name}: the model returned neither content nor tool calls.`,
-        'warning',
-      );
-      return { final: true, reply: '' };
-    }
-    return { final: true, reply: content };
-  }
-
   /** Makes a `reflection_with_llm` summary of `messages` with this agent's model. */
   async reflectWithLlm(
     messages: Message[],
@@ -785,21 +740,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     if (content === last.content) return messages;
     return [...messages.slice(0, -1), { ...last, content }];
   }
-}
-
-function carryoverItems(carryover: unknown): string[] {
-  if (typeof carryover === 'string') return [carryover];
-  if (Array.isArray(carryover)) {
-    return carryover.map((item) => {
-      if (typeof item === 'string') return item;
-      if (item && typeof item === 'object' && 'content' in item)
-        return contentToString((item as Message).content);
-      return String(item);
-    });
-  }
-  throw new InvalidCarryoverError(
-    'Carryover should be a string or a list of strings. Pass carryover: "text" or carryover: ["one", "two"].',
-  );
 }
 
 function shallowCopy<T>(value: T): T {

@@ -1,0 +1,34 @@
+import type { ReplyContext, ReplyResult } from '../conversable-agent.js';
+import { type Message, toModelMessages } from '../message.js';
+
+/**
+ * The model step of the reply pipeline: sends the system message and the conversation (with the
+ * agent's tools) to the agent's model and replies with its text or tool calls.
+ */
+export async function generateModelReply({ agent, messages }: ReplyContext): Promise<ReplyResult> {
+  const client = agent.modelClient;
+  if (client === null) return { final: false };
+  const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...toModelMessages(messages)];
+  const tools = agent.llmTools;
+  const stream = agent.llmConfig !== false && agent.llmConfig.stream === true;
+  const response = await client.create({
+    messages: prompt,
+    ...(tools.length > 0 ? { tools } : {}),
+    ...(agent.currentSignal ? { signal: agent.currentSignal } : {}),
+    ...(stream ? { onTextDelta: (delta: string) => agent.emit('text-delta', { agent, delta }) } : {}),
+  });
+  const { content, tool_calls: toolCalls } = response.message;
+  if (toolCalls && toolCalls.length > 0) {
+    return { final: true, reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls } };
+  }
+  if (content === null || content === undefined) {
+    // A model answer with neither text nor tool calls would be an invalid message; reply with
+    // empty text so the conversation and every history stay valid.
+    agent.renderer.notice(
+      `\n>>>>>>>> ${agent.name}: the model returned neither content nor tool calls.`,
+      'warning',
+    );
+    return { final: true, reply: '' };
+  }
+  return { final: true, reply: content };
+}
