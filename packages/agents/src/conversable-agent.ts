@@ -11,11 +11,7 @@ import {
 import { generateCodeExecutionReply } from './code-execution/code-execution-reply.js';
 import type { CodeExecutor } from './code-execution/types.js';
 import { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
-import {
-  ConversationNotFoundError,
-  InvalidOptionError,
-  ModelClientError,
-} from './errors.js';
+import { ConversationNotFoundError, InvalidOptionError, ModelClientError } from './errors.js';
 import type { AgentEvents } from './events.js';
 import { type HumanInputProvider, TerminalHumanInput } from './human-input.js';
 import { type InitiateChatOptions, initiateChatWith } from './initiate-chat.js';
