@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { barChartSvg } from './chart.js';
 import type { Figure } from './figures.js';
+import { markdownFindings } from './findings.js';
 import { markdownHeadline, markdownMachine, markdownTables, type RunReport } from './report.js';
 import { START_PATH_IDS } from './sandbox-start.js';
 
@@ -41,6 +42,7 @@ export async function publishDocs(report: RunReport): Promise<string[]> {
   const chartPath = fromRoot('docs/performance-start.svg');
   let document = await readFile(docPath, 'utf8');
   document = replaceGenerated(document, 'headline', markdownHeadline(report));
+  document = replaceGenerated(document, 'findings', markdownFindings(report));
   document = replaceGenerated(document, 'machine', markdownMachine(report));
   document = replaceGenerated(document, 'results', markdownTables(report));
   await writeFile(docPath, document);
