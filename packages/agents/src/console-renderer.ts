@@ -28,6 +28,7 @@ export class ConsoleRenderer implements TranscriptRenderer {
   messageReceived(message: Message, senderName: string, recipientName: string): void {
     const lines: string[] = [`${this.#paint(senderName, 'yellow')} (to ${recipientName}):\n`];
     if (message.role === 'tool' || message.tool_responses) {
+      if (message.role !== 'tool' && message.content) lines.push(contentToString(message.content));
       for (const response of message.tool_responses ?? [message]) {
         lines.push(
           this.#paint(`***** Response from calling tool (${response.tool_call_id ?? ''}) *****`, 'green'),

@@ -176,10 +176,14 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   humanInput: HumanInputProvider;
   /** The abort signal of the chat in progress, if any; checked between turns. */
   currentSignal: AbortSignal | undefined;
-  /** Why the last conversation this agent ended stopped, as recorded by {@link recordTermination}. */
+  /** Why the last conversation this agent ended stopped (any partner), as recorded by {@link recordTermination}. */
   lastTermination: { reason: TerminationReason; detail?: string } | undefined;
   /** Every answer a human gave since the last chat that cleared history. */
   humanInputLog: string[] = [];
+  // Per conversation partner, so an agent in several chats at once (nested or concurrent chats)
+  // reports each chat's own ending and human input.
+  #terminations = new Map<ConversableAgent | undefined, { reason: TerminationReason; detail?: string }>();
+  #humanInputByPartner = new Map<ConversableAgent | undefined, string[]>();
 
   #systemMessage: string;
   #description: string;
@@ -340,7 +344,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     const requestReply = options.requestReply ?? this.#replyAtReceive.get(sender) ?? false;
     if (!requestReply) return;
     if (this.currentSignal?.aborted) {
-      this.recordTermination('aborted');
+      this.recordTermination('aborted', undefined, sender);
       return;
     }
     const reply = await this.generateReply({ messages: this.#history(sender), sender });
@@ -408,7 +412,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     recipient: ConversableAgent,
     carryover?: unknown,
   ): Promise<MessageInput> {
-    if (message === undefined) return this.getHumanInput('>');
+    if (message === undefined) return this.getHumanInput('>', recipient);
     if (typeof message === 'function') return message(this, recipient, { carryover });
     return appendCarryover(message, carryover);
   }
@@ -426,9 +430,11 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     this.resetConsecutiveAutoReplyCounter(recipient);
     this.#replyAtReceive.set(recipient, replyAtReceive);
     this.lastTermination = undefined;
+    this.#terminations.delete(recipient);
     if (clearHistory) {
       this.clearHistory(recipient);
       this.humanInputLog = [];
+      this.#humanInputByPartner.delete(recipient);
     }
     if (prepareRecipient) recipient.prepareChat(this, clearHistory, false, replyAtReceive);
   }
@@ -439,8 +445,26 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   }
 
   /** Records why a conversation ended; `initiateChat` reports it in `ChatResult.terminationReason`. */
-  recordTermination(reason: TerminationReason, detail?: string): void {
+  recordTermination(reason: TerminationReason, detail?: string, partner?: ConversableAgent): void {
     this.lastTermination = detail === undefined ? { reason } : { reason, detail };
+    this.#terminations.set(partner, this.lastTermination);
+  }
+
+  /** Why this agent ended its conversation with `partner`, if it did since that chat was prepared. */
+  terminationWith(
+    partner: ConversableAgent | undefined,
+  ): { reason: TerminationReason; detail?: string } | undefined {
+    return this.#terminations.get(partner);
+  }
+
+  /** Forgets the recorded ending of the conversation with `partner`, before a new turn. */
+  clearTerminationWith(partner: ConversableAgent | undefined): void {
+    this.#terminations.delete(partner);
+  }
+
+  /** What humans answered in this agent's conversation with `partner` since that chat was prepared. */
+  humanInputWith(partner: ConversableAgent | undefined): string[] {
+    return [...(this.#humanInputByPartner.get(partner) ?? [])];
   }
 
   /** The last message exchanged with `agent`, or with the only partner when `agent` is omitted. */
@@ -491,6 +515,8 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     this.stopReplyAtReceive();
     this.#modelClient?.clearUsage();
     this.humanInputLog = [];
+    this.#humanInputByPartner.clear();
+    this.#terminations.clear();
     for (const entry of this.#replyFunctions) {
       entry.config = entry.resetConfig
         ? (entry.resetConfig(entry.config) ?? entry.initialConfig)
@@ -616,6 +642,12 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     this.emit('human-input-requested', { agent: this, prompt, ...(sender ? { sender } : {}) });
     const answer = await this.humanInput.getInput(prompt);
     this.humanInputLog.push(answer);
+    let forPartner = this.#humanInputByPartner.get(sender);
+    if (forPartner === undefined) {
+      forPartner = [];
+      this.#humanInputByPartner.set(sender, forPartner);
+    }
+    forPartner.push(answer);
     return answer;
   }
 
@@ -672,7 +704,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     if (noHumanInput && !this.#isSilent()) this.renderer.notice('\n>>>>>>>> NO HUMAN INPUT RECEIVED.');
     if (reply === 'exit') {
       this.#consecutiveAutoReplyCounter.set(sender, 0);
-      this.recordTermination(exitReason);
+      this.recordTermination(exitReason, undefined, sender);
       return { final: true, reply: null };
     }
     if (reply || limit === 0) {

@@ -85,39 +85,45 @@ export async function initiateChatWith(
   if (maxTurns !== undefined && !(Number.isInteger(maxTurns) && maxTurns > 0)) {
     throw new InvalidOptionError(`maxTurns must be a positive integer, got ${maxTurns}.`);
   }
-  sender.currentSignal = signal;
-  recipient.currentSignal = signal;
+  // A nested chat runs inside an outer one: keep the outer chat's signal unless this chat has its
+  // own, and give it back afterwards.
+  const chatSignal = signal ?? sender.currentSignal;
+  const savedSignals = [sender.currentSignal, recipient.currentSignal] as const;
+  sender.currentSignal = chatSignal;
+  recipient.currentSignal = chatSignal;
   try {
     let reason: TerminationReason | undefined;
     let detail: string | undefined;
-    if (maxTurns !== undefined) {
-      sender.prepareChat(recipient, clearHistory, true, false);
-      for (let turn = 0; turn < maxTurns; turn += 1) {
-        if (signal?.aborted) {
-          reason = 'aborted';
-          break;
+    try {
+      if (maxTurns !== undefined) {
+        sender.prepareChat(recipient, clearHistory, true, false);
+        for (let turn = 0; turn < maxTurns; turn += 1) {
+          if (chatSignal?.aborted) break;
+          let message: MessageInput | null;
+          if (turn === 0) {
+            message = await sender.generateInitMessage(options.message, recipient, carryover);
+          } else {
+            message = await sender.generateReply({
+              messages: sender.chatMessages.get(recipient) ?? [],
+              sender: recipient,
+            });
+            if (message === null) break;
+          }
+          await sender.send(message, recipient, { requestReply: true, silent });
+          if (recipient.terminationWith(sender)) break;
+          if (turn === maxTurns - 1) reason = 'max-turns';
         }
-        let message: MessageInput | null;
-        if (turn === 0) {
-          message = await sender.generateInitMessage(options.message, recipient, carryover);
-        } else {
-          message = await sender.generateReply({
-            messages: sender.chatMessages.get(recipient) ?? [],
-            sender: recipient,
-          });
-          if (message === null) break;
-        }
-        await sender.send(message, recipient, { requestReply: true, silent });
-        if (recipient.lastTermination) break;
-        if (turn === maxTurns - 1) reason = 'max-turns';
+      } else {
+        sender.prepareChat(recipient, clearHistory);
+        const message = await sender.generateInitMessage(options.message, recipient, carryover);
+        if (!chatSignal?.aborted) await sender.send(message, recipient, { requestReply: true, silent });
       }
-    } else {
-      sender.prepareChat(recipient, clearHistory);
-      const message = await sender.generateInitMessage(options.message, recipient, carryover);
-      if (!signal?.aborted) await sender.send(message, recipient, { requestReply: true, silent });
+    } catch (error) {
+      // An abort that lands in the middle of a model call or a code run ends the chat, not the program.
+      if (!chatSignal?.aborted) throw error;
     }
-    if (signal?.aborted) reason = 'aborted';
-    const recorded = recipient.lastTermination ?? sender.lastTermination;
+    if (chatSignal?.aborted) reason = 'aborted';
+    const recorded = recipient.terminationWith(sender) ?? sender.terminationWith(recipient);
     if (reason === undefined) {
       reason = recorded?.reason ?? 'no-reply';
       detail = recorded?.detail;
@@ -127,14 +133,13 @@ export async function initiateChatWith(
       chatHistory: [...(sender.chatMessages.get(recipient) ?? [])],
       summary,
       cost: gatherUsageSummary([sender, recipient]),
-      humanInput: [...sender.humanInputLog, ...recipient.humanInputLog],
+      humanInput: [...sender.humanInputWith(recipient), ...recipient.humanInputWith(sender)],
       terminationReason: reason,
     };
     sender.emit('chat-terminated', { agent: sender, reason, ...(detail ? { detail } : {}), result });
     return result;
   } finally {
-    sender.currentSignal = undefined;
-    recipient.currentSignal = undefined;
+    [sender.currentSignal, recipient.currentSignal] = savedSignals;
   }
 }
 
@@ -156,9 +161,20 @@ async function summarize(
     return content.replaceAll('TERMINATE', '');
   }
   const agent = recipient.modelClient ? recipient : sender;
-  return agent.reflectWithLlm(
-    recipient.chatMessagesForSummary(sender),
-    summaryArgs.summaryPrompt ?? DEFAULT_SUMMARY_PROMPT,
-    summaryArgs.summaryRole ?? 'system',
-  );
+  try {
+    return await agent.reflectWithLlm(
+      recipient.chatMessagesForSummary(sender),
+      summaryArgs.summaryPrompt ?? DEFAULT_SUMMARY_PROMPT,
+      summaryArgs.summaryRole ?? 'system',
+    );
+  } catch (error) {
+    // As AutoGen does: a failed summary must not throw away a chat that already happened.
+    if (sender.silent !== true) {
+      sender.renderer.notice(
+        `Cannot make a reflection_with_llm summary: ${error instanceof Error ? error.message : String(error)}`,
+        'warning',
+      );
+    }
+    return '';
+  }
 }

@@ -87,7 +87,9 @@ export function normalizeMessage(
   direction: 'send' | 'receive',
 ): Message {
   const raw: Record<string, unknown> = typeof input === 'string' ? { content: input } : { ...input };
-  const hasToolCalls = Array.isArray(raw['tool_calls']) && (raw['tool_calls'] as unknown[]).length > 0;
+  // The API rejects an empty tool_calls array, so it is treated as absent.
+  if (Array.isArray(raw['tool_calls']) && raw['tool_calls'].length === 0) delete raw['tool_calls'];
+  const hasToolCalls = Array.isArray(raw['tool_calls']);
   if ((raw['content'] === undefined || raw['content'] === null) && !hasToolCalls) {
     const what = direction === 'send' ? 'Message' : 'Received message';
     throw new InvalidMessageError(
@@ -151,6 +153,8 @@ export function toModelMessages(messages: readonly Message[]): Message[] {
   for (const message of messages) {
     if (message.tool_responses && message.tool_responses.length > 0) {
       for (const response of message.tool_responses) out.push(stripForModel(response));
+      // A human's answer over pending tool calls carries both: the tool answers, then their words.
+      if (message.role !== 'tool') out.push(stripForModel(message));
       continue;
     }
     out.push(stripForModel(message));

@@ -397,6 +397,82 @@ describe('messages and history', () => {
   });
 });
 
+describe('regressions', () => {
+  it('sends a human answer given over pending tool calls to the model after the tool answers', async () => {
+    const model = new ScriptedModelClient({ replies: ['ok'] });
+    const bot = agent('bot', { llmConfig: { modelClient: model } });
+    const call = { id: 'c1', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
+    await bot.generateReply({
+      messages: [
+        { role: 'assistant', content: null, tool_calls: [call] },
+        {
+          role: 'user',
+          content: 'please use celsius',
+          name: 'user',
+          tool_responses: [{ role: 'tool', tool_call_id: 'c1', content: 'USER INTERRUPTED' }],
+        },
+      ],
+    });
+    expect(model.requests[0]?.messages.slice(-2)).toEqual([
+      { role: 'tool', tool_call_id: 'c1', content: 'USER INTERRUPTED' },
+      { role: 'user', content: 'please use celsius', name: 'user' },
+    ]);
+  });
+
+  it('a nested chat that ends does not end the outer chat', async () => {
+    const user = agent('user');
+    const writer = agent('writer', { defaultAutoReply: 'draft' });
+    const critic = agent('critic', { defaultAutoReply: 'TERMINATE' });
+    writer.registerNestedChats([{ recipient: critic, message: 'review this', maxTurns: 2 }], {
+      trigger: user,
+    });
+    user.registerReply(ConversableAgent, () => ({ final: true, reply: 'more' }));
+    const result = await user.initiateChat(writer, { message: 'write', maxTurns: 3 });
+    expect(result.terminationReason).toBe('max-turns');
+    expect(result.chatHistory).toHaveLength(6);
+  });
+
+  it('an abort during a model call ends the chat as aborted instead of throwing', async () => {
+    const controller = new AbortController();
+    const model = new ScriptedModelClient({
+      replies: (request) =>
+        new Promise((_resolve, reject) => {
+          request.signal?.addEventListener('abort', () => reject(request.signal?.reason), { once: true });
+          setTimeout(() => controller.abort(), 20);
+        }),
+    });
+    const bot = agent('bot', { llmConfig: { modelClient: model } });
+    const result = await agent('user').initiateChat(bot, { message: 'hi', signal: controller.signal });
+    expect(result.terminationReason).toBe('aborted');
+    expect(result.chatHistory).toHaveLength(1);
+  });
+
+  it('keeps human input per conversation partner', async () => {
+    const human = new ScriptedHumanInput(['exit', 'exit']);
+    const user = new ConversableAgent({
+      name: 'user',
+      humanInputMode: 'ALWAYS',
+      humanInput: human,
+      ...quiet,
+    });
+    const first = agent('first', { defaultAutoReply: 'one' });
+    const second = agent('second', { defaultAutoReply: 'two' });
+    const [a, b] = await Promise.all([
+      user.initiateChat(first, { message: 'x' }),
+      user.initiateChat(second, { message: 'y' }),
+    ]);
+    expect(a.humanInput).toEqual(['exit']);
+    expect(b.humanInput).toEqual(['exit']);
+  });
+
+  it('drops an empty tool_calls array, which the API would reject', async () => {
+    const a = agent('a');
+    const b = agent('b');
+    await a.send({ content: 'hi', tool_calls: [] }, b, { requestReply: false });
+    expect(b.chatMessages.get(a)).toEqual([{ role: 'user', content: 'hi', name: 'a' }]);
+  });
+});
+
 describe('agent defaults', () => {
   it('AssistantAgent and UserProxyAgent use AutoGen defaults', () => {
     const assistant = new AssistantAgent({

@@ -88,7 +88,26 @@ describe('LocalCommandLineCodeExecutor', () => {
     expect(processesMentioning(marker)).toEqual([]);
   });
 
-  it('rejects a timeout below 1 ms', () => {
-    expect(() => new LocalCommandLineCodeExecutor({ timeoutMs: 0 })).toThrow(/timeoutMs must be at least 1/);
+  it('rejects timeouts a timer cannot hold instead of timing out at once', () => {
+    expect(() => new LocalCommandLineCodeExecutor({ timeoutMs: 0 })).toThrow(
+      /timeoutMs must be a number of milliseconds/,
+    );
+    expect(() => new LocalCommandLineCodeExecutor({ timeoutMs: Number.POSITIVE_INFINITY })).toThrow(
+      /from 1 to 2147483647/,
+    );
+    expect(() => new LocalCommandLineCodeExecutor({ timeoutMs: 3_000_000_000 })).toThrow(
+      /from 1 to 2147483647/,
+    );
+  });
+
+  it('runs nothing when the signal is already aborted', async () => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const controller = new AbortController();
+    controller.abort();
+    const result = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo ran > ran.txt' }], {
+      signal: controller.signal,
+    });
+    expect(result).toMatchObject({ exitCode: 124, output: '\nTimeout' });
+    await expect(readFile(join(workDir, 'ran.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
   });
 });

@@ -453,3 +453,16 @@ function restore(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
 }
+
+describe('AutoGen option names', () => {
+  it('names the hopgen option instead of sending AutoGen keys to the model', () => {
+    const configList = [{ model: 'gpt-4o-mini', apiKey: 'sk-x', baseURL: 'http://127.0.0.1:9/v1' }];
+    expect(() => new OpenAIChatClient({ configList, timeout: 30 })).toThrow(
+      "llmConfig.timeout is AutoGen's option, not hopgen's: use `timeoutMs`, in milliseconds.",
+    );
+    expect(() => new OpenAIChatClient({ configList, cache_seed: 42 })).toThrow(/use `cacheSeed`/);
+    expect(() => new OpenAIChatClient({ configList, timeoutMs: Number.POSITIVE_INFINITY })).toThrow(
+      /timeoutMs must be a number of milliseconds/,
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 // A first-line comment that names a file. With the `filename:` prefix any name is taken; without it
 // only something that looks like a file name (`# report.py`), so an ordinary first-line comment such
@@ -28,6 +28,6 @@ export function fileNameFromCode(code: string): string | undefined {
 export function resolveInside(workDir: string, fileName: string): string | undefined {
   const target = resolve(workDir, fileName);
   const path = relative(resolve(workDir), target);
-  if (path === '' || path.startsWith('..') || isAbsolute(path)) return undefined;
+  if (path === '' || path === '..' || path.startsWith(`..${sep}`) || isAbsolute(path)) return undefined;
   return target;
 }

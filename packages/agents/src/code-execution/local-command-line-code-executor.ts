@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { InvalidOptionError } from '../errors.js';
+import { assertDurationMs } from '../timer-limits.js';
 import { fileNameFromCode, resolveInside } from './code-file-name.js';
 import { MarkdownCodeExtractor } from './markdown-code-extractor.js';
 import type {
@@ -47,11 +47,7 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
 
   constructor(options: LocalCommandLineCodeExecutorOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    if (!(this.timeoutMs >= 1)) {
-      throw new InvalidOptionError(
-        `timeoutMs must be at least 1 millisecond, got ${options.timeoutMs}. Pass e.g. { timeoutMs: 60_000 }.`,
-      );
-    }
+    assertDurationMs('timeoutMs', this.timeoutMs);
     this.workDir = resolve(options.workDir ?? process.cwd());
     this.#env = options.env ?? process.env;
     const python: Runner = { command: options.pythonCommand ?? 'python3', extension: 'py' };
@@ -78,6 +74,7 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
     let output = '';
     let codeFile: string | undefined;
     for (const block of codeBlocks) {
+      if (options.signal?.aborted) return { exitCode: 124, output: `${output}\nTimeout`, codeFile };
       const language = block.language.toLowerCase();
       const runner = this.#runners[language];
       if (!runner) {
@@ -131,6 +128,7 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
       signal?.addEventListener('abort', killGroup, { once: true });
       child.on('error', (error) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', killGroup);
         resolvePromise({ exitCode: 1, output: `${output}${error.message}` });
       });
       child.on('close', (code) => {

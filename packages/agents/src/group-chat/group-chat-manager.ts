@@ -6,7 +6,7 @@ import {
   type ReplyResult,
 } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
-import { contentToString, type Message, type MessageInput } from '../message.js';
+import { contentToString, type Message, type MessageInput, normalizeMessage } from '../message.js';
 import { clearAgentsHistory } from './clear-history-command.js';
 import { GroupChat } from './group-chat.js';
 import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
@@ -149,7 +149,7 @@ export class GroupChatManager extends ConversableAgent {
     // message (AutoGen replies nothing, which ends the outer chat).
     const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(this);
     const end = (reason: TerminationReason, detail?: string): ReplyResult => {
-      this.recordTermination(reason, detail);
+      this.recordTermination(reason, detail, sender);
       this.emit('chat-terminated', { agent: this, reason, ...(detail ? { detail } : {}) });
       if (outer && reason !== 'aborted') {
         const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
@@ -190,7 +190,7 @@ export class GroupChatManager extends ConversableAgent {
             ...(selection.detail ? { detail: selection.detail } : {}),
           });
           if (signal?.aborted) return end('aborted', 'The chat was aborted.');
-          speaker.lastTermination = undefined;
+          speaker.clearTerminationWith(this);
           reply = await speaker.generateReply({ sender: this });
         } catch (error) {
           if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
@@ -198,7 +198,7 @@ export class GroupChatManager extends ConversableAgent {
           throw error;
         }
         if (reply === null) {
-          const own = speaker.lastTermination as ConversableAgent['lastTermination'];
+          const own = speaker.terminationWith(this);
           if (own)
             return end(own.reason, `${speaker.name} ended the chat${own.detail ? `: ${own.detail}` : '.'}`);
           return end('no-reply', `${speaker.name} produced no reply.`);
@@ -252,6 +252,20 @@ export class GroupChatManager extends ConversableAgent {
         message.name !== this.name
       ) {
         throw new ResumeError(`Agent name in message doesn't exist as agent in group chat: ${message.name}`);
+      }
+    }
+    // Every message must be valid before anything is cleared, so a bad transcript changes nothing.
+    for (const [index, message] of loaded.entries()) {
+      try {
+        normalizeMessage(
+          message as MessageInput,
+          { role: 'user', name: message.name ?? this.name },
+          'receive',
+        );
+      } catch (error) {
+        throw new ResumeError(
+          `Cannot resume: message ${index} is not a valid chat message (${error instanceof Error ? error.message : String(error)}). Fix or remove it and resume again.`,
+        );
       }
     }
     for (const agent of groupchat.agents) agent.clearHistory();

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { InvalidOptionError, ModelClientError } from '../errors.js';
 import type { LlmConfig, ModelConfig } from '../llm-config.js';
 import { type ToolCall, toModelMessages } from '../message.js';
+import { assertDurationMs } from '../timer-limits.js';
 import { normalizeToolName } from '../tools/tool-name.js';
 import { normalizeConfigKeys } from './config-list.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
@@ -58,6 +59,25 @@ export class AllConfigsFailedError extends ModelClientError {
 /** The model refused for content-policy reasons; not retried, no other config tried (as in AutoGen). */
 export class ContentFilterError extends ModelClientError {}
 
+// AutoGen llm_config keys that would otherwise be sent to the model and fail every request with a 400.
+const AUTOGEN_ONLY_KEYS: Record<string, string> = {
+  config_list: 'use `configList`',
+  timeout: 'use `timeoutMs`, in milliseconds',
+  max_retries: 'use `maxRetries`',
+  cache_seed: 'use `cacheSeed`',
+  api_type: 'hopgen speaks the OpenAI-compatible API; remove it and set `baseURL` for other endpoints',
+  api_version: 'remove it; put the version in `baseURL` if the endpoint needs one',
+  filter_func: 'not supported; check the reply in a reply function or hook instead',
+  model_client_cls: 'pass a ready client as `modelClient`',
+};
+
+function rejectAutoGenOnlyKeys(config: LlmConfig): void {
+  for (const [key, advice] of Object.entries(AUTOGEN_ONLY_KEYS)) {
+    if (key in config)
+      throw new InvalidOptionError(`llmConfig.${key} is AutoGen's option, not hopgen's: ${advice}.`);
+  }
+}
+
 const DEFAULT_TIMEOUT_MS = 600_000;
 const DEFAULT_MAX_RETRIES = 2;
 const DEFAULT_RETRY_BASE_DELAY_MS = 500;
@@ -105,6 +125,8 @@ export class OpenAIChatClient implements ModelClient {
         "OpenAIChatClient needs llmConfig.configList with at least one entry, each naming a `model` (e.g. [{ model: 'gpt-4o-mini' }]).",
       );
     }
+    rejectAutoGenOnlyKeys(config);
+    if (config.timeoutMs !== undefined) assertDurationMs('timeoutMs', config.timeoutMs);
     // AutoGen's snake_case `api_key` / `base_url` are accepted too.
     this.#config = { ...config, configList: configList.map((entry) => normalizeConfigKeys(entry)) };
     if (config.cache) this.#cache = config.cache;
