@@ -59,7 +59,9 @@ export function markdownFindings(report: RunReport): string {
         : `${formatNumber(p50('start.executor.pool')! - p50('start.sdk.pool')!)} ms`,
       ' on top (',
       value('start.executor.pool'),
-      ').',
+      '). The pool pays for it later: each sandbox it hands out is replaced in ',
+      value('start.pool.refill'),
+      ' of background work.',
     ],
     [
       'Against the 2–5 s published for a Docker sandbox, a first result through `HopXCodeExecutor` comes ',
