@@ -347,6 +347,29 @@ describe('attacks from sandboxed code are contained', () => {
     ]);
   });
 
+  it('cannot reach the hypervisor or the link layer: AF_VSOCK and AF_PACKET sockets fail', async () => {
+    const outcome = await attackWhileServing(
+      [
+        'import socket',
+        'for name, make in [',
+        '    ("vsock-bind", lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).bind((socket.VMADDR_CID_ANY, 47123))),',
+        '    ("vsock-connect", lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).connect((2, 1024))),',
+        '    ("packet", lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)),',
+        ']:',
+        '    try:',
+        '        make(); print(name, "OPENED")',
+        '    except OSError as e:',
+        '        print(name, e.strerror)',
+      ].join('\n'),
+    );
+    expect(outcome.stdout.split('\n')).toEqual([
+      'vsock-bind Address family not supported by protocol',
+      'vsock-connect Address family not supported by protocol',
+      'packet Address family not supported by protocol',
+      '',
+    ]);
+  });
+
   it('cannot signal the server process', async () => {
     const outcome = await attackWhileServing(
       [

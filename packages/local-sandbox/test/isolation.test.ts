@@ -292,6 +292,81 @@ describe('bubblewrap backend', () => {
     ]);
   });
 
+  it('allows only unix, IP and netlink-route sockets: vsock and packet sockets fail, x32 syscalls kill', async () => {
+    const result = await runPython(
+      sandbox,
+      [
+        'import ctypes, errno, socket, subprocess, sys',
+        'def probe(name, make):',
+        '    try:',
+        '        make().close(); print(name, "ok")',
+        '    except OSError as e:',
+        '        print(name, errno.errorcode.get(e.errno))',
+        'probe("vsock", lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM))',
+        'probe("packet", lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0))',
+        'probe("netlink-audit", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9))',
+        'probe("alg", lambda: socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET, 0))',
+        // A family number above 2^32 must not wrap around to an allowed one.
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'r = libc.syscall(ctypes.c_long(41), ctypes.c_long((1 << 32) | 40), ctypes.c_long(1), ctypes.c_long(0))',
+        'print("vsock-high-bits", errno.errorcode.get(ctypes.get_errno()) if r == -1 else "ok")',
+        'r = libc.syscall(ctypes.c_long(53), ctypes.c_long(40), ctypes.c_long(1), ctypes.c_long(0), ctypes.c_void_p(0))',
+        'print("socketpair-vsock", errno.errorcode.get(ctypes.get_errno()) if r == -1 else "ok")',
+        'probe("unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))',
+        'probe("inet", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))',
+        'probe("inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))',
+        'probe("netlink-route", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))',
+        'a, b = socket.socketpair(); a.close(); b.close(); print("socketpair-unix ok")',
+        'print("interfaces", [name for _, name in socket.if_nameindex()])',
+        // x32 getpid: the ABI bit is set, so the process is killed rather than served.
+        'x32 = subprocess.run([sys.executable, "-c", "import ctypes; ctypes.CDLL(None).syscall(ctypes.c_long(0x40000000 | 39)); print(1)"], capture_output=True)',
+        'print("x32", x32.returncode, x32.stdout)',
+      ].join('\n'),
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout.split('\n')).toEqual([
+      'vsock EAFNOSUPPORT',
+      'packet EAFNOSUPPORT',
+      'netlink-audit EPROTONOSUPPORT',
+      'alg EAFNOSUPPORT',
+      'vsock-high-bits EAFNOSUPPORT',
+      'socketpair-vsock EAFNOSUPPORT',
+      'unix ok',
+      'inet ok',
+      'inet6 ok',
+      'netlink-route ok',
+      'socketpair-unix ok',
+      "interfaces ['lo']",
+      "x32 -31 b''",
+      '',
+    ]);
+  });
+
+  it('still runs python with numpy, pandas and matplotlib, node and bash under the socket filter', async () => {
+    const python = await runPython(
+      sandbox,
+      [
+        'import numpy, pandas, matplotlib.pyplot as plt, socket, uuid',
+        'frame = pandas.DataFrame({"a": numpy.arange(3)})',
+        'plt.plot(frame["a"]); plt.savefig("/tmp/plot.png")',
+        'socket.getaddrinfo("localhost", 80)',
+        'uuid.uuid1()',
+        'print(int(frame["a"].sum()))',
+      ].join('\n'),
+      { timeoutMs: 60_000 },
+    );
+    expect(python.stderr).toBe('');
+    expect(python.stdout).toBe('3\n');
+    const node = await runInSandbox(sandbox, '/usr/bin/node', [
+      '-e',
+      'const os = require("os"); require("dns").lookup("localhost", (e, a) => console.log(e ? e.code : a, Object.keys(os.networkInterfaces()).join(",")))',
+    ]);
+    expect(node.stderr).toBe('');
+    expect(node.stdout).toMatch(/^(127\.0\.0\.1|::1) lo\n$/);
+    const bash = await runInSandbox(sandbox, '/bin/bash', ['-c', 'echo $((6 * 7)) | cat']);
+    expect(bash.stdout).toBe('42\n');
+  });
+
   it('passes only the caller’s file descriptors to the sandboxed process', async () => {
     const child = sandbox.spawn(
       '/usr/bin/python3',

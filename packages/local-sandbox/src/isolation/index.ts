@@ -4,7 +4,8 @@
  * unprivileged host uid (leased from a high range, never root even when the server is root; 1000 inside),
  * with no capabilities, `no_new_privs`, a cleared environment, and a seccomp filter (generated here as
  * classic BPF) that refuses ptrace, namespace and mount syscalls, kernel modules, BPF, perf, io_uring,
- * keyrings and clock setters. The file system is built from nothing: read-only `/usr`, a snapshot of the
+ * keyrings and clock setters, and every socket family but unix, IPv4, IPv6 and netlink-route (AF_VSOCK
+ * ignores network namespaces and would reach the hypervisor; the filter kills x32 and i386 syscalls). The file system is built from nothing: read-only `/usr`, a snapshot of the
  * few `/etc` files interpreters need, the package `runtime/` at `/opt/hopgen`, private `/proc` and `/dev`,
  * and two writable size-capped tmpfs mounts that persist across spawns and are what the server reads and
  * writes on the host: `/workspace` (`workspaceDir`) and `/tmp`. Without `internetAccess` the sandbox has

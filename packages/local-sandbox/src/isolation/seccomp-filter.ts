@@ -6,6 +6,11 @@ import { PreflightError } from '../errors.js';
  * debugging other processes, namespaces and mounts, kernel modules, BPF, perf, io_uring, keyrings,
  * clock setters. Built here rather than with libseccomp so the package has no native dependency.
  *
+ * Sockets are limited to the families code legitimately uses: unix, IPv4, IPv6, and netlink's
+ * read-mostly `NETLINK_ROUTE` (glibc's getifaddrs and getaddrinfo's AI_ADDRCONFIG ask it for the
+ * interfaces). Everything else, above all AF_VSOCK (which ignores network namespaces and reaches the
+ * hypervisor), AF_PACKET and the other netlink protocols, fails with EAFNOSUPPORT/EPROTONOSUPPORT.
+ *
  * Only x86_64 is supported: the syscall numbers below are x86_64's, and a process that switches to
  * another ABI (i386 via `int 0x80`, x32 via bit 30 of the number) is killed, because its numbers would
  * bypass the deny-list.
@@ -19,6 +24,8 @@ const SECCOMP_RET_ERRNO = 0x00050000;
 const SECCOMP_RET_ALLOW = 0x7fff0000;
 const EPERM = 1;
 const ENOSYS = 38;
+const EPROTONOSUPPORT = 93;
+const EAFNOSUPPORT = 97;
 
 // Offsets into `struct seccomp_data` (little-endian; the low half of a 64-bit argument comes first).
 const OFFSET_NR = 0;
@@ -107,6 +114,15 @@ const SYSCALL_CLONE = 56;
 const SYSCALL_CLONE3 = 435;
 const SYSCALL_IOCTL = 16;
 const SYSCALL_PERSONALITY = 135;
+const SYSCALL_SOCKET = 41;
+const SYSCALL_SOCKETPAIR = 53;
+
+/** Address families `socket` may create: AF_UNIX, AF_INET, AF_INET6 (AF_NETLINK is checked apart). */
+export const ALLOWED_SOCKET_FAMILIES = [1, 2, 10];
+const AF_UNIX = 1;
+const AF_NETLINK = 16;
+/** The only netlink protocol allowed; it lists interfaces and addresses of the sandbox's own netns. */
+const NETLINK_ROUTE = 0;
 
 /** CLONE_NEWTIME | NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET. */
 export const CLONE_NEW_FLAGS =
@@ -119,7 +135,20 @@ const TIOCLINUX = 0x541c;
 /** personality() values that change nothing dangerous: PER_LINUX, PER_LINUX32, UNAME26 variants, query. */
 const ALLOWED_PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
-type Target = number | 'next' | 'allow' | 'eperm' | 'enosys' | 'kill' | 'clone' | 'ioctl' | 'personality';
+type Target =
+  | number
+  | 'next'
+  | 'allow'
+  | 'eperm'
+  | 'enosys'
+  | 'eafnosupport'
+  | 'eprotonosupport'
+  | 'kill'
+  | 'clone'
+  | 'ioctl'
+  | 'personality'
+  | 'socket'
+  | 'socketpair';
 interface Instruction {
   code: number;
   jumpTrue?: Target;
@@ -161,7 +190,18 @@ export function buildSeccompFilter(): Buffer {
     jump(JMP_JEQ_K, SYSCALL_CLONE3, 'enosys', 'next'),
     jump(JMP_JEQ_K, SYSCALL_IOCTL, 'ioctl', 'next'),
     jump(JMP_JEQ_K, SYSCALL_PERSONALITY, 'personality', 'next'),
+    jump(JMP_JEQ_K, SYSCALL_SOCKET, 'socket', 'next'),
+    jump(JMP_JEQ_K, SYSCALL_SOCKETPAIR, 'socketpair', 'next'),
     ret(SECCOMP_RET_ALLOW),
+    // The family and protocol are ints too: the kernel ignores the high half, so does the filter.
+    { ...load(argumentLowOffset(0)), label: 'socket' },
+    ...ALLOWED_SOCKET_FAMILIES.map((family) => jump(JMP_JEQ_K, family, 'allow', 'next')),
+    jump(JMP_JEQ_K, AF_NETLINK, 'next', 'eafnosupport'),
+    load(argumentLowOffset(2)),
+    jump(JMP_JEQ_K, NETLINK_ROUTE, 'allow', 'eprotonosupport'),
+    // Only unix sockets come in connected pairs that code needs.
+    { ...load(argumentLowOffset(0)), label: 'socketpair' },
+    jump(JMP_JEQ_K, AF_UNIX, 'allow', 'eafnosupport'),
     // The kernel truncates clone flags, ioctl requests and personality to 32 bits, so only the low half counts.
     { ...load(argumentLowOffset(0)), label: 'clone' },
     jump(JMP_JSET_K, CLONE_NEW_FLAGS, 'eperm', 'allow'),
@@ -174,6 +214,8 @@ export function buildSeccompFilter(): Buffer {
     // Classic BPF only jumps forward, so the shared returns come last.
     { ...ret(SECCOMP_RET_ALLOW), label: 'allow' },
     { ...ret(SECCOMP_RET_ERRNO | ENOSYS), label: 'enosys' },
+    { ...ret(SECCOMP_RET_ERRNO | EAFNOSUPPORT), label: 'eafnosupport' },
+    { ...ret(SECCOMP_RET_ERRNO | EPROTONOSUPPORT), label: 'eprotonosupport' },
     { ...ret(SECCOMP_RET_KILL_PROCESS), label: 'kill' },
   ];
 
