@@ -9,6 +9,7 @@ Every child gets fresh memfds as fds 1 and 2, so output written by C code and by
 captured too; the zygote reads them back after the child exits.
 """
 
+import ctypes
 import json
 import os
 import select
@@ -30,11 +31,111 @@ repl_cgroup = None
 # A cgroup delegated to this sandbox (``--run-cgroup PATH``). Every run and the REPL get a
 # sub-cgroup of it, so ending a run ends everything it started: a process group alone cannot
 # catch a child that called setsid() to outlive its request.
+#
+# cgroup v2 lets whoever may write the common ancestor's cgroup.procs move a process between two
+# cgroups, and a run must be able to write the root's to join its own; every process here has the
+# same uid and credentials, so file modes cannot stop a run from moving back out (to the root, to
+# another run's or the REPL's cgroup, or to one it makes) and outliving its request. Two layers:
+# 1. Landlock (``--no-landlock`` turns it off, for tests of layer 2): each run and the REPL lose
+#    the right to write any file below, or make or remove a directory in, the delegated cgroup
+#    before user code starts, so they cannot migrate, kill or create cgroups at all.
+# 2. A sweep, on every event: processes of this pid namespace in the root cgroup that are not the
+#    zygote, its init or a child that has not joined its run yet, and sub-cgroups the zygote did not
+#    make, are killed. This is what remains on kernels without Landlock ABI >= 2, where a run can
+#    still hide in another *live* run's or the REPL's cgroup until that one ends.
 RUN_CGROUP_ROOT = None
 if "--run-cgroup" in sys.argv:
     RUN_CGROUP_ROOT = sys.argv[sys.argv.index("--run-cgroup") + 1]
+USE_LANDLOCK = "--no-landlock" not in sys.argv
 cgroup_counter = 0
 dying_cgroups = []  # killed, to be removed once their processes are gone
+
+LANDLOCK_CREATE_RULESET = 444
+LANDLOCK_ADD_RULE = 445
+LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_ACCESS_FS_WRITE_FILE = 1 << 1
+LANDLOCK_ACCESS_FS_REMOVE_DIR = 1 << 4
+LANDLOCK_ACCESS_FS_MAKE_DIR = 1 << 7
+# Renames and links across directories: unhandled it is denied everywhere, so it is handled and granted.
+LANDLOCK_ACCESS_FS_REFER = 1 << 13
+PR_SET_NO_NEW_PRIVS = 38
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def landlock_abi():
+    if not USE_LANDLOCK or RUN_CGROUP_ROOT is None:
+        return 0
+    version = _libc.syscall(
+        ctypes.c_long(LANDLOCK_CREATE_RULESET), None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION)
+    )
+    return max(int(version), 0)
+
+
+# ABI 1 denies every cross-directory rename once a ruleset exists, which would break ordinary code.
+LANDLOCK_USABLE = landlock_abi() >= 2
+
+
+def forbid_cgroup_writes():
+    """Runs in a forked child after it joined its cgroup: from now on neither it nor anything it
+    starts may write a file below RUN_CGROUP_ROOT or make or remove a directory there."""
+    if not LANDLOCK_USABLE:
+        return
+    handled = (
+        LANDLOCK_ACCESS_FS_WRITE_FILE
+        | LANDLOCK_ACCESS_FS_REMOVE_DIR
+        | LANDLOCK_ACCESS_FS_MAKE_DIR
+        | LANDLOCK_ACCESS_FS_REFER
+    )
+    attribute = ctypes.c_uint64(handled)
+    ruleset = _libc.syscall(
+        ctypes.c_long(LANDLOCK_CREATE_RULESET), ctypes.byref(attribute), ctypes.c_size_t(8), ctypes.c_uint32(0)
+    )
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    try:
+        # Everything stays writable except the delegated cgroup: grant every directory beside the
+        # path from / down to it, at each level.
+        directory = "/"
+        for component in [part for part in os.path.realpath(RUN_CGROUP_ROOT).split("/") if part]:
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                names = []  # nothing granted there: fails closed
+            for name in names:
+                if name == component:
+                    continue
+                try:
+                    fd = os.open(os.path.join(directory, name), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                except OSError:
+                    continue  # not a directory
+                try:
+                    rule = _PathBeneath(handled, fd)
+                    if _libc.syscall(
+                        ctypes.c_long(LANDLOCK_ADD_RULE),
+                        ctypes.c_int(ruleset),
+                        ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+                        ctypes.byref(rule),
+                        ctypes.c_uint32(0),
+                    ) != 0:
+                        raise OSError(ctypes.get_errno(), "landlock_add_rule %s" % name)
+                finally:
+                    os.close(fd)
+            directory = os.path.join(directory, component)
+        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if _libc.syscall(ctypes.c_long(LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
 
 
 def make_cgroup():
@@ -68,6 +169,47 @@ def kill_cgroup(path):
         pass
     dying_cgroups.append(path)
     remove_dead_cgroups()
+
+
+def sweep_strays():
+    """Kills what sits where no run is: see the comment at RUN_CGROUP_ROOT."""
+    if RUN_CGROUP_ROOT is None:
+        return
+    known = {entry[5] for entry in children.values()}
+    known.update(dying_cgroups)
+    known.add(repl_cgroup)
+    try:
+        names = os.listdir(RUN_CGROUP_ROOT)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(RUN_CGROUP_ROOT, name)
+        if path not in known and os.path.isdir(path):
+            kill_cgroup(path)
+    # Pids of other spawns of this sandbox read as 0 here (another pid namespace); 1 is bwrap's init.
+    allowed = {0, 1, os.getpid(), *children, *([repl_pid] if repl_pid is not None else [])}
+    for _ in range(10):
+        try:
+            with open(os.path.join(RUN_CGROUP_ROOT, "cgroup.procs")) as handle:
+                strays = [int(pid) for pid in handle.read().split() if int(pid) not in allowed]
+        except (OSError, ValueError):
+            return
+        if not strays:
+            return
+        # Moved into a cgroup of their own and killed there, so forks racing the kill go with them.
+        trash = make_cgroup()
+        for pid in strays:
+            try:
+                if trash is None:
+                    raise OSError
+                with open(os.path.join(trash, "cgroup.procs"), "w") as handle:
+                    handle.write(str(pid))
+            except OSError:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        kill_cgroup(trash)
 
 
 def remove_dead_cgroups():
@@ -133,6 +275,7 @@ def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
     code = 1
     try:
         join_cgroup(cgroup)
+        forbid_cgroup_writes()
         reset_child_state(stdout_fd, stderr_fd)
         for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds):
             try:
@@ -210,6 +353,7 @@ def start_repl(request, wake_fds):
     if pid == 0:
         try:
             join_cgroup(cgroup)
+            forbid_cgroup_writes()
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
@@ -271,8 +415,9 @@ def reap():
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            pid = 0
         if pid == 0:
+            sweep_strays()
             return
         if os.WIFSIGNALED(status):
             exit_code = 128 + os.WTERMSIG(status)

@@ -290,6 +290,46 @@ describe('attacks from sandboxed code are contained', () => {
     expect(survivors).toEqual([]);
   });
 
+  it('a process that moves itself out of its run cgroup does not outlive its request', async () => {
+    const marker = '86420.1357';
+    const escapeThen = (then: string) =>
+      [
+        'import os, time',
+        'if os.fork() == 0:',
+        '    os.setsid()',
+        '    if os.fork() == 0:',
+        '        for target in ["/sys/fs/cgroup", "/sys/fs/cgroup/run-1", "/sys/fs/cgroup/hide"]:',
+        '            try:',
+        '                os.makedirs(target, exist_ok=True)',
+        '                open(target + "/cgroup.procs", "w").write(str(os.getpid()))',
+        '                print(target, "MOVED", flush=True)',
+        '            except OSError as e:',
+        '                print(target, e.strerror, flush=True)',
+        `        ${then}`,
+        '    os._exit(0)',
+        'time.sleep(0.5)',
+      ].join('\n');
+    const expected = [
+      '',
+      '/sys/fs/cgroup Permission denied',
+      '/sys/fs/cgroup/hide Permission denied',
+      '/sys/fs/cgroup/run-1 Permission denied',
+    ];
+    const outcome = await attackWhileServing(
+      escapeThen(`os.execv("/usr/bin/sleep", ["sleep", "${marker}"])`),
+    );
+    expect(outcome.stdout.split('\n').sort()).toEqual(expected);
+    let survivors = await hostPidsWithCommandLine(`sleep ${marker}`);
+    for (let attempt = 0; survivors.length > 0 && attempt < 20; attempt++) {
+      await delay(100);
+      survivors = await hostPidsWithCommandLine(`sleep ${marker}`);
+    }
+    expect(survivors).toEqual([]);
+    // The persistent interpreter is held to the same rule.
+    const fromRepl = await attacker.runIpython(escapeThen('os._exit(0)'), { timeout: 20 });
+    expect((fromRepl.stdout ?? '').split('\n').sort()).toEqual(expected);
+  });
+
   it('cannot write outside /workspace and /tmp, and its /tmp is not the host /tmp', async () => {
     const probe = `hopgen-attack-${process.pid}`;
     const outcome = await attackWhileServing(

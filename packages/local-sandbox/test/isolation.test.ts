@@ -10,7 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PreflightError, SandboxDestroyedError } from '../src/errors.js';
 import { BubblewrapBackend, NoneBackend } from '../src/isolation/index.js';
 import type { IsolatedSandbox, SandboxLimits } from '../src/isolation/types.js';
-import { hostPidsOwnedBy, runInSandbox, runPython } from './support/sandbox-process.js';
+import {
+  hostPidsOwnedBy,
+  hostPidsWithCommandLine,
+  runInSandbox,
+  runPython,
+} from './support/sandbox-process.js';
 
 const MiB = 1024 * 1024;
 const LIMITS: SandboxLimits = {
@@ -456,6 +461,76 @@ describe('bubblewrap backend', () => {
       'nested Resource temporarily unavailable',
       '',
     ]);
+    expect(await hostPidsOwnedBy(sandbox.owner!.uid)).toEqual([]);
+  });
+
+  it.each([
+    ['Landlock forbids it', []],
+    ['without Landlock, the zygote sweeps it', ['--no-landlock']],
+  ])('a zygote run cannot leave its cgroup to outlive itself: %s', async (_, extraArguments) => {
+    const marker = `4242.${process.pid}${extraArguments.length}`;
+    const zygote = sandbox.spawn(
+      '/usr/bin/python3',
+      ['/opt/hopgen/zygote.py', '--run-cgroup', '/sys/fs/cgroup', ...extraArguments],
+      { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
+    );
+    const exited = once(zygote, 'exit');
+    const replies: Record<string, unknown>[] = [];
+    let buffered = '';
+    (zygote.stdio[3] as Readable).setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) if (line.trim()) replies.push(JSON.parse(line));
+    });
+    const exitOf = async (id: string) => {
+      for (let attempt = 0; attempt < 500; attempt++) {
+        const reply = replies.find((candidate) => candidate.id === id && candidate.event === 'exited');
+        if (reply) return reply;
+        await delay(20);
+      }
+      throw new Error(`run ${id} did not exit`);
+    };
+    try {
+      // Each child escapes one way (back to the root, into a cgroup of its own), then becomes a
+      // sleep that should die with the run.
+      const attack = [
+        'import os, time',
+        'for target in ["/sys/fs/cgroup", "/sys/fs/cgroup/hide"]:',
+        '    if os.fork() == 0:',
+        '        os.setsid()',
+        '        if os.fork() == 0:',
+        '            try:',
+        '                os.makedirs(target, exist_ok=True)',
+        '                open(target + "/cgroup.procs", "w").write(str(os.getpid()))',
+        '                print(target, "escaped", flush=True)',
+        '            except OSError as e:',
+        '                print(target, e.strerror, flush=True)',
+        `            os.execv("/usr/bin/sleep", ["sleep", "${marker}"])`,
+        '        os._exit(0)',
+        'time.sleep(0.5)',
+      ].join('\n');
+      zygote.stdin!.write(`${JSON.stringify({ op: 'run', id: 'attack', code: attack })}\n`);
+      const reply = await exitOf('attack');
+      const lines = String(reply.stdout).trim().split('\n').sort();
+      expect(lines).toEqual(
+        extraArguments.length === 0
+          ? ['/sys/fs/cgroup Permission denied', '/sys/fs/cgroup/hide Permission denied']
+          : ['/sys/fs/cgroup escaped', '/sys/fs/cgroup/hide escaped'],
+      );
+      let survivors = await hostPidsWithCommandLine(`sleep ${marker}`);
+      for (let attempt = 0; survivors.length > 0 && attempt < 40; attempt++) {
+        await delay(50);
+        survivors = await hostPidsWithCommandLine(`sleep ${marker}`);
+      }
+      expect(survivors).toEqual([]);
+      // The zygote still serves runs afterwards.
+      zygote.stdin!.write(`${JSON.stringify({ op: 'run', id: 'after', code: 'print(6 * 7)' })}\n`);
+      expect((await exitOf('after')).stdout).toBe('42\n');
+    } finally {
+      zygote.stdin!.end();
+      await exited;
+    }
     expect(await hostPidsOwnedBy(sandbox.owner!.uid)).toEqual([]);
   });
 

@@ -255,6 +255,10 @@ export class SandboxCgroup {
    * sandbox may create sub-cgroups (at most 64, one level deep), move its own processes between them,
    * and kill or freeze a sub-cgroup. It cannot touch its own limits or the files of this cgroup other
    * than `cgroup.procs`/`cgroup.threads`, and nothing above it is visible (cgroup namespace).
+   * The root's `cgroup.procs` must stay writable, because cgroup v2 checks the common ancestor for
+   * every move and a run joins its sub-cgroup from the root; the same right would let a run move
+   * back out, so the in-sandbox zygote takes it away from runs with Landlock and sweeps whatever
+   * still lands outside a live run (see `runtime/zygote.py`).
    * Returns the host directory to bind at `/sys/fs/cgroup`, or null without a v2 hierarchy.
    */
   async delegate(owner: { uid: number; gid: number }): Promise<string | null> {

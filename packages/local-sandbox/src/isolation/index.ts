@@ -14,7 +14,14 @@
  * cgroup with memory (tmpfs pages included, no swap), pids and CPU limits, which also kills all of them at
  * once (`cgroup.kill`) and freezes them for pause; its v2 directory is delegated to the sandbox at
  * `/sys/fs/cgroup` (sub-cgroups only, not its own limits), so an in-sandbox zygote can kill one run and
- * everything that run started. Limits: the kernel is shared, so a kernel bug reachable
+ * everything that run started. cgroup v2 lets any process that may write the root's `cgroup.procs`
+ * (which a run needs, to join its sub-cgroup) move itself back out, so the zygote applies Landlock
+ * (kernel ABI 2+) to each run and to the REPL before user code starts: they cannot write any file
+ * under `/sys/fs/cgroup` or create cgroups there. On every event the zygote also kills processes of its
+ * pid namespace found in the root cgroup and cgroups it did not create. Residual risk: without
+ * Landlock (older kernels) a run can still move into another *live* run's or the REPL's cgroup and
+ * live as long as that one does (never beyond the sandbox); and commands the server spawns outside
+ * the zygote are not Landlocked, but they sit in their own pid namespace, which dies with them. Limits: the kernel is shared, so a kernel bug reachable
  * through the allowed syscalls is the residual risk (there is no microVM on these hosts); /proc still
  * shows host-wide figures such as CPU count, load and memory totals; CPU time is capped but not memory
  * bandwidth, disk I/O or page cache pressure; and limits need root. A non-root server must opt in to
