@@ -9,27 +9,71 @@ const STATUS_MARKER = '__HOPGEN_BLOCK_STATUS__=';
 // the value of a trailing expression is printed; tracebacks hide this wrapper's frames. On timeout
 // it also kills every process the block started.
 const RUNNER_SOURCE = String.raw`
+def __hopgen_cgroup_pids():
+    # The local sandbox gives the interpreter a cgroup of its own (run-N below the sandbox's), which
+    # holds whatever the block started, setsid'd and double-forked processes included. Anywhere else
+    # (no such cgroup, the sandbox's root, a host cgroup) this answers None and the tree walk is used.
+    import os, re
+    try:
+        with open('/proc/self/cgroup') as membership:
+            path = [line.split(':', 2)[2].strip() for line in membership if line.startswith('0::')][0]
+        if not re.match(r'^/run-[0-9]+$', path):
+            return None
+        with open('/sys/fs/cgroup%s/cgroup.procs' % path) as procs:
+            return [int(pid) for pid in procs.read().split()]
+    except Exception:
+        return None
+
+
 def __hopgen_kill_descendants():
-    # Processes the timed-out block started (subprocess, os.system) must not outlive it.
-    import os, signal
-    children = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
+    # Processes the timed-out block started (subprocess, os.system, daemons) must not outlive it.
+    import os, signal, time
+    me, parent = os.getpid(), os.getppid()
+    for attempt in range(50):
+        members = __hopgen_cgroup_pids()
+        if members is None:
+            break
+        targets = [pid for pid in members if pid not in (me, parent, 0, 1)]
+        if not targets:
+            break
+        for pid in targets:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except Exception:
+                pass
+        time.sleep(0.01)
+    else:
+        members = None
+    if members is None:
+        children = {}
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % entry) as stat:
+                    ppid = int(stat.read().rsplit(')', 1)[1].split()[1])
+            except Exception:
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+        pending = list(children.get(me, []))
+        while pending:
+            pid = pending.pop()
+            pending.extend(children.get(pid, []))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except Exception:
+                pass
+    # Reap the killed children so no zombie is left; they were the block's, nobody else waits for them.
+    deadline = time.monotonic() + 1
+    while True:
         try:
-            with open('/proc/%s/stat' % entry) as stat:
-                parent = int(stat.read().rsplit(')', 1)[1].split()[1])
-        except Exception:
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    pending = list(children.get(os.getpid(), []))
-    while pending:
-        pid = pending.pop()
-        pending.extend(children.get(pid, []))
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except Exception:
-            pass
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
 
 
 def __hopgen_run_block(source_b64, seconds):

@@ -203,6 +203,35 @@ describe('HopXCodeExecutor timeouts', () => {
     expect(result).toEqual({ exitCode: 124, output: 'spawned\nTimeout' });
     expect(leftoverProcesses('sleep 41.2345|sleep 42.3456')).toEqual([]);
   });
+  it('kills what a timed-out stateful block detached with setsid, and leaves no zombie', async () => {
+    const executor = pool.create({ timeoutMs: 1_500 });
+    const marker = '/workspace/alive-55.123';
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: [
+          'import subprocess, time',
+          `subprocess.Popen(["bash", "-c", '(setsid bash -c "while true; do echo x >> ${marker}; sleep 0.1; done" &); echo started'])`,
+          'time.sleep(0.5)',
+          'print("spawned", flush=True)',
+          'time.sleep(30)',
+        ].join('\n'),
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 124, output: 'started\nspawned\nTimeout' });
+    const lengthAfterTimeout = (await executor.readFile(marker)).length;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await executor.readFile(marker)).length).toBe(lengthAfterTimeout);
+    expect(leftoverProcesses(marker)).toEqual([]);
+    const processes = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: 'import subprocess\nprint(subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout)',
+      },
+    ]);
+    expect(processes.output).not.toMatch(/^Z/m);
+    expect(processes.output).not.toContain(marker);
+  });
 });
 
 describe('HopXCodeExecutor abort', () => {
