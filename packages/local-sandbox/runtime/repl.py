@@ -5,6 +5,7 @@ gets fresh memfds as fds 1 and 2, so output of C code and of subprocesses is cap
 """
 
 import builtins
+import ctypes
 import json
 import os
 import sys
@@ -12,6 +13,27 @@ import sys
 import runner
 
 OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
+PR_SET_DUMPABLE = 4
+
+
+def _guard_process(in_fd, out_fd):
+    """Keeps the interpreter's protocol away from code it runs, as far as one process can.
+
+    Not dumpable: other processes of the sandbox (same uid) cannot open its /proc/<pid>/mem or fds.
+    The protocol pipes move off the well-known fds 4 and 5 to close-on-exec descriptors, so shells and
+    programs the code starts do not inherit them. Code running *in* this process can still find them
+    (and could patch this module); the host treats every reply as untrusted for that reason.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
+    moved_in, moved_out = os.dup(in_fd), os.dup(out_fd)  # os.dup makes non-inheritable fds
+    # /dev/null keeps 4 and 5 taken, so nothing else (an output memfd) lands on the old numbers.
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    for fd in (in_fd, out_fd):
+        os.dup2(null, fd, inheritable=False)
+    os.close(null)
+    return moved_in, moved_out
 
 
 def _read(fd):
@@ -25,6 +47,7 @@ def _read(fd):
 
 
 def serve(in_fd, out_fd, preload):
+    in_fd, out_fd = _guard_process(in_fd, out_fd)
     for name in preload:
         try:
             __import__(name)

@@ -61,6 +61,7 @@ LANDLOCK_ACCESS_FS_MAKE_DIR = 1 << 7
 # Renames and links across directories: unhandled it is denied everywhere, so it is handled and granted.
 LANDLOCK_ACCESS_FS_REFER = 1 << 13
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
 
 
 class _PathBeneath(ctypes.Structure):
@@ -276,6 +277,9 @@ def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
     try:
         join_cgroup(cgroup)
         forbid_cgroup_writes()
+        # A run is an ordinary process again (an exec would reset this anyway): the zygote is not
+        # dumpable only so that runs cannot open its /proc/<pid>/mem or fds.
+        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         reset_child_state(stdout_fd, stderr_fd)
         for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds):
             try:
@@ -465,6 +469,11 @@ def preload(modules):
 
 
 def main():
+    # Same uid as every run: without this a run could open /proc/<zygote>/mem and fd 3 and act as
+    # the zygote (forge replies, skip cgroup joins). Non-dumpable processes' /proc entries belong to
+    # root, which this user namespace does not map. Children inherit it; runs switch it back on.
+    if _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
     sys.path.insert(0, RUNTIME_DIR)
     import runner  # noqa: F401 - imported once here so every forked run has it for free
     wake_read, wake_write = os.pipe()

@@ -410,6 +410,41 @@ describe('attacks from sandboxed code are contained', () => {
     ]);
   });
 
+  it('cannot read or write the memory or protocol pipes of the zygote and the interpreter', async () => {
+    // A forged reply for every id the host may use next, on the interpreter's old protocol fds.
+    const repl = await attacker.runIpython(
+      [
+        'import json, os',
+        'for fd in (4, 5):',
+        '    for k in range(1, 100):',
+        '        os.write(fd, (json.dumps({"id": "i%d" % k, "exit_code": 0, "stdout": "FORGED\\n", "stderr": ""}) + "\\n").encode())',
+        // os.system passes every inheritable descriptor on to the shell.
+        'print("shell", os.waitstatus_to_exitcode(os.system("echo forged >&5 2>/dev/null")))',
+        'print(os.getpid())',
+      ].join('\n'),
+      { timeout: 20 },
+    );
+    const [shell, replPid] = (repl.stdout ?? '').trim().split('\n');
+    expect(shell).toBe('shell 2');
+    expect(Number(replPid)).toBeGreaterThan(2);
+    const outcome = await attackWhileServing(
+      [
+        'import os',
+        `for pid in (2, ${Number(replPid)}):`,
+        '    for what in ("mem", "environ", "fd/3", "fd/5"):',
+        '        try:',
+        '            os.close(os.open("/proc/%d/%s" % (pid, what), os.O_RDWR if what == "mem" else os.O_RDONLY))',
+        '            print(what, "OPENED")',
+        '        except OSError as e:',
+        '            print(what, e.strerror)',
+      ].join('\n'),
+    );
+    expect(outcome.stdout).not.toContain('OPENED');
+    expect(outcome.stdout.split('\n')).toContain('mem Permission denied');
+    const after = await attacker.runIpython('print(6 * 7)', { timeout: 20 });
+    expect(after.stdout).toBe('42\n');
+  });
+
   it('cannot signal the server process', async () => {
     const outcome = await attackWhileServing(
       [
