@@ -80,6 +80,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   // The raw body of the last execution call: the SDK's result keeps one `png`, the server may send `pngs`.
   #lastExecutionBody: unknown;
   #closed = false;
+  // Set when the executor itself threw a sandbox away: the next block's output says state was lost.
+  #stateLost = false;
   #executionCount = 0;
   // Calls run one at a time: they share one sandbox and its interpreter.
   #queue: Promise<unknown> = Promise.resolve();
@@ -123,7 +125,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   restart(): Promise<void> {
     return this.#serialize(async () => {
       this.#assertOpen();
-      await this.#discardSandbox();
+      await this.#discardSandbox('requested');
     });
   }
 
@@ -132,7 +134,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (this.#closed) return;
     this.#closed = true;
     // Waits for a running call, so the sandbox is not killed under it.
-    await this.#serialize(() => this.#discardSandbox());
+    await this.#serialize(() => this.#discardSandbox('requested'));
   }
 
   /** `await using executor = new HopXCodeExecutor()` closes it at the end of the scope. */
@@ -257,14 +259,18 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`);
       }
       try {
+        // Taken before the run: a replacement during the run (an abort) is for the next block to report.
+        const lostBefore = this.#stateLost;
+        this.#stateLost = false;
         const outcome = await this.#runWithAbort(signal, () => this.#runInSandbox(sandbox, runtime, code));
-        if (restarted) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;
+        if (lostBefore && !restarted) onRestart();
+        if (restarted || lostBefore) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;
         return outcome;
       } catch (error) {
         if (classify(error) !== 'infrastructure')
           throw toExecutorError(error, 'run code in the HopX sandbox');
         // The sandbox is broken or gone; whatever ran in it is lost. A retry goes to a fresh one.
-        await this.#discardSandbox();
+        await this.#discardSandbox('lost');
         restarted = true;
         onRestart();
         if (attempt >= this.#maxRetries) {
@@ -287,7 +293,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<BlockOutcome>((resolveAbort) => {
       onAbort = () => {
-        void this.#discardSandbox();
+        void this.#discardSandbox('lost');
         resolveAbort({ exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] });
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -372,8 +378,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       try {
         return await operation(sandbox);
       } catch (error) {
-        // A fresh sandbox would not hold the file, so there is no retry; the next call starts clean.
-        if (classify(error) === 'infrastructure') await this.#discardSandbox();
+        // A failed file call (a 5xx for one odd path, say) says nothing about the sandbox: it is only
+        // replaced when it no longer answers, and then the next block reports the lost state.
+        if (classify(error) === 'infrastructure' && !(await isAlive(sandbox)))
+          await this.#discardSandbox('lost');
         if (error instanceof HopXExecutorError) throw error;
         throw new SandboxFileError(`Could not ${what} in the HopX sandbox: ${describe(error)}`, {
           cause: error,
@@ -420,8 +428,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     return sandbox;
   }
 
-  async #discardSandbox(): Promise<void> {
+  /** `lost`: the executor gave up the sandbox on its own, so the next block must say state was lost. */
+  async #discardSandbox(reason: 'requested' | 'lost'): Promise<void> {
     const pending = this.#sandbox;
+    if (reason === 'lost' && pending !== undefined) this.#stateLost = true;
     this.#sandbox = undefined;
     this.#currentSandboxId = undefined;
     this.#untrackSandbox?.();
@@ -466,6 +476,16 @@ function positive(name: string, value: number): number {
     );
   }
   return value;
+}
+
+/** Whether the sandbox still answers its control plane as running. */
+async function isAlive(sandbox: Sandbox): Promise<boolean> {
+  try {
+    const info = await sandbox.getInfo();
+    return info.status === 'running';
+  } catch {
+    return false;
+  }
 }
 
 // Infrastructure failures mean the sandbox can no longer be trusted: replace it and retry.

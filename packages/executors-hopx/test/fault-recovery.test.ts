@@ -1,6 +1,6 @@
 import { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_RESTARTED_NOTICE, SandboxUnavailableError } from '../src/index.js';
+import { SANDBOX_RESTARTED_NOTICE, SandboxFileError, SandboxUnavailableError } from '../src/index.js';
 import { type FaultProxy, type RecordedRequest, startFaultProxy } from './support/fault-proxy.js';
 import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
 
@@ -132,6 +132,34 @@ describe('HopXCodeExecutor fault recovery', () => {
     }
     // 3.2 s after creation, well past the 2 s TTL, the first sandbox is still the one in use.
     expect(executor.sandboxId).toBe(sandboxId);
+  });
+
+  it('a 500 from a file route fails that call only: the healthy sandbox and its variables stay', async () => {
+    const executor = pool.create({ stateful: true });
+    await executor.executeCodeBlocks([{ language: 'python', code: 'x = 41' }]);
+    const sandboxId = executor.sandboxId;
+    proxy.injectFault({ kind: 'respond-500', match: ({ path }) => path.includes('/files'), times: 10 });
+
+    await expect(executor.downloadFile('/workspace/anything.txt')).rejects.toThrow(SandboxFileError);
+
+    expect(executor.sandboxId).toBe(sandboxId);
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: 'print(x + 1)' }]);
+    expect(result).toEqual({ exitCode: 0, output: '42\n' });
+  });
+
+  it('a file call that finds the sandbox dead replaces it, and the next block says state was lost', async () => {
+    const executor = pool.create({ stateful: true });
+    await executor.executeCodeBlocks([{ language: 'python', code: 'x = 41' }]);
+    const dead = executor.sandboxId as string;
+    await (await Sandbox.connect(dead, server.apiKey, server.baseURL)).kill();
+
+    await expect(executor.readFile('/workspace/anything.txt')).rejects.toThrow(SandboxFileError);
+
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: 'print(globals().get("x"))' },
+    ]);
+    expect(result).toEqual({ exitCode: 0, output: `${SANDBOX_RESTARTED_NOTICE}\nNone\n` });
+    expect(executor.sandboxId).not.toBe(dead);
   });
 
   it('gives up with SandboxUnavailableError after maxRetries fresh sandboxes, leaking none', async () => {

@@ -9,6 +9,7 @@ import {
   type HopXCodeExecutorEvents,
   InvalidExecutorOptionError,
   MissingApiKeyError,
+  SANDBOX_RESTARTED_NOTICE,
 } from '../src/index.js';
 import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
 
@@ -249,7 +250,7 @@ describe('HopXCodeExecutor abort', () => {
     expect(await liveSandboxIds(server)).toEqual([]);
     expect(leftoverProcesses('sleep 23.4567')).toEqual([]);
     const again = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo again' }]);
-    expect(again).toEqual({ exitCode: 0, output: 'again\n' });
+    expect(again).toEqual({ exitCode: 0, output: `${SANDBOX_RESTARTED_NOTICE}\nagain\n` });
   });
 });
 
