@@ -28,7 +28,7 @@ import {
 } from './errors.js';
 import type { HopXCodeExecutorEvents } from './events.js';
 import { buildFreshProcessScript, KILL_GRACE_SECONDS } from './fresh-process-script.js';
-import { ImageOutputStore } from './image-output.js';
+import { ImageOutputStore, type SavedImages } from './image-output.js';
 import { type LanguageRuntime, LanguageTable } from './languages.js';
 import type { HopXCodeExecutorOptions } from './options.js';
 import { combineStreams, truncateOutput } from './output-format.js';
@@ -107,6 +107,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     this.#languages = new LanguageTable(options.languages);
     this.#images = new ImageOutputStore(
       options.outputDir === undefined ? undefined : resolve(options.outputDir),
+      {
+        maxImages: positive('maxImagesPerBlock', options.maxImagesPerBlock ?? 20),
+        maxBytes: positive('maxImageBytesPerBlock', options.maxImageBytesPerBlock ?? 20 * 1024 * 1024),
+      },
     );
     this.codeExtractor = options.codeExtractor ?? new MarkdownCodeExtractor();
   }
@@ -134,7 +138,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (this.#closed) return;
     this.#closed = true;
     // Waits for a running call, so the sandbox is not killed under it.
-    await this.#serialize(() => this.#discardSandbox('requested'));
+    await this.#serialize(async () => {
+      await this.#discardSandbox('requested');
+      await this.#images.remove();
+    });
   }
 
   /** `await using executor = new HopXCodeExecutor()` closes it at the end of the scope. */
@@ -344,13 +351,19 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (exitCode === 124)
       output = output.length > 0 ? `${output.replace(/\n$/, '')}\n${TIMEOUT_MESSAGE}` : TIMEOUT_MESSAGE;
 
-    const outputFiles = await this.#saveImages(result, this.#lastExecutionBody, sandbox.sandboxId);
-    for (const path of outputFiles)
-      output += `${output.length > 0 && !output.endsWith('\n') ? '\n' : ''}Image saved to ${path}`;
+    const { paths: outputFiles, skipped } = await this.#saveImages(
+      result,
+      this.#lastExecutionBody,
+      sandbox.sandboxId,
+    );
+    const separator = () => (output.length > 0 && !output.endsWith('\n') ? '\n' : '');
+    for (const path of outputFiles) output += `${separator()}Image saved to ${path}`;
+    if (skipped > 0)
+      output += `${separator()}[${skipped} more image${skipped === 1 ? '' : 's'} not saved: over the per-block image limit]`;
     return { exitCode, output, outputFiles };
   }
 
-  async #saveImages(result: ExecutionResult, body: unknown, sandboxId: string): Promise<string[]> {
+  async #saveImages(result: ExecutionResult, body: unknown, sandboxId: string): Promise<SavedImages> {
     const images = new Set<string>();
     if (typeof result.png === 'string' && result.png.length > 0) images.add(result.png);
     const extra = (body as { pngs?: unknown } | undefined)?.pngs;
@@ -361,9 +374,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       const data = (rich.data as Record<string, unknown> | undefined)?.['image/png'];
       if (rich.type === 'image/png' && typeof data === 'string' && data.length > 0) images.add(data);
     }
-    const paths: string[] = [];
-    for (const image of images) paths.push(await this.#images.savePng(image, sandboxId));
-    return paths;
+    return this.#images.saveBlockImages(images, sandboxId);
   }
 
   async #fileOperation<T>(what: string, operation: (sandbox: Sandbox) => Promise<T>): Promise<T> {
@@ -469,10 +480,17 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   }
 }
 
+function unitOf(name: string): string {
+  if (name.endsWith('Chars')) return 'characters';
+  if (name === 'maxImagesPerBlock') return 'images';
+  if (name === 'maxImageBytesPerBlock') return 'bytes';
+  return 'milliseconds';
+}
+
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
     throw new InvalidExecutorOptionError(
-      `${name} must be a positive number of ${name.endsWith('Chars') ? 'characters' : 'milliseconds'}, got ${value}.`,
+      `${name} must be a positive number of ${unitOf(name)}, got ${value}.`,
     );
   }
   return value;

@@ -33,10 +33,23 @@ export interface HopXCodeExecutorOptions {
   /** Outputs longer than this many characters keep their head and tail only. @default 10_000 */
   maxOutputChars?: number;
   /**
-   * Local directory where images the code displays (PNG) are saved.
-   * @default a new directory under the OS temporary directory (`hopgen-hopx-*`), created on first use
+   * Local directory where images the code displays (PNG) are saved; they stay there after `close()`.
+   * Without it images go to a private directory under the OS temporary directory (`hopgen-hopx-*`,
+   * created on first use) that `close()` deletes: pass `outputDir` to keep them.
+   * @default a per-executor temporary directory, removed by `close()`
    */
   outputDir?: string;
+  /**
+   * Most images saved for one code block; the output says how many more were left out.
+   * @default 20
+   */
+  maxImagesPerBlock?: number;
+  /**
+   * Most bytes of images saved for one code block (decoded PNG sizes added up); an image that would
+   * go over is left out and the output says so.
+   * @default 20_971_520 (20 MiB)
+   */
+  maxImageBytesPerBlock?: number;
   /**
    * How many times a block is retried on a fresh sandbox after an infrastructure failure
    * (HTTP 5xx, a dropped connection, an expired sandbox). 0 disables retries.

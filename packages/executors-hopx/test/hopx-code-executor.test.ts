@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ExecutorClosedError,
@@ -305,6 +306,54 @@ describe('HopXCodeExecutor output', () => {
     expect(second?.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     expect(first?.equals(second as Buffer)).toBe(false);
     expect(result.output.match(/Image saved to /g)).toHaveLength(2);
+  });
+});
+
+describe('HopXCodeExecutor image limits and cleanup', () => {
+  const threeFigures = [
+    'import matplotlib.pyplot as plt',
+    'for n in range(3):',
+    '    plt.figure(); plt.plot([0, n + 1])',
+    'plt.show()',
+  ].join('\n');
+
+  it('saves at most maxImagesPerBlock images of a block and says how many were left out', async () => {
+    const executor = pool.create({ maxImagesPerBlock: 1 });
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: threeFigures }]);
+    expect(result.exitCode).toBe(0);
+    expect(result.outputFiles).toHaveLength(1);
+    expect(result.output).toBe(
+      `Image saved to ${result.outputFiles?.[0]}\n[2 more images not saved: over the per-block image limit]`,
+    );
+  });
+
+  it('saves no image past maxImageBytesPerBlock', async () => {
+    const executor = pool.create({ maxImageBytesPerBlock: 100 });
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: threeFigures }]);
+    expect(result).toEqual({
+      exitCode: 0,
+      output: '[3 more images not saved: over the per-block image limit]',
+    });
+  });
+
+  it('without outputDir keeps images in a temporary directory that close() removes', async () => {
+    const executor = pool.create({ outputDir: undefined });
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: threeFigures }]);
+    const paths = result.outputFiles ?? [];
+    expect(paths).toHaveLength(3);
+    const directory = dirname(paths[0] as string);
+    expect(directory.startsWith(join(tmpdir(), 'hopgen-hopx-'))).toBe(true);
+    expect(paths.every((path) => dirname(path) === directory)).toBe(true);
+    expect(existsSync(paths[0] as string)).toBe(true);
+    await executor.close();
+    expect(existsSync(directory)).toBe(false);
+  });
+
+  it('keeps images written to outputDir after close()', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: threeFigures }]);
+    await executor.close();
+    expect((result.outputFiles ?? []).every((path) => existsSync(path))).toBe(true);
   });
 });
 
