@@ -41,6 +41,12 @@ const HOPX_CLOUD_URL = 'https://api.hopx.dev';
 const TIMEOUT_MESSAGE = 'Timeout';
 /** Prepended to a block's output when a fresh sandbox had to replace a broken one. */
 export const SANDBOX_RESTARTED_NOTICE = '[sandbox restarted: earlier state was lost]';
+/**
+ * Follows `Timeout` when a stateful Python block outran even the server's backstop (it blocked
+ * SIGALRM or swallowed the interrupt): the server killed the interpreter, so its variables are gone
+ * (files in the sandbox are kept).
+ */
+export const INTERPRETER_RESTARTED_NOTICE = '[interpreter restarted: earlier state was lost]';
 // The server's own limit is a backstop behind our in-sandbox timeout, so it must fire later.
 const SERVER_TIMEOUT_GRACE_SECONDS = KILL_GRACE_SECONDS + 8;
 
@@ -332,7 +338,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     } catch (error) {
       // Only reached if our own timeout did not fire first (code that blocks SIGALRM, for example).
       if (error instanceof APIError && error.code === 'EXECUTION_TIMEOUT') {
-        return { exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] };
+        const output = usePersistentPython
+          ? `${TIMEOUT_MESSAGE}\n${INTERPRETER_RESTARTED_NOTICE}`
+          : TIMEOUT_MESSAGE;
+        return { exitCode: 124, output, outputFiles: [] };
       }
       throw error;
     }

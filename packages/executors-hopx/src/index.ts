@@ -14,7 +14,11 @@ export type {
   HopXCodeExecutionStartEvent,
   HopXCodeExecutorEvents,
 } from './events.js';
-export { HopXCodeExecutor, SANDBOX_RESTARTED_NOTICE } from './hopx-code-executor.js';
+export {
+  HopXCodeExecutor,
+  INTERPRETER_RESTARTED_NOTICE,
+  SANDBOX_RESTARTED_NOTICE,
+} from './hopx-code-executor.js';
 export type { LanguageMappingEntry, LanguageRuntime, PreparedSource } from './languages.js';
 export { defaultLanguages } from './languages.js';
 export type { HopXCodeExecutorOptions } from './options.js';

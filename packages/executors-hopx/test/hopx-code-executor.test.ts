@@ -8,6 +8,7 @@ import {
   ExecutorClosedError,
   HopXCodeExecutor,
   type HopXCodeExecutorEvents,
+  INTERPRETER_RESTARTED_NOTICE,
   InvalidExecutorOptionError,
   MissingApiKeyError,
   SANDBOX_RESTARTED_NOTICE,
@@ -205,6 +206,22 @@ describe('HopXCodeExecutor timeouts', () => {
     expect(result).toEqual({ exitCode: 124, output: 'spawned\nTimeout' });
     expect(leftoverProcesses('sleep 41.2345|sleep 42.3456')).toEqual([]);
   });
+  it('says the variables are lost when a stateful block that blocks SIGALRM hits the server backstop', async () => {
+    const executor = pool.create({ timeoutMs: 1_000 });
+    await executor.executeCodeBlocks([{ language: 'python', code: 'kept = "yes"' }]);
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: 'import signal, time\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\ntime.sleep(60)',
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 124, output: `Timeout\n${INTERPRETER_RESTARTED_NOTICE}` });
+    const again = await executor.executeCodeBlocks([
+      { language: 'python', code: 'print(globals().get("kept"))' },
+    ]);
+    expect(again).toEqual({ exitCode: 0, output: 'None\n' });
+  }, 30_000);
+
   it('kills what a timed-out stateful block detached with setsid, and leaves no zombie', async () => {
     const executor = pool.create({ timeoutMs: 1_500 });
     const marker = '/workspace/alive-55.123';
