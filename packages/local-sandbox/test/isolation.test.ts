@@ -128,6 +128,22 @@ describe('bubblewrap backend', () => {
     ]);
   });
 
+  it('gives the host copies of /tmp and /workspace to the sandbox uid alone (0700)', async () => {
+    for (const name of ['tmp', 'workspace']) {
+      const info = await stat(path.join(path.dirname(sandbox.workspaceDir), name));
+      expect({ name, mode: (info.mode & 0o7777).toString(8), uid: info.uid }).toEqual({
+        name,
+        mode: '700',
+        uid: sandbox.owner!.uid,
+      });
+    }
+    const inside = await runPython(
+      sandbox,
+      'import os; s = os.stat("/tmp"); print(oct(s.st_mode & 0o7777), s.st_uid)',
+    );
+    expect(inside.stdout).toBe('0o700 1000\n');
+  });
+
   it('caps /tmp and /workspace: filling them ends in ENOSPC', async () => {
     const fill = (target: string) =>
       [

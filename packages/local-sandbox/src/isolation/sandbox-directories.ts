@@ -55,7 +55,7 @@ const ETC_SNAPSHOT = [
  *   node read (taken when the backend starts), plus a synthetic passwd, group and hosts, so uid 1000
  *   has a name, `sandbox` resolves, and nothing else of the host's /etc is visible;
  * - `<id>/workspace` and `<id>/tmp` for each sandbox. As root these are size-capped tmpfs mounts, owned
- *   by the sandbox's host uid: filling them ends in ENOSPC, and the pages are charged to the memory
+ *   by the sandbox's host uid with mode 0700: filling them ends in ENOSPC, and the pages are charged to the memory
  *   cgroup of whoever writes them. They live in the host mount namespace, so the server reads and writes
  *   `workspace/` directly and files persist across spawns; they disappear on unmount.
  */
@@ -199,7 +199,9 @@ export class SandboxDirectories {
     const ownership = `uid=${owner.uid},gid=${owner.gid}`;
     await Promise.all([
       this.#mountTmpfs(workspace, `size=${sizes.workspaceBytes},mode=0700,${ownership}`),
-      this.#mountTmpfs(tmp, `size=${sizes.tmpBytes},mode=1777,${ownership}`),
+      // Only the sandbox's uid lives in there, so no sticky world-writable mode: a local user who
+      // learns the sandbox id cannot plant files in its /tmp.
+      this.#mountTmpfs(tmp, `size=${sizes.tmpBytes},mode=0700,${ownership}`),
     ]);
   }
 
