@@ -163,6 +163,11 @@ export function toModelMessages(messages: readonly Message[]): Message[] {
 }
 
 function stripForModel(message: Message): Message {
+  // Most messages are already in wire form; returning them as they are keeps a long chat's
+  // per-turn prompt building cheap (the clients never change the messages they are given).
+  if (message.tool_responses === undefined && !(message.role === 'tool' && message.name !== undefined)) {
+    return message;
+  }
   const { tool_responses: _ignored, ...rest } = message;
   // The API rejects `name` on tool messages.
   if (rest.role === 'tool') delete rest.name;

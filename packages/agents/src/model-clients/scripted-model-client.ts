@@ -14,6 +14,11 @@ export interface ScriptedModelClientOptions {
     | ((request: ModelRequest, index: number) => ScriptedReply | Promise<ScriptedReply>);
   /** Model name reported in usage. @default 'scripted' */
   model?: string;
+  /**
+   * Keep every request in `requests`. Each one holds the whole prompt, so a very long chat grows
+   * memory with the square of its length; turn it off for long offline runs. @default true
+   */
+  recordRequests?: boolean;
 }
 
 /**
@@ -21,8 +26,9 @@ export interface ScriptedModelClientOptions {
  * demos: nothing leaves the process, tokens are estimated (4 characters a token) and cost is 0.
  */
 export class ScriptedModelClient implements ModelClient {
-  /** Every request received, in order. */
+  /** Every request received, in order (unless `recordRequests` is false). */
   readonly requests: ModelRequest[] = [];
+  #requestCount = 0;
   readonly #options: ScriptedModelClientOptions;
   readonly #usage = new UsageTracker();
 
@@ -31,8 +37,8 @@ export class ScriptedModelClient implements ModelClient {
   }
 
   async create(request: ModelRequest): Promise<ModelResponse> {
-    const index = this.requests.length;
-    this.requests.push(request);
+    const index = this.#requestCount++;
+    if (this.#options.recordRequests !== false) this.requests.push(request);
     const { replies } = this.#options;
     let reply: ScriptedReply | undefined;
     if (typeof replies === 'function') {
