@@ -1,157 +1,115 @@
-import { constants, type Stats } from 'node:fs';
-import { chown, lstat, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import busboy from 'busboy';
 import { SANDBOX_WORKSPACE_PATH } from '../isolation/sandbox-environment.js';
 import { HopxHttpError, optionalString, readJsonObject, sendJson } from './http-utilities.js';
 import type { SandboxSession } from './sandbox-session.js';
-import { openInsideWorkspace, resolveWorkspacePath } from './workspace-paths.js';
+import { outsideWorkspace, sandboxPathOf, workspaceRelativePath } from './workspace-paths.js';
 
 /** Largest file accepted by write and upload. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
-
-async function workspaceRoot(session: SandboxSession): Promise<string> {
-  return realpath(session.isolated.workspaceDir);
-}
 
 function notFound(requested: string): HopxHttpError {
   return new HopxHttpError(404, 'FILE_NOT_FOUND', `File not found: ${requested}`, { path: requested });
 }
 
-function mapFsError(error: unknown, requested: string): never {
-  if (error instanceof HopxHttpError) throw error;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') throw notFound(requested);
+function mapErrno(code: string, requested: string, message: string): HopxHttpError {
+  if (code === 'ENOENT') return notFound(requested);
   if (code === 'ELOOP') {
-    throw new HopxHttpError(403, 'PATH_NOT_ALLOWED', `Path ${JSON.stringify(requested)} is a symbolic link.`);
+    return new HopxHttpError(
+      403,
+      'PATH_NOT_ALLOWED',
+      `Path ${JSON.stringify(requested)} is a symbolic link.`,
+    );
   }
-  if (code === 'EISDIR') throw new HopxHttpError(400, 'INVALID_PATH', `${requested} is a directory.`);
-  if (code === 'ENOTDIR') throw new HopxHttpError(400, 'INVALID_PATH', `${requested} is not a directory.`);
+  if (code === 'EISDIR') return new HopxHttpError(400, 'INVALID_PATH', `${requested} is a directory.`);
+  if (code === 'ENOTDIR') return new HopxHttpError(400, 'INVALID_PATH', `${requested} is not a directory.`);
+  if (code === 'ENXIO') return new HopxHttpError(400, 'INVALID_PATH', `${requested} is not a regular file.`);
   if (code === 'EACCES' || code === 'EPERM') {
-    throw new HopxHttpError(403, 'PERMISSION_DENIED', `Permission denied: ${requested}`);
+    return new HopxHttpError(403, 'PERMISSION_DENIED', `Permission denied: ${requested}`);
   }
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    throw new HopxHttpError(507, 'FILE_OPERATION_FAILED', `The workspace is full: ${requested}`);
+    return new HopxHttpError(507, 'FILE_OPERATION_FAILED', `The workspace is full: ${requested}`);
   }
-  throw new HopxHttpError(
-    400,
-    'FILE_OPERATION_FAILED',
-    `File operation failed on ${requested}: ${String(error)}`,
+  return new HopxHttpError(400, 'FILE_OPERATION_FAILED', `File operation failed on ${requested}: ${message}`);
+}
+
+/** Turns a refusal of the file helper into the HopX error the SDK expects. */
+function helperError(header: Record<string, unknown>, requested: string): HopxHttpError {
+  if (typeof header.errno === 'string')
+    return mapErrno(header.errno, requested, String(header.message ?? ''));
+  switch (header.error) {
+    case 'OUTSIDE':
+      return outsideWorkspace(requested);
+    case 'ROOT':
+      return new HopxHttpError(403, 'PATH_NOT_ALLOWED', 'Refusing to remove the workspace itself.');
+    case 'IS_DIRECTORY':
+      return new HopxHttpError(400, 'INVALID_PATH', `${requested} is a directory.`);
+    case 'NOT_DIRECTORY':
+      return new HopxHttpError(400, 'INVALID_PATH', `${requested} or one of its parents is not a directory.`);
+    case 'NOT_REGULAR':
+      return new HopxHttpError(
+        400,
+        'INVALID_PATH',
+        `${requested} is not a regular file (a FIFO, socket or device); only regular files can be read or written.`,
+      );
+    case 'TOO_LARGE':
+      return new HopxHttpError(
+        413,
+        'FILE_OPERATION_FAILED',
+        `${requested} is larger than ${MAX_FILE_BYTES} bytes.`,
+      );
+    case 'EXISTS':
+      return new HopxHttpError(409, 'FILE_ALREADY_EXISTS', `File already exists: ${requested}`, {
+        path: requested,
+      });
+    case 'BODY_INCOMPLETE':
+      return new HopxHttpError(400, 'INVALID_REQUEST', 'The request body ended early.');
+    default:
+      throw new Error(
+        `file helper failed on ${requested}: ${String(header.error)} ${String(header.message ?? '')}`,
+      );
+  }
+}
+
+/** Runs one file operation through the helper; throws the HopX error of a refusal. */
+async function fileOperation(
+  session: SandboxSession,
+  operation: string,
+  requested: string,
+  fields: Record<string, unknown> = {},
+  options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number } = {},
+): Promise<{ header: Record<string, unknown>; data: Buffer; sandboxPath: string }> {
+  const relative = workspaceRelativePath(requested);
+  const reply = await session.fileHelper.request(
+    await session.fileTarget(),
+    { op: operation, path: relative, max_bytes: MAX_FILE_BYTES, ...fields },
+    options,
   );
+  if (reply.header.ok !== true) throw helperError(reply.header, requested);
+  const resolved = typeof reply.header.path === 'string' ? reply.header.path : relative;
+  return { ...reply, sandboxPath: sandboxPathOf(resolved) };
 }
 
-/** Creates missing directories, owned by the sandbox user so its code can write there. */
-async function makeDirectories(session: SandboxSession, root: string, directory: string): Promise<void> {
-  const missing: string[] = [];
-  let current = directory;
-  while (current !== root && current.startsWith(`${root}/`)) {
-    try {
-      const info = await lstat(current);
-      if (!info.isDirectory())
-        throw new HopxHttpError(400, 'INVALID_PATH', 'A parent of the path is not a directory.');
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      missing.unshift(current);
-      current = path.dirname(current);
-    }
-  }
-  const owner = session.isolated.owner;
-  for (const entry of missing) {
-    try {
-      await mkdir(entry, { mode: 0o755 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    // Re-check: a symlink planted in the meantime must not redirect later steps.
-    const real = await realpath(entry);
-    if (real !== entry)
-      throw new HopxHttpError(403, 'PATH_NOT_ALLOWED', 'The path changed while it was created.');
-    if (owner) await chown(entry, owner.uid, owner.gid);
-  }
-}
-
-/** Writes `data` to a workspace path (parents created), never following a planted symlink. */
+/** Writes `data` to a workspace path (parents created) as the sandbox's owner, never outside it. */
 export async function writeWorkspaceFile(
   session: SandboxSession,
   requested: string,
-  data: Buffer,
-  options: { overwrite: boolean; mode: number },
+  data: Buffer | AsyncIterable<Buffer>,
+  options: { overwrite: boolean; mode: number; filename?: string },
 ): Promise<{ sandboxPath: string; size: number }> {
-  const root = await workspaceRoot(session);
-  let target = await resolveWorkspacePath(root, requested);
-  try {
-    const info = await stat(target.hostPath);
-    if (info.isDirectory()) {
-      throw new HopxHttpError(400, 'INVALID_PATH', `${requested} is a directory.`);
-    }
-    if (!options.overwrite) {
-      throw new HopxHttpError(409, 'FILE_ALREADY_EXISTS', `File already exists: ${requested}`, {
-        path: requested,
-      });
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') mapFsError(error, requested);
-  }
-  await makeDirectories(session, root, path.dirname(target.hostPath)).catch((error) =>
-    mapFsError(error, requested),
-  );
-  target = await resolveWorkspacePath(root, requested);
-  let handle: Awaited<ReturnType<typeof openInsideWorkspace>>;
-  try {
-    handle = await openInsideWorkspace(
-      root,
-      target.hostPath,
-      constants.O_WRONLY | constants.O_CREAT,
-      options.mode,
-    );
-  } catch (error) {
-    mapFsError(error, requested);
-  }
-  try {
-    await handle.truncate(0);
-    await handle.writeFile(data);
-    await handle.chmod(options.mode);
-    const owner = session.isolated.owner;
-    if (owner) await handle.chown(owner.uid, owner.gid);
-  } catch (error) {
-    mapFsError(error, requested);
-  } finally {
-    await handle.close();
-  }
-  return { sandboxPath: target.sandboxPath, size: data.length };
+  const fields: Record<string, unknown> = { overwrite: options.overwrite, mode: options.mode };
+  if (options.filename !== undefined) fields.filename = options.filename;
+  const reply = await fileOperation(session, 'write', requested, fields, { body: data });
+  return { sandboxPath: reply.sandboxPath, size: Number(reply.header.size ?? 0) };
 }
 
 async function readWorkspaceFile(
   session: SandboxSession,
-  requested: unknown,
+  requested: string,
 ): Promise<{ data: Buffer; sandboxPath: string }> {
-  const root = await workspaceRoot(session);
-  const target = await resolveWorkspacePath(root, requested);
-  let handle: Awaited<ReturnType<typeof openInsideWorkspace>>;
-  try {
-    handle = await openInsideWorkspace(root, target.hostPath, constants.O_RDONLY);
-  } catch (error) {
-    mapFsError(error, String(requested));
-  }
-  try {
-    const info = await handle.stat();
-    if (info.isDirectory())
-      throw new HopxHttpError(400, 'INVALID_PATH', `${String(requested)} is a directory.`);
-    if (info.size > MAX_FILE_BYTES) {
-      throw new HopxHttpError(
-        413,
-        'FILE_OPERATION_FAILED',
-        `${String(requested)} is larger than ${MAX_FILE_BYTES} bytes.`,
-      );
-    }
-    return { data: await handle.readFile(), sandboxPath: target.sandboxPath };
-  } catch (error) {
-    mapFsError(error, String(requested));
-  } finally {
-    await handle.close();
-  }
+  const reply = await fileOperation(session, 'read', requested, {}, { maxReplyBytes: MAX_FILE_BYTES });
+  return { data: reply.data, sandboxPath: reply.sandboxPath };
 }
 
 function parseMode(value: unknown): number {
@@ -163,29 +121,43 @@ function parseMode(value: unknown): number {
   return Number.parseInt(text, 8) & 0o777;
 }
 
-function permissions(info: Stats): string {
-  const bits = info.mode & 0o777;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const S_IFREG = 0o100000;
+
+/** A listing entry as the helper reports it: lstat's mode, size and mtime in ms. */
+interface ListedEntry {
+  name: string;
+  mode: number;
+  size: number;
+  mtime: number;
+}
+
+function permissions(mode: number): string {
   const letters = 'rwxrwxrwx';
-  let text = info.isDirectory() ? 'd' : info.isSymbolicLink() ? 'l' : '-';
-  for (let index = 0; index < 9; index++) text += bits & (1 << (8 - index)) ? letters[index] : '-';
+  const type = mode & S_IFMT;
+  let text = type === S_IFDIR ? 'd' : type === S_IFLNK ? 'l' : '-';
+  for (let index = 0; index < 9; index++) text += mode & (1 << (8 - index)) ? letters[index] : '-';
   return text;
 }
 
-function fileInfo(name: string, sandboxPath: string, info: Stats): Record<string, unknown> {
-  const modified = info.mtime.toISOString();
-  const isDirectory = info.isDirectory();
+function fileInfo(entry: ListedEntry, sandboxPath: string): Record<string, unknown> {
+  const modified = new Date(entry.mtime).toISOString();
+  const type = entry.mode & S_IFMT;
+  const isDirectory = type === S_IFDIR;
   return {
-    name,
+    name: entry.name,
     path: sandboxPath,
-    size: isDirectory ? 0 : info.size,
+    size: isDirectory ? 0 : entry.size,
     is_dir: isDirectory,
     is_directory: isDirectory,
-    is_file: info.isFile(),
-    is_symlink: info.isSymbolicLink(),
+    is_file: type === S_IFREG,
+    is_symlink: type === S_IFLNK,
     modified,
     modified_time: modified,
-    permissions: permissions(info),
-    mode: `0${(info.mode & 0o777).toString(8)}`,
+    permissions: permissions(entry.mode),
+    mode: `0${(entry.mode & 0o777).toString(8)}`,
   };
 }
 
@@ -258,7 +230,6 @@ export async function handleFileRoute(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<boolean> {
-  const root = () => workspaceRoot(session);
   if (method === 'GET' && route === '/files/read') {
     const requested = query.get('path') ?? '';
     const { data, sandboxPath } = await readWorkspaceFile(session, requested);
@@ -299,15 +270,12 @@ export async function handleFileRoute(
   if (method === 'POST' && route === '/files/upload') {
     const upload = await parseUpload(request);
     if (!upload.file) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing multipart field "file".');
-    let requested = upload.path ?? upload.filename;
+    const requested = upload.path ?? upload.filename;
     if (!requested) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing multipart field "path".');
-    const target = await resolveWorkspacePath(await root(), requested);
-    const existing = await stat(target.hostPath).catch(() => undefined);
-    if (existing?.isDirectory())
-      requested = `${target.sandboxPath}/${path.basename(upload.filename ?? 'upload')}`;
     const written = await writeWorkspaceFile(session, requested, upload.file, {
       overwrite: true,
       mode: 0o644,
+      filename: upload.filename ?? 'upload',
     });
     sendJson(response, 200, {
       success: true,
@@ -318,72 +286,37 @@ export async function handleFileRoute(
     return true;
   }
   if (method === 'GET' && route === '/files/list') {
-    const workspace = await root();
-    const target = await resolveWorkspacePath(workspace, query.get('path') || SANDBOX_WORKSPACE_PATH);
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await readdir(target.hostPath, { withFileTypes: true });
-    } catch (error) {
-      mapFsError(error, query.get('path') ?? '');
-    }
-    const files: Record<string, unknown>[] = [];
-    for (const entry of entries) {
-      try {
-        const info = await lstat(path.join(target.hostPath, entry.name));
-        const sandboxPath =
-          target.sandboxPath === '/' ? `/${entry.name}` : `${target.sandboxPath}/${entry.name}`;
-        files.push(fileInfo(entry.name, sandboxPath, info));
-      } catch {
-        // Removed while listing.
-      }
-    }
+    const requested = query.get('path') || SANDBOX_WORKSPACE_PATH;
+    const reply = await fileOperation(session, 'list', requested);
+    const entries = (Array.isArray(reply.header.entries) ? reply.header.entries : []) as ListedEntry[];
+    const base = reply.sandboxPath;
+    const files = entries.map((entry) => fileInfo(entry, `${base}/${entry.name}`));
     files.sort((left, right) => String(left.name).localeCompare(String(right.name)));
-    sendJson(response, 200, { files, path: target.sandboxPath, count: files.length });
+    sendJson(response, 200, { files, path: base, count: files.length });
     return true;
   }
   if (method === 'GET' && route === '/files/exists') {
-    const requested = query.get('path') ?? '';
-    const target = await resolveWorkspacePath(await root(), requested, { followFinalLink: false });
-    const info = await lstat(target.hostPath).catch(() => undefined);
+    const reply = await fileOperation(session, 'exists', query.get('path') ?? '');
+    const isDirectory = reply.header.is_dir === true;
     sendJson(response, 200, {
-      exists: info !== undefined,
-      path: target.sandboxPath,
-      is_dir: info?.isDirectory() ?? false,
-      is_directory: info?.isDirectory() ?? false,
+      exists: reply.header.exists === true,
+      path: reply.sandboxPath,
+      is_dir: isDirectory,
+      is_directory: isDirectory,
     });
     return true;
   }
   if (method === 'DELETE' && route === '/files/remove') {
-    const requested = query.get('path') ?? '';
-    const workspace = await root();
-    const target = await resolveWorkspacePath(workspace, requested, { followFinalLink: false });
-    if (target.hostPath === workspace) {
-      throw new HopxHttpError(403, 'PATH_NOT_ALLOWED', `Refusing to remove the workspace itself.`);
-    }
-    const info = await lstat(target.hostPath).catch(() => undefined);
-    if (!info) throw notFound(requested);
-    // rm never follows symlinks inside what it deletes; a final symlink is removed, not its target.
-    await rm(target.hostPath, { recursive: true, force: true }).catch((error) =>
-      mapFsError(error, requested),
-    );
-    sendJson(response, 200, { success: true, path: target.sandboxPath, message: 'Removed' });
+    const reply = await fileOperation(session, 'remove', query.get('path') ?? '');
+    sendJson(response, 200, { success: true, path: reply.sandboxPath, message: 'Removed' });
     return true;
   }
   if (method === 'POST' && route === '/files/mkdir') {
     const body = await readJsonObject(request, 1024 * 1024);
     const requested = optionalString(body, 'path');
     if (!requested) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing required field "path".');
-    const workspace = await root();
-    const target = await resolveWorkspacePath(workspace, requested);
-    const info = await lstat(target.hostPath).catch(() => undefined);
-    if (info && !info.isDirectory()) {
-      throw new HopxHttpError(409, 'FILE_ALREADY_EXISTS', `${requested} exists and is not a directory.`);
-    }
-    if (!info)
-      await makeDirectories(session, workspace, target.hostPath).catch((error) =>
-        mapFsError(error, requested),
-      );
-    sendJson(response, 200, { success: true, path: target.sandboxPath, message: 'Directory created' });
+    const reply = await fileOperation(session, 'mkdir', requested);
+    sendJson(response, 200, { success: true, path: reply.sandboxPath, message: 'Directory created' });
     return true;
   }
   return false;

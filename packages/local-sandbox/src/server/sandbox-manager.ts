@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IsolatedSandbox, IsolationBackend, SandboxLimits } from '../isolation/types.js';
+import type { FileHelper } from './file-helper.js';
 import { HopxHttpError } from './http-utilities.js';
 import { SandboxSession } from './sandbox-session.js';
 import type { LocalTemplate } from './templates.js';
@@ -27,6 +28,7 @@ export class SandboxManager {
   readonly #limits: SandboxLimits;
   readonly #poolSize: number;
   readonly #log: (message: string) => void;
+  readonly #fileHelper: FileHelper;
   readonly #sessions = new Map<string, SandboxSession>();
   readonly #byToken = new Map<string, SandboxSession>();
   readonly #pools = new Map<string, SandboxSession[]>();
@@ -40,7 +42,9 @@ export class SandboxManager {
     limits: SandboxLimits;
     poolSize: number;
     log: (message: string) => void;
+    fileHelper: FileHelper;
   }) {
+    this.#fileHelper = options.fileHelper;
     this.#backend = options.backend;
     this.#limits = options.limits;
     this.#poolSize = options.poolSize;
@@ -59,7 +63,14 @@ export class SandboxManager {
         `Could not create a sandbox: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    return new SandboxSession({ id, template, isolated, backendName: this.#backend.name, internetAccess });
+    return new SandboxSession({
+      id,
+      template,
+      isolated,
+      backendName: this.#backend.name,
+      internetAccess,
+      fileHelper: this.#fileHelper,
+    });
   }
 
   /** Fills every template's warm pool up to the pool size, in the background. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -7,6 +8,7 @@ import {
   SANDBOX_WORKSPACE_PATH,
 } from '../isolation/sandbox-environment.js';
 import type { IsolatedSandbox } from '../isolation/types.js';
+import type { FileHelper, FileHelperTarget } from './file-helper.js';
 import { ProcessServer } from './process-server.js';
 import type { LocalTemplate } from './templates.js';
 
@@ -72,6 +74,10 @@ export class SandboxSession {
   readonly isolated: IsolatedSandbox;
   readonly view: SandboxView;
   readonly processServer: ProcessServer;
+  /** Does every file operation in the workspace (see `file-helper.ts`). */
+  readonly fileHelper: FileHelper;
+  #fileTarget: Promise<FileHelperTarget> | undefined;
+  readonly #backendName: string;
   createdAt = new Date();
   readonly internetAccess: boolean;
   token = newToken();
@@ -94,7 +100,10 @@ export class SandboxSession {
     isolated: IsolatedSandbox;
     backendName: string;
     internetAccess: boolean;
+    fileHelper: FileHelper;
   }) {
+    this.fileHelper = options.fileHelper;
+    this.#backendName = options.backendName;
     this.id = options.id;
     this.template = options.template;
     this.isolated = options.isolated;
@@ -108,6 +117,16 @@ export class SandboxSession {
       cwd: SANDBOX_WORKSPACE_PATH,
       env: baseEnvironment(this.view),
     });
+  }
+
+  /** Where and as whom the file helper works for this sandbox. */
+  fileTarget(): Promise<FileHelperTarget> {
+    this.#fileTarget ??= realpath(this.isolated.workspaceDir).then((workspace) => ({
+      workspace,
+      isolate: this.#backendName !== 'none',
+      owner: this.isolated.owner,
+    }));
+    return this.#fileTarget;
   }
 
   /** The complete environment of a run: base, then sandbox variables, then the request's. */

@@ -7,6 +7,7 @@ import { createIsolationBackend } from '../isolation/index.js';
 import { AGENT_VERSION, handleAgentRoute } from './agent-routes.js';
 import { type ControlPlaneContext, handleControlPlane } from './control-plane.js';
 import { serveExecuteStream } from './execute-stream.js';
+import { FileHelper } from './file-helper.js';
 import { credentialsOf, HopxHttpError, newRequestId, sendError, sendJson } from './http-utilities.js';
 import { probeHostLanguages } from './language-probe.js';
 import { DEFAULT_LIMITS, type LocalSandboxServer, type LocalSandboxServerOptions } from './options.js';
@@ -50,7 +51,8 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     log(`interpreter ${file} is outside /usr, so sandboxes cannot see it; its language is not offered`);
   }
   const templates = buildTemplates(languages);
-  const manager = new SandboxManager({ backend, limits, poolSize: options.poolSize ?? 0, log });
+  const fileHelper = new FileHelper({ log });
+  const manager = new SandboxManager({ backend, limits, poolSize: options.poolSize ?? 0, log, fileHelper });
   let baseURL = '';
   const context: ControlPlaneContext = {
     manager,
@@ -188,6 +190,7 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await manager.close();
+      await fileHelper.close();
       await backend.close();
       await closed;
     })();

@@ -1,0 +1,197 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUNTIME_DIRECTORY_URL } from '../isolation/sandbox-environment.js';
+
+/** Which workspace a request works in and as whom. */
+export interface FileHelperTarget {
+  /** Host path of the workspace (a real path, no symlinks). */
+  workspace: string;
+  /** Whether to chroot into the workspace (false only for the unisolated `none` backend). */
+  isolate: boolean;
+  /** Host uid and gid the operation runs as, or null to keep the server's. */
+  owner: { uid: number; gid: number } | null;
+}
+
+/** The helper's answer: its JSON header and, for reads, the bytes after it. */
+export interface FileHelperReply {
+  header: Record<string, unknown>;
+  data: Buffer;
+}
+
+const HELPER_PATH = fileURLToPath(new URL('file-helper.py', RUNTIME_DIRECTORY_URL));
+/** An empty frame ends a write's body. */
+const END_FRAME = Buffer.alloc(4);
+
+function frameHeader(length: number): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(length);
+  return header;
+}
+
+/**
+ * Host side of `runtime/file-helper.py`: one long-lived helper per server that forks a child per
+ * request, chrooted into the workspace as the sandbox's owner, so no path the server hands over can
+ * be redirected to a host file by a symlink swapped in by sandboxed code.
+ */
+export class FileHelper {
+  readonly #python: string;
+  readonly #log: (message: string) => void;
+  #started: Promise<string> | undefined;
+  #child: ChildProcess | undefined;
+  #directory: string | undefined;
+  #closed = false;
+
+  constructor(options: { log: (message: string) => void }) {
+    this.#python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    this.#log = options.log;
+  }
+
+  #start(): Promise<string> {
+    this.#started ??= (async () => {
+      this.#directory ??= await mkdtemp(path.join(tmpdir(), 'hopgen-files-'));
+      const directory = this.#directory;
+      const child = spawn(this.#python, ['-I', '-S', HELPER_PATH, directory], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      });
+      this.#child = child;
+      let diagnostics = '';
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+        diagnostics = (diagnostics + chunk).slice(-4000);
+      });
+      child.once('exit', (code, signal) => {
+        if (this.#child === child) {
+          this.#child = undefined;
+          this.#started = undefined;
+        }
+        if (!this.#closed) this.#log(`file helper exited (${signal ?? code}): ${diagnostics.trim()}`);
+      });
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+          output += chunk;
+          if (output.includes('ready\n')) resolve();
+        });
+        child.once('error', reject);
+        child.once('exit', (code, signal) =>
+          reject(new Error(`The file helper exited before it was ready (${signal ?? code}): ${diagnostics}`)),
+        );
+      });
+      return path.join(directory, 'socket');
+    })();
+    this.#started.catch(() => {
+      this.#started = undefined;
+    });
+    return this.#started;
+  }
+
+  /**
+   * Sends one request. `body` (writes) is streamed in frames; the reply's bytes are refused beyond
+   * `maxReplyBytes`.
+   */
+  async request(
+    target: FileHelperTarget,
+    header: Record<string, unknown>,
+    options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number } = {},
+  ): Promise<FileHelperReply> {
+    if (this.#closed) throw new Error('The file helper is closed.');
+    const socketPath = await this.#start();
+    const line = JSON.stringify({
+      ...header,
+      workspace: target.workspace,
+      isolate: target.isolate,
+      uid: target.owner?.uid ?? null,
+      gid: target.owner?.gid ?? null,
+    });
+    const limit = (options.maxReplyBytes ?? 0) + 1024 * 1024;
+    return new Promise<FileHelperReply>((resolve, reject) => {
+      const socket = createConnection(socketPath);
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let closed = false;
+      // The helper half-closes once it has answered; the rest of a body is then unwanted.
+      socket.on('end', () => {
+        closed = true;
+      });
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > limit) {
+          socket.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      // A write the helper refused early makes our own writes fail; its reply still counts.
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        closed = true;
+        const all = Buffer.concat(chunks);
+        const newline = all.indexOf(10);
+        if (newline === -1) {
+          reject(new Error('The file helper gave no answer.'));
+          return;
+        }
+        try {
+          const parsed = JSON.parse(all.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
+          resolve({ header: parsed, data: all.subarray(newline + 1) });
+        } catch (error) {
+          reject(error);
+        }
+      });
+      const write = (data: Buffer): Promise<void> => {
+        if (closed || socket.destroyed) return Promise.resolve();
+        if (socket.write(data)) return Promise.resolve();
+        return new Promise((done) => {
+          const finish = () => {
+            socket.off('drain', finish);
+            socket.off('close', finish);
+            done();
+          };
+          socket.on('drain', finish);
+          socket.on('close', finish);
+        });
+      };
+      void (async () => {
+        await write(Buffer.from(`${line}\n`));
+        const body = options.body;
+        if (body === undefined) {
+          socket.end();
+          return;
+        }
+        if (Buffer.isBuffer(body)) {
+          for (let offset = 0; offset < body.length && !closed; offset += 1024 * 1024) {
+            const chunk = body.subarray(offset, offset + 1024 * 1024);
+            await write(frameHeader(chunk.length));
+            await write(chunk);
+          }
+        } else {
+          for await (const chunk of body) {
+            if (closed) break;
+            if (chunk.length === 0) continue;
+            await write(frameHeader(chunk.length));
+            await write(chunk);
+          }
+        }
+        await write(END_FRAME);
+        if (!closed) socket.end();
+      })().catch(() => socket.destroy());
+    });
+  }
+
+  /** Stops the helper and removes its directory. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    if (this.#directory) await rm(this.#directory, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,147 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Sandbox } from '@hopx-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/local-server.js';
+
+/**
+ * Hostile sandboxed code and hostile clients against the protocol server itself (its file routes,
+ * its pipes to the sandbox, its request parsing), through the real SDK or raw HTTP and WebSocket on
+ * 127.0.0.1. Every test checks the host or a second sandbox from the outside afterwards.
+ */
+
+const MiB = 1024 * 1024;
+
+let server: TestServer;
+let attacker: Sandbox;
+let bystander: Sandbox;
+let hostDirectory: string;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    limits: { memoryBytes: 256 * MiB, pids: 128, tmpBytes: 32 * MiB, workspaceBytes: 64 * MiB },
+  });
+  [attacker, bystander] = await Promise.all([server.create(), server.create()]);
+  hostDirectory = await mkdtemp(path.join(tmpdir(), 'hopgen-victim-'));
+  await chmod(hostDirectory, 0o755);
+});
+
+afterAll(async () => {
+  await attacker?.kill().catch(() => undefined);
+  await bystander?.kill().catch(() => undefined);
+  await server?.close();
+  if (hostDirectory) await rm(hostDirectory, { recursive: true, force: true });
+});
+
+function agentURL(sandbox: Sandbox, route: string): string {
+  return `${server.baseURL}/sandboxes/${sandbox.sandboxId}${route}`;
+}
+
+function authorization(): Record<string, string> {
+  return { Authorization: `Bearer ${server.apiKey}` };
+}
+
+/** Sends a request to a sandbox's agent; answers status and parsed JSON (or null). */
+async function agent(
+  sandbox: Sandbox,
+  route: string,
+  init: { method?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  const response = await fetch(agentURL(sandbox, route), {
+    method: init.method ?? 'GET',
+    headers: { ...authorization(), 'content-type': 'application/json' },
+    ...(init.body !== undefined
+      ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }
+      : {}),
+    signal: AbortSignal.timeout(init.timeoutMs ?? 20_000),
+  });
+  const text = await response.text();
+  let body: Record<string, unknown> | null = null;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = null;
+  }
+  return { status: response.status, body };
+}
+
+describe('file routes against sandboxed code', () => {
+  it('never deletes, lists or creates host files through a directory swapped for a symlink', async () => {
+    const victim = path.join(hostDirectory, 'swap-target');
+    await rm(victim, { recursive: true, force: true });
+    await mkdir(victim, { mode: 0o777 });
+    await chmod(victim, 0o777);
+    await writeFile(path.join(victim, 'victim'), 'host file');
+    await writeFile(path.join(victim, 'secret-host-filename'), 'host file');
+    // renameat2(RENAME_EXCHANGE) swaps the directory `d` and a symlink to the host directory, over and over.
+    const swapper = `
+import os, ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+os.chdir('/workspace')
+os.makedirs('d', exist_ok=True)
+try: os.symlink(${JSON.stringify(victim)}, 'l')
+except FileExistsError: pass
+dfd = os.open('d', os.O_RDONLY | os.O_DIRECTORY)
+end = time.time() + 25
+while time.time() < end:
+    for name in ('victim', 'newfile'):
+        try: os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=dfd))
+        except OSError: pass
+    libc.syscall(316, -100, b'd', -100, b'l', 2)
+`;
+    const started = await attacker.runCodeBackground(swapper, { language: 'python', timeout: 40 });
+    expect(started.process_id).toBeTruthy();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const statuses = new Set<number>();
+    let leaked = false;
+    const deadline = Date.now() + 15_000;
+    for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
+      const removed = await agent(attacker, '/files/remove?path=/workspace/d/victim', { method: 'DELETE' });
+      const listed = await agent(attacker, '/files/list?path=/workspace/d');
+      const written = await agent(attacker, '/files/write', {
+        method: 'POST',
+        body: { path: `/workspace/d/created-${attempt}`, content: 'x' },
+      });
+      for (const status of [removed.status, listed.status, written.status]) statuses.add(status);
+      if (JSON.stringify(listed.body).includes('secret-host-filename')) leaked = true;
+      if (!existsSync(path.join(victim, 'victim')) || leaked) break;
+    }
+    expect(existsSync(path.join(victim, 'victim'))).toBe(true);
+    expect(leaked).toBe(false);
+    expect(readdirSync(victim).sort()).toEqual(['secret-host-filename', 'victim']);
+    expect([...statuses].filter((status) => status >= 500)).toEqual([]);
+    await agent(attacker, `/execute/kill?process_id=${started.process_id}`, { method: 'DELETE' });
+  }, 60_000);
+
+  it('refuses to read or write FIFOs and stays responsive for other sandboxes', async () => {
+    const made = await attacker.runCode(
+      "import os\nfor i in range(6): os.mkfifo('/workspace/fifo%d' % i)\nprint('ok')",
+      { language: 'python', timeout: 10 },
+    );
+    expect(made.stdout).toBe('ok\n');
+    const reads = await Promise.all(
+      [0, 1, 2, 3, 4].map((index) =>
+        agent(attacker, `/files/read?path=/workspace/fifo${index}`, { timeoutMs: 5000 }),
+      ),
+    );
+    for (const read of reads) {
+      expect(read.status).toBe(400);
+      expect(read.body?.code).toBe('INVALID_PATH');
+    }
+    const download = await fetch(agentURL(attacker, '/files/download?path=/workspace/fifo5'), {
+      headers: authorization(),
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(download.status).toBe(400);
+    const write = await agent(attacker, '/files/write', {
+      method: 'POST',
+      body: { path: '/workspace/fifo5', content: 'x' },
+      timeoutMs: 5000,
+    });
+    expect(write.status).toBe(400);
+    await bystander.files.write('/workspace/after-fifo.txt', 'still served');
+    expect(await bystander.files.read('/workspace/after-fifo.txt')).toBe('still served');
+  });
+});
