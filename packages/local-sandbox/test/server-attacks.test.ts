@@ -1,9 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startTestServer, type TestServer } from './helpers/local-server.js';
 
 /**
@@ -66,6 +68,96 @@ async function agent(
   }
   return { status: response.status, body };
 }
+
+/** Opens `/execute/stream` of a sandbox, sends `frames` and collects every frame until the socket closes. */
+async function streamFrames(
+  sandbox: Sandbox,
+  frames: string[],
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>[]> {
+  const url = `${server.baseURL.replace('http', 'ws')}/sandboxes/${sandbox.sandboxId}/execute/stream`;
+  const socket = new WebSocket(url, { headers: authorization() });
+  const received: Record<string, unknown>[] = [];
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.terminate(), timeoutMs);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+      received.push(frame);
+      if (frame.type === 'complete') socket.close();
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    for (const frame of frames) socket.send(frame);
+  });
+}
+
+/** Server health, answered at all (a crashed server refuses the connection). */
+async function serverHealthy(): Promise<boolean> {
+  const response = await fetch(`${server.baseURL}/health`, { signal: AbortSignal.timeout(5000) });
+  return response.status === 200;
+}
+
+describe('WebSocket frames from a hostile client', () => {
+  it('answers a malformed execute frame with an error frame and keeps serving', async () => {
+    const cases: [string, string][] = [
+      [
+        JSON.stringify({ type: 'execute', code: 'print(1)', language: 'python', env: { A: 1 } }),
+        'INVALID_REQUEST',
+      ],
+      [JSON.stringify({ type: 'execute', code: 'print(1)', timeout: 'soon' }), 'INVALID_REQUEST'],
+      [JSON.stringify({ type: 'execute', code: 'print(1)', workdir: 7 }), 'INVALID_REQUEST'],
+      ['null', 'INVALID_REQUEST'],
+      ['{not json', 'INVALID_JSON'],
+    ];
+    for (const [frame, code] of cases) {
+      const frames = await streamFrames(attacker, [frame]);
+      expect(frames.map((entry) => entry.type)).toEqual(['error', 'complete']);
+      expect(frames[0]?.code).toBe(code);
+      expect(frames[1]?.success).toBe(false);
+      expect(await serverHealthy()).toBe(true);
+    }
+    const good = await streamFrames(attacker, [JSON.stringify({ type: 'execute', code: 'print(6*7)' })]);
+    expect(
+      good
+        .filter((entry) => entry.type === 'stdout')
+        .map((entry) => entry.data)
+        .join(''),
+    ).toBe('42\n');
+  });
+
+  it('answers a request whose sandbox is destroyed while it is being read with 404, never 5xx', async () => {
+    const doomed = await server.create();
+    const url = new URL(agentURL(doomed, '/execute'));
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(
+        url,
+        { method: 'POST', headers: { ...authorization(), 'content-type': 'application/json' } },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => {
+            body += chunk;
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        },
+      );
+      request.on('error', reject);
+      request.write('{"code": "print(1)", ');
+      setTimeout(async () => {
+        await doomed.kill();
+        request.end('"language": "python"}');
+      }, 300);
+    });
+    const { status, body } = await answer;
+    expect(status).toBe(404);
+    expect(JSON.parse(body).code).toBe('SANDBOX_NOT_FOUND');
+  });
+});
 
 describe('file routes against sandboxed code', () => {
   it('never deletes, lists or creates host files through a directory swapped for a symlink', async () => {

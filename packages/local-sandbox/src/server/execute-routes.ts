@@ -171,14 +171,19 @@ function registerBackground(
     if (entry.status === 'running') entry.status = 'timeout';
     session.processServer.kill(handle.id);
   }, timeoutSeconds * 1000);
-  void handle.outcome.then((outcome) => {
-    clearTimeout(timer);
-    entry.exitCode = outcome.exitCode;
-    entry.stdout = outcome.stdout;
-    entry.stderr = outcome.stderr;
-    entry.endedAt = new Date().toISOString();
-    if (entry.status === 'running') entry.status = outcome.exitCode === 0 ? 'completed' : 'failed';
-  });
+  void handle.outcome
+    .then((outcome) => {
+      clearTimeout(timer);
+      entry.exitCode = outcome.exitCode;
+      entry.stdout = outcome.stdout;
+      entry.stderr = outcome.stderr;
+      entry.endedAt = new Date().toISOString();
+      if (entry.status === 'running') entry.status = outcome.exitCode === 0 ? 'completed' : 'failed';
+    })
+    .catch(() => {
+      clearTimeout(timer);
+      if (entry.status === 'running') entry.status = 'failed';
+    });
   return entry;
 }
 

@@ -1,7 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import type { WebSocket } from 'ws';
-import { languageFor } from './execute-routes.js';
-import { HopxHttpError } from './http-utilities.js';
+import { assertRunning, languageFor } from './execute-routes.js';
+import {
+  HopxHttpError,
+  optionalPositiveNumber,
+  optionalString,
+  optionalStringMap,
+  requiredString,
+} from './http-utilities.js';
 import type { SandboxSession } from './sandbox-session.js';
 
 /**
@@ -81,95 +87,122 @@ export function serveExecuteStream(session: SandboxSession, socket: WebSocket): 
     sender.push({ type: 'complete', success, timestamp: now() });
     await sender.drain();
   };
+  const fail = async (error: unknown) => {
+    stop();
+    const known =
+      error instanceof HopxHttpError
+        ? error
+        : session.destroyed
+          ? new HopxHttpError(404, 'SANDBOX_NOT_FOUND', `Sandbox ${session.id} was destroyed.`)
+          : new HopxHttpError(500, 'INTERNAL_ERROR', `Internal error: ${String(error)}`);
+    sender.push({ type: 'error', error: known.message, code: known.code, timestamp: now() });
+    await finish(false);
+  };
   socket.on('message', (data) => {
     if (started) return;
     started = true;
-    void (async () => {
-      let request: Record<string, unknown>;
-      try {
-        request = JSON.parse(data.toString()) as Record<string, unknown>;
-        if (request.type !== 'execute' || typeof request.code !== 'string') {
-          throw new HopxHttpError(400, 'INVALID_REQUEST', 'Expected {"type":"execute","code":...}.');
-        }
-        if (session.status === 'paused') {
-          throw new HopxHttpError(409, 'SANDBOX_PAUSED', `Sandbox ${session.id} is paused; resume it first.`);
-        }
-      } catch (error) {
-        const known =
-          error instanceof HopxHttpError ? error : new HopxHttpError(400, 'INVALID_JSON', 'Invalid JSON.');
-        sender.push({ type: 'error', error: known.message, code: known.code, timestamp: now() });
-        await finish(false);
-        return;
-      }
-      let runtime: ReturnType<typeof languageFor>;
-      try {
-        runtime = languageFor(session, typeof request.language === 'string' ? request.language : undefined);
-      } catch (error) {
-        const known = error as HopxHttpError;
-        sender.push({ type: 'error', error: known.message, code: known.code, timestamp: now() });
-        await finish(false);
-        return;
-      }
-      const timeoutSeconds =
-        typeof request.timeout === 'number' && request.timeout > 0 ? request.timeout : 60;
-      const env = session.runEnvironment(
-        request.env && typeof request.env === 'object' ? (request.env as Record<string, string>) : undefined,
-      );
-      const args =
-        runtime.stdinArgs.length > 0
-          ? runtime.stdinArgs
-          : [
-              '-c',
-              `f=$(mktemp --suffix=${runtime.extension}); cat > "$f"; exec "$0" ${runtime.args.join(' ')} "$f"`,
-              runtime.command,
-            ];
-      const command = runtime.stdinArgs.length > 0 ? runtime.command : '/usr/bin/bash';
-      const startedAt = performance.now();
-      session.metrics.executions++;
-      const process = session.isolated.spawn(command, args, {
-        cwd: session.workingDirectory(typeof request.workdir === 'string' ? request.workdir : undefined),
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+    // Nothing a client sends may become an unhandled rejection: that would end the whole server.
+    run(session, sender, data.toString(), (process) => {
       child = process;
-      process.stdin?.on('error', () => {});
-      process.stdin?.end(request.code);
-      process.stdout?.setEncoding('utf8');
-      process.stderr?.setEncoding('utf8');
-      process.stdout?.on('data', (chunk: string) =>
-        sender.push({ type: 'stdout', data: chunk, timestamp: now() }),
-      );
-      process.stderr?.on('data', (chunk: string) =>
-        sender.push({ type: 'stderr', data: chunk, timestamp: now() }),
-      );
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        process.kill('SIGKILL');
-      }, timeoutSeconds * 1000);
-      const exitCode = await new Promise<number>((resolve) => {
-        process.once('error', () => resolve(127));
-        process.once('close', (code, signal) => resolve(code ?? (signal ? 137 : 1)));
-      });
-      clearTimeout(timer);
-      session.onDestroy.delete(stop);
-      if (timedOut) {
-        sender.push({
-          type: 'error',
-          error: `Execution timed out after ${timeoutSeconds} seconds; the process was killed.`,
-          code: 'EXECUTION_TIMEOUT',
-          timestamp: now(),
-        });
-        await finish(false);
-        return;
-      }
-      sender.push({
-        type: 'result',
-        exit_code: exitCode,
-        execution_time: (performance.now() - startedAt) / 1000,
-        timestamp: now(),
-      });
-      await finish(exitCode === 0);
-    })();
+    })
+      .then((success) => finish(success))
+      .catch(fail)
+      .catch(() => {})
+      .finally(() => session.onDestroy.delete(stop));
   });
+}
+
+/** Parses and checks an `execute` frame with the same rules as `POST /execute`. */
+function parseExecuteFrame(text: string): {
+  code: string;
+  language: string | undefined;
+  timeoutSeconds: number;
+  env: Record<string, string> | undefined;
+  workdir: string | undefined;
+} {
+  let request: unknown;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    throw new HopxHttpError(400, 'INVALID_JSON', 'The frame is not valid JSON.');
+  }
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new HopxHttpError(400, 'INVALID_REQUEST', 'Expected {"type":"execute","code":...}.');
+  }
+  const body = request as Record<string, unknown>;
+  if (body.type !== 'execute') {
+    throw new HopxHttpError(400, 'INVALID_REQUEST', 'Expected {"type":"execute","code":...}.');
+  }
+  return {
+    code: requiredString(body, 'code'),
+    language: optionalString(body, 'language'),
+    timeoutSeconds: optionalPositiveNumber(body, 'timeout') ?? 60,
+    env: optionalStringMap(body, 'env'),
+    workdir: optionalString(body, 'workdir'),
+  };
+}
+
+/** Runs one streamed execution; resolves with its success, throws a HopxHttpError to report. */
+async function run(
+  session: SandboxSession,
+  sender: PacedSender,
+  text: string,
+  started: (process: ChildProcess) => void,
+): Promise<boolean> {
+  const request = parseExecuteFrame(text);
+  assertRunning(session);
+  const runtime = languageFor(session, request.language);
+  const env = session.runEnvironment(request.env);
+  const timeoutSeconds = request.timeoutSeconds;
+  const args =
+    runtime.stdinArgs.length > 0
+      ? runtime.stdinArgs
+      : [
+          '-c',
+          `f=$(mktemp --suffix=${runtime.extension}); cat > "$f"; exec "$0" ${runtime.args.join(' ')} "$f"`,
+          runtime.command,
+        ];
+  const command = runtime.stdinArgs.length > 0 ? runtime.command : '/usr/bin/bash';
+  const startedAt = performance.now();
+  session.metrics.executions++;
+  const process = session.isolated.spawn(command, args, {
+    cwd: session.workingDirectory(request.workdir),
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  started(process);
+  process.stdin?.on('error', () => {});
+  process.stdin?.end(request.code);
+  process.stdout?.setEncoding('utf8');
+  process.stderr?.setEncoding('utf8');
+  process.stdout?.on('data', (chunk: string) =>
+    sender.push({ type: 'stdout', data: chunk, timestamp: now() }),
+  );
+  process.stderr?.on('data', (chunk: string) =>
+    sender.push({ type: 'stderr', data: chunk, timestamp: now() }),
+  );
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.kill('SIGKILL');
+  }, timeoutSeconds * 1000);
+  const exitCode = await new Promise<number>((resolve) => {
+    process.once('error', () => resolve(127));
+    process.once('close', (code, signal) => resolve(code ?? (signal ? 137 : 1)));
+  });
+  clearTimeout(timer);
+  if (timedOut) {
+    throw new HopxHttpError(
+      408,
+      'EXECUTION_TIMEOUT',
+      `Execution timed out after ${timeoutSeconds} seconds; the process was killed.`,
+    );
+  }
+  sender.push({
+    type: 'result',
+    exit_code: exitCode,
+    execution_time: (performance.now() - startedAt) / 1000,
+    timestamp: now(),
+  });
+  return exitCode === 0;
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { SandboxDestroyedError } from '../errors.js';
 import { createIsolationBackend } from '../isolation/index.js';
 import { AGENT_VERSION, handleAgentRoute } from './agent-routes.js';
 import { type ControlPlaneContext, handleControlPlane } from './control-plane.js';
@@ -111,6 +112,20 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
         if (await handleAgentRoute(session, method, route, url.searchParams, request, response)) return;
       } catch (error) {
         session.metrics.errors++;
+        // A sandbox destroyed (TTL, DELETE) while the request ran: the SDK's "expired", not a 500.
+        if (
+          !(error instanceof HopxHttpError) &&
+          (session.destroyed || error instanceof SandboxDestroyedError)
+        ) {
+          throw new HopxHttpError(
+            404,
+            'SANDBOX_NOT_FOUND',
+            `Sandbox not found: ${session.id} was destroyed.`,
+            {
+              sandbox_id: session.id,
+            },
+          );
+        }
         throw error;
       }
     }
@@ -120,24 +135,37 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
   const server = createServer({ noDelay: true, keepAliveTimeout: 30_000 }, (request, response) => {
     const requestId = newRequestId();
     response.setHeader('x-request-id', requestId);
-    handle(request, response).catch((error: unknown) => {
-      if (error instanceof HopxHttpError) {
-        sendError(response, error, requestId);
-        return;
-      }
-      log(
-        `internal error on ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
-      );
-      sendError(
-        response,
-        new HopxHttpError(500, 'INTERNAL_ERROR', `Internal error: ${String(error)}`),
-        requestId,
-      );
-    });
+    handle(request, response)
+      .catch((error: unknown) => {
+        if (error instanceof HopxHttpError) {
+          sendError(response, error, requestId);
+          return;
+        }
+        log(
+          `internal error on ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
+        );
+        sendError(
+          response,
+          new HopxHttpError(500, 'INTERNAL_ERROR', `Internal error: ${String(error)}`),
+          requestId,
+        );
+      })
+      .catch(() => response.destroy());
   });
 
   const sockets = new WebSocketServer({ noServer: true });
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(request, socket, head);
+    } catch (error) {
+      log(
+        `internal error on upgrade ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
+      );
+      socket.destroy();
+    }
+  });
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
     const url = new URL(request.url ?? '/', 'http://localhost');
     const segments = url.pathname.split('/').filter((segment) => segment !== '');
     // The SDK drops public_host's path prefix for WebSockets, so the bearer token picks the sandbox.
@@ -160,7 +188,7 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     if (route !== '/execute/stream') return reject(404, 'Not Found');
     const target = session;
     sockets.handleUpgrade(request, socket, head, (webSocket) => serveExecuteStream(target, webSocket));
-  });
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -176,10 +204,12 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
 
   let closing: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    void close().finally(() => {
-      // Nobody else handles the signal: behave as if we had not intercepted it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
+    void close()
+      .catch((error: unknown) => log(`close failed: ${String(error)}`))
+      .finally(() => {
+        // Nobody else handles the signal: behave as if we had not intercepted it.
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      });
   };
   const close = () => {
     closing ??= (async () => {
