@@ -159,6 +159,60 @@ describe('WebSocket frames from a hostile client', () => {
   });
 });
 
+/** Python that finds the interpreter's reply channel (moved off fd 5, but in its own process) as `pipes`. */
+const FIND_REPLY_PIPES = `
+import gc, io, os
+pipes = sorted({o.name for o in gc.get_objects() if isinstance(o, io.TextIOWrapper) and o.mode == "w" and isinstance(o.name, int) and o.name > 2})
+`;
+
+describe('the REPL protocol pipe against code in the interpreter', () => {
+  it('ignores replies forged by code in the interpreter', async () => {
+    const forged = await attacker.runIpython(
+      `${FIND_REPLY_PIPES}
+import json, threading, time
+def forge():
+    while True:
+        for k in range(1, 300):
+            for fd in pipes:
+                for line in (json.dumps({"id": "i%d" % k, "exit_code": 0, "stdout": "FORGED\\n", "stderr": ""}), '{"id": "i%d", "exit_code": "x"}' % k, '{"event": "ready"}'):
+                    try: os.write(fd, (line + "\\n").encode())
+                    except OSError: pass
+        time.sleep(0.001)
+threading.Thread(target=forge, daemon=True).start()
+print("armed", len(pipes) > 0)`,
+      { timeout: 10 },
+    );
+    expect(forged.stdout).toBe('armed True\n');
+    for (let call = 0; call < 3; call++) {
+      const honest = await attacker.runIpython('print("honest", 6 * 7)', { timeout: 10 });
+      expect([honest.exit_code, honest.stdout]).toEqual([0, 'honest 42\n']);
+    }
+    // Leave a clean interpreter for the next test.
+    await attacker.runIpython('import os; os._exit(0)', { timeout: 10 }).catch(() => undefined);
+  });
+
+  it('restarts an interpreter that floods its reply pipe without a newline and answers the call', async () => {
+    await attacker.runIpython('kept = 1', { timeout: 10 });
+    const cpuBefore = process.cpuUsage();
+    const flooded = await attacker.runIpython(
+      `${FIND_REPLY_PIPES}
+chunk = b"A" * 65536
+while True:
+    for fd in pipes:
+        os.write(fd, chunk)`,
+      { timeout: 60 },
+    );
+    expect(flooded.exit_code).not.toBe(0);
+    expect(flooded.stderr).toMatch(/without a newline .* restarted/);
+    const cpu = process.cpuUsage(cpuBefore);
+    expect((cpu.user + cpu.system) / 1e6).toBeLessThan(20);
+    const after = await attacker.runIpython('print("kept" in globals(), 6 * 7)', { timeout: 20 });
+    expect(after.stdout).toBe('False 42\n');
+    const other = await bystander.runCode('print(6 * 7)', { language: 'python', timeout: 10 });
+    expect(other.stdout).toBe('42\n');
+  }, 120_000);
+});
+
 describe('file routes against sandboxed code', () => {
   it('never deletes, lists or creates host files through a directory swapped for a symlink', async () => {
     const victim = path.join(hostDirectory, 'swap-target');

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolatedSandbox } from '../isolation/types.js';
 
@@ -63,32 +64,78 @@ const DIED: RunOutcome = {
   rich: {},
 };
 
-/** Splits a byte stream into JSON lines, ignoring lines that are not JSON objects. */
-function readJsonLines(stream: Readable, onMessage: (message: Record<string, unknown>) => void): void {
-  let buffer = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline = buffer.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      newline = buffer.indexOf('\n');
-      if (line.trim() === '') continue;
-      try {
-        const value: unknown = JSON.parse(line);
-        if (value !== null && typeof value === 'object') onMessage(value as Record<string, unknown>);
-      } catch {
-        // A reply cut short by a kill; the next line starts fresh.
+/**
+ * Longest protocol line accepted from a sandbox, in bytes. A legitimate reply carries at most 4 MiB
+ * of stdout, 4 MiB of stderr and the run's figures; anything longer is an attack or a runaway.
+ */
+export const MAX_PROTOCOL_LINE_BYTES = 80 * 1024 * 1024;
+
+/**
+ * Splits a byte stream into JSON lines, ignoring lines that are not JSON objects. Only the new chunk
+ * is scanned for a newline, so a long line costs linear time; a line longer than
+ * MAX_PROTOCOL_LINE_BYTES is dropped and reported once, and bytes up to the next newline are skipped.
+ */
+function readJsonLines(
+  stream: Readable,
+  onMessage: (message: Record<string, unknown>) => void,
+  onOverflow: () => void,
+): void {
+  let parts: Buffer[] = [];
+  let length = 0;
+  let skipping = false;
+  const deliver = (line: Buffer) => {
+    if (line.length === 0) return;
+    try {
+      const value: unknown = JSON.parse(line.toString('utf8'));
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        onMessage(value as Record<string, unknown>);
       }
+    } catch {
+      // A reply cut short by a kill, or noise; the next line starts fresh.
     }
+  };
+  stream.on('data', (chunk: Buffer) => {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(10, start);
+      if (newline === -1) break;
+      const piece = chunk.subarray(start, newline);
+      start = newline + 1;
+      if (skipping) {
+        skipping = false;
+        continue;
+      }
+      const line = parts.length === 0 ? piece : Buffer.concat([...parts, piece], length + piece.length);
+      parts = [];
+      length = 0;
+      deliver(line);
+    }
+    if (start >= chunk.length || skipping) return;
+    const rest = chunk.subarray(start);
+    if (length + rest.length > MAX_PROTOCOL_LINE_BYTES) {
+      parts = [];
+      length = 0;
+      skipping = true;
+      onOverflow();
+      return;
+    }
+    // Copy: a retained subarray would keep the whole (up to 64 KiB) chunk alive.
+    parts.push(rest.length === chunk.length ? rest : Buffer.from(rest));
+    length += rest.length;
   });
 }
 
-function toOutcome(message: Record<string, unknown>): RunOutcome {
-  const rich = (message.rich ?? {}) as Record<string, unknown>;
+/** A reply's outcome, or null when its shape is not a reply's (it came from code, not the runtime). */
+function toOutcome(message: Record<string, unknown>): RunOutcome | null {
+  const exitCode = message.exit_code;
+  if (typeof exitCode !== 'number' || !Number.isInteger(exitCode)) return null;
+  if (message.stdout !== undefined && typeof message.stdout !== 'string') return null;
+  if (message.stderr !== undefined && typeof message.stderr !== 'string') return null;
+  const rawRich = message.rich ?? {};
+  if (rawRich === null || typeof rawRich !== 'object' || Array.isArray(rawRich)) return null;
+  const rich = rawRich as Record<string, unknown>;
   const outcome: RunOutcome = {
-    exitCode: typeof message.exit_code === 'number' ? message.exit_code : 1,
+    exitCode,
     stdout: typeof message.stdout === 'string' ? message.stdout : '',
     stderr: typeof message.stderr === 'string' ? message.stderr : '',
     rich: {},
@@ -99,6 +146,13 @@ function toOutcome(message: Record<string, unknown>): RunOutcome {
   if (typeof rich.html === 'string') outcome.rich.html = rich.html;
   return outcome;
 }
+
+const MALFORMED: RunOutcome = {
+  exitCode: 1,
+  stdout: '',
+  stderr: 'The sandbox sent a malformed reply for this run.\n',
+  rich: {},
+};
 
 /**
  * Host side of `runtime/zygote.py`: one Python process per sandbox that forks a fresh child per run
@@ -153,15 +207,24 @@ export class ProcessServer {
     (child.stdio[4] as Writable | null)?.on('error', () => {});
     return new Promise<void>((resolve, reject) => {
       let started = false;
-      readJsonLines(child.stdio[3] as Readable, (message) => {
-        if (message.event === 'ready' && message.id === undefined) {
-          started = true;
-          resolve();
-          return;
-        }
-        this.#onMessage(message);
-      });
-      readJsonLines((child.stdio as unknown as Readable[])[5]!, (message) => this.#onReplMessage(message));
+      readJsonLines(
+        child.stdio[3] as Readable,
+        (message) => {
+          if (message.event === 'ready' && message.id === undefined) {
+            started = true;
+            resolve();
+            return;
+          }
+          this.#onMessage(message);
+        },
+        // Only the zygote writes here; a runaway line means it is compromised or broken: restart it.
+        () => child.kill('SIGKILL'),
+      );
+      readJsonLines(
+        (child.stdio as unknown as Readable[])[5]!,
+        (message) => this.#onReplMessage(message),
+        () => this.#onReplOverflow(),
+      );
       child.once('error', (error) => {
         if (!started) reject(error);
       });
@@ -197,13 +260,13 @@ export class ProcessServer {
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
-    pending.resolve(toOutcome(message));
+    pending.resolve(toOutcome(message) ?? MALFORMED);
   }
 
   /** Starts one run; the outcome resolves when the child has exited. */
   async run(request: RunRequest): Promise<RunHandle> {
     await this.ready();
-    const id = `r${++this.#nextId}`;
+    const id = `r${++this.#nextId}${randomBytes(6).toString('hex')}`;
     const outcome = new Promise<RunOutcome>((resolve) => this.#pending.set(id, { resolve }));
     const message: Record<string, unknown> = {
       op: 'run',
@@ -252,7 +315,10 @@ export class ProcessServer {
   }
 
   #onReplMessage(message: Record<string, unknown>): void {
-    if (message.event === 'ready') {
+    // The interpreter runs user code, so every line here is untrusted: only a `ready` while it is
+    // starting and one well-formed reply to the one pending id count.
+    if (message.event === 'ready' && message.id === undefined) {
+      if (this.#replState !== 'starting' || !this.#replReadyResolve) return;
       this.#replState = 'ready';
       this.#replReadyResolve?.();
       this.#replReadyResolve = undefined;
@@ -262,7 +328,24 @@ export class ProcessServer {
     const pending = this.#replPending;
     if (!pending || message.id !== pending.id) return;
     this.#replPending = undefined;
-    pending.resolve(toOutcome(message));
+    pending.resolve(toOutcome(message) ?? MALFORMED);
+  }
+
+  /** The interpreter flooded its reply pipe: answer the pending call and restart it. */
+  #onReplOverflow(): void {
+    const pending = this.#replPending;
+    this.#replPending = undefined;
+    pending?.resolve({
+      exitCode: 1,
+      stdout: '',
+      stderr: `The Python interpreter wrote more than ${MAX_PROTOCOL_LINE_BYTES} bytes without a newline to its protocol pipe; it was restarted and its variables are lost.\n`,
+      rich: {},
+    });
+    if (this.#replState === 'stopped') return;
+    // The next call must find a new interpreter, not the dying one.
+    const exited = new Promise<void>((resolve) => this.#replExited.push(resolve));
+    this.#replQueue = this.#replQueue.then(() => exited);
+    this.#send({ op: 'repl_kill' });
   }
 
   #onReplExit(message?: Record<string, unknown>): void {
@@ -295,7 +378,8 @@ export class ProcessServer {
       } catch {
         return { ...DIED, stderr: 'The Python interpreter could not start.\n' };
       }
-      const id = `i${++this.#nextId}`;
+      // Unguessable, so code in the interpreter cannot forge the reply to a later call blindly.
+      const id = `i${++this.#nextId}${randomBytes(9).toString('hex')}`;
       const result = new Promise<RunOutcome>((resolve) => {
         this.#replPending = { id, resolve };
       });
