@@ -291,3 +291,90 @@ while time.time() < end:
     expect(await bystander.files.read('/workspace/after-fifo.txt')).toBe('still served');
   });
 });
+
+describe('client and sandbox conditions are 4xx, never 5xx', () => {
+  it('downloads a file with a non-Latin-1 name with an RFC 5987 filename', async () => {
+    const made = await attacker.runCode("open('/workspace/数据 \"x\".txt', 'w').write('hello')", {
+      language: 'python',
+      timeout: 10,
+    });
+    expect(made.exit_code).toBe(0);
+    const response = await fetch(
+      agentURL(attacker, `/files/download?path=${encodeURIComponent('/workspace/数据 "x".txt')}`),
+      {
+        headers: authorization(),
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="__ _x_.txt"; filename*=UTF-8''%E6%95%B0%E6%8D%AE%20%22x%22.txt`,
+    );
+    expect(await response.text()).toBe('hello');
+    expect((await attacker.files.download('/workspace/数据 "x".txt')).toString()).toBe('hello');
+  });
+
+  it('answers malformed percent-encoding and malformed JSON with 400', async () => {
+    const encoded = await fetch(`${server.baseURL}/sandboxes/%E0%A4%A/health`, { headers: authorization() });
+    expect(encoded.status).toBe(400);
+    expect(((await encoded.json()) as Record<string, unknown>).code).toBe('INVALID_PATH');
+    const killed = await agent(attacker, '/execute/kill/%E0%A4%A', { method: 'POST' });
+    expect([killed.status, killed.body?.code]).toEqual([400, 'INVALID_PATH']);
+    const json = await agent(attacker, '/files/write', { method: 'POST', body: '{"path": "a", ' });
+    expect([json.status, json.body?.code]).toEqual([400, 'INVALID_JSON']);
+  });
+
+  it('answers a write to a full workspace with 413, not a 5xx the SDK would retry', async () => {
+    const filled = await attacker.runCode(
+      "try:\n    open('/workspace/fill.bin', 'wb').write(b'x' * (80 * 1024 * 1024))\nexcept OSError as error:\n    print(error.errno)",
+      { language: 'python', timeout: 20 },
+    );
+    expect(filled.stdout).toBe('28\n');
+    const write = await agent(attacker, '/files/write', {
+      method: 'POST',
+      body: {
+        path: '/workspace/more.bin',
+        content: Buffer.alloc(2 * MiB, 1).toString('base64'),
+        encoding: 'base64',
+      },
+    });
+    expect([write.status, write.body?.code]).toEqual([413, 'FILE_OPERATION_FAILED']);
+    await attacker.files.remove('/workspace/fill.bin');
+    await attacker.files.remove('/workspace/more.bin').catch(() => undefined);
+  });
+});
+
+describe('request bodies', () => {
+  it('refuses a JSON body above 64 MiB with 413 and a code, and keeps serving', async () => {
+    const content = 'a'.repeat(65 * MiB);
+    const write = await agent(attacker, '/files/write', {
+      method: 'POST',
+      body: `{"path": "/workspace/big.txt", "content": "${content}"}`,
+      timeoutMs: 60_000,
+    });
+    expect([write.status, write.body?.code]).toEqual([413, 'INVALID_REQUEST']);
+    expect(await attacker.files.exists('/workspace/big.txt')).toBe(false);
+    expect(await serverHealthy()).toBe(true);
+  });
+
+  it('streams a multipart upload into the workspace', async () => {
+    const payload = Buffer.alloc(20 * MiB, 3);
+    const form = new FormData();
+    form.append('file', new Blob([payload]), 'payload.bin');
+    form.append('path', '/workspace/uploads/payload.bin');
+    const response = await fetch(agentURL(attacker, '/files/upload'), {
+      method: 'POST',
+      headers: authorization(),
+      body: form,
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Record<string, unknown>).size).toBe(payload.length);
+    const size = await attacker.runCode(
+      'import os; print(os.path.getsize("/workspace/uploads/payload.bin"))',
+      {
+        language: 'python',
+      },
+    );
+    expect(size.stdout).toBe(`${payload.length}\n`);
+    await attacker.files.remove('/workspace/uploads');
+  });
+});

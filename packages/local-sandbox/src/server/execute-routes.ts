@@ -9,6 +9,7 @@ import {
   sendJson,
 } from './http-utilities.js';
 import type { LanguageCommand } from './language-probe.js';
+import { decodeSegment } from './path-segments.js';
 import type { RunHandle, RunOutcome } from './process-server.js';
 import type { BackgroundProcess, SandboxSession } from './sandbox-session.js';
 
@@ -304,7 +305,7 @@ export async function handleExecuteRoute(
     return true;
   }
   if (method === 'POST' && route.startsWith('/execute/kill/')) {
-    killProcess(session, decodeURIComponent(route.slice('/execute/kill/'.length)), response);
+    killProcess(session, decodeSegment(route.slice('/execute/kill/'.length)), response);
     return true;
   }
   if ((method === 'DELETE' || method === 'POST') && route === '/execute/kill') {

@@ -1,5 +1,9 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { SANDBOX_WORKSPACE_PATH } from '../isolation/sandbox-environment.js';
 import { HopxHttpError, optionalString, readJsonObject, sendJson } from './http-utilities.js';
@@ -8,6 +12,11 @@ import { outsideWorkspace, sandboxPathOf, workspaceRelativePath } from './worksp
 
 /** Largest file accepted by write and upload. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest JSON body of `POST /files/write`, in bytes (64 MiB: about 48 MiB of file as base64). Bigger
+ * files go through `POST /files/upload` (multipart, streamed, up to MAX_FILE_BYTES).
+ */
+export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
 
 function notFound(requested: string): HopxHttpError {
   return new HopxHttpError(404, 'FILE_NOT_FOUND', `File not found: ${requested}`, { path: requested });
@@ -29,7 +38,10 @@ function mapErrno(code: string, requested: string, message: string): HopxHttpErr
     return new HopxHttpError(403, 'PERMISSION_DENIED', `Permission denied: ${requested}`);
   }
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new HopxHttpError(507, 'FILE_OPERATION_FAILED', `The workspace is full: ${requested}`);
+    // A full workspace is the sandbox's condition, not the server's: a 5xx would make the SDK retry.
+    return new HopxHttpError(413, 'FILE_OPERATION_FAILED', `The workspace is full: ${requested}`, {
+      path: requested,
+    });
   }
   return new HopxHttpError(400, 'FILE_OPERATION_FAILED', `File operation failed on ${requested}: ${message}`);
 }
@@ -161,64 +173,97 @@ function fileInfo(entry: ListedEntry, sandboxPath: string): Record<string, unkno
   };
 }
 
-async function parseUpload(
-  request: IncomingMessage,
-): Promise<{ path: string | undefined; file: Buffer | undefined; filename: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({
-        headers: request.headers,
-        limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 10 },
-      });
-    } catch {
-      reject(
-        new HopxHttpError(
-          400,
-          'INVALID_REQUEST',
-          'Upload must be multipart/form-data with fields "file" and "path".',
-        ),
-      );
-      return;
-    }
-    const result: { path: string | undefined; file: Buffer | undefined; filename: string | undefined } = {
-      path: undefined,
-      file: undefined,
-      filename: undefined,
-    };
-    let pendingFile: Promise<void> = Promise.resolve();
-    parser.on('field', (name, value) => {
-      if (name === 'path') result.path = value;
-    });
-    parser.on('file', (name, stream, info) => {
-      if (name !== 'file') {
-        stream.resume();
-        return;
-      }
-      result.filename = info.filename;
-      pendingFile = new Promise((done, fail) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('limit', () =>
-          fail(
-            new HopxHttpError(413, 'FILE_OPERATION_FAILED', `Upload is larger than ${MAX_FILE_BYTES} bytes.`),
+/** A parsed upload; `file` is a private host temp file holding the part, removed by `discard`. */
+interface Upload {
+  path: string | undefined;
+  filename: string | undefined;
+  file: string | undefined;
+  discard(): Promise<void>;
+}
+
+/**
+ * Parses a multipart upload, streaming the `file` part to a private temp file (the SDK sends it
+ * before `path`, so its destination is not known yet) instead of holding it in memory.
+ */
+async function parseUpload(request: IncomingMessage): Promise<Upload> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'hopgen-upload-'));
+  const upload: Upload = {
+    path: undefined,
+    filename: undefined,
+    file: undefined,
+    discard: () => rm(directory, { recursive: true, force: true }),
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let parser: busboy.Busboy;
+      try {
+        parser = busboy({
+          headers: request.headers,
+          limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 10, fieldSize: 64 * 1024 },
+        });
+      } catch {
+        reject(
+          new HopxHttpError(
+            400,
+            'INVALID_REQUEST',
+            'Upload must be multipart/form-data with fields "file" and "path".',
           ),
         );
-        stream.on('end', () => {
-          result.file = Buffer.concat(chunks);
-          done();
-        });
-        stream.on('error', fail);
+        return;
+      }
+      let pendingFile: Promise<void> = Promise.resolve();
+      parser.on('field', (name, value) => {
+        if (name === 'path') upload.path = value;
       });
+      parser.on('file', (name, stream, info) => {
+        if (name !== 'file' || upload.file !== undefined) {
+          stream.resume();
+          return;
+        }
+        upload.filename = info.filename;
+        const file = path.join(directory, 'file');
+        upload.file = file;
+        pendingFile = new Promise<void>((done, fail) => {
+          stream.on('limit', () => {
+            fail(
+              new HopxHttpError(
+                413,
+                'FILE_OPERATION_FAILED',
+                `Upload is larger than ${MAX_FILE_BYTES} bytes.`,
+              ),
+            );
+          });
+          pipeline(stream, createWriteStream(file, { mode: 0o600 })).then(done, fail);
+        });
+        pendingFile.catch(() => {});
+      });
+      parser.on('error', (error) =>
+        reject(new HopxHttpError(400, 'INVALID_REQUEST', `Bad multipart body: ${String(error)}`)),
+      );
+      parser.on('close', () => {
+        pendingFile.then(resolve, reject);
+      });
+      request.on('error', reject);
+      request.pipe(parser);
     });
-    parser.on('error', (error) =>
-      reject(new HopxHttpError(400, 'INVALID_REQUEST', `Bad multipart body: ${String(error)}`)),
-    );
-    parser.on('close', () => {
-      pendingFile.then(() => resolve(result), reject);
-    });
-    request.pipe(parser);
-  });
+  } catch (error) {
+    await upload.discard();
+    throw error;
+  }
+  return upload;
+}
+
+/**
+ * `attachment` with an ASCII `filename` fallback and the exact name as RFC 5987 `filename*`: a raw
+ * non-Latin-1 header value would make Node throw.
+ */
+export function contentDisposition(name: string): string {
+  const fallback = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(
+    /['()*!]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 /** Serves `/files/*` for one sandbox. Returns false when the route is not a files route. */
@@ -242,13 +287,13 @@ export async function handleFileRoute(
     response.writeHead(200, {
       'content-type': 'application/octet-stream',
       'content-length': data.length,
-      'content-disposition': `attachment; filename="${path.basename(requested).replace(/["\\\r\n]/g, '_')}"`,
+      'content-disposition': contentDisposition(path.posix.basename(requested) || 'download'),
     });
     response.end(data);
     return true;
   }
   if (method === 'POST' && route === '/files/write') {
-    const body = await readJsonObject(request, MAX_FILE_BYTES * 2);
+    const body = await readJsonObject(request, MAX_JSON_BODY_BYTES);
     const requested = optionalString(body, 'path');
     if (!requested) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing required field "path".');
     const content = body.content ?? '';
@@ -269,14 +314,19 @@ export async function handleFileRoute(
   }
   if (method === 'POST' && route === '/files/upload') {
     const upload = await parseUpload(request);
-    if (!upload.file) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing multipart field "file".');
-    const requested = upload.path ?? upload.filename;
-    if (!requested) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing multipart field "path".');
-    const written = await writeWorkspaceFile(session, requested, upload.file, {
-      overwrite: true,
-      mode: 0o644,
-      filename: upload.filename ?? 'upload',
-    });
+    let written: { sandboxPath: string; size: number };
+    try {
+      if (!upload.file) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing multipart field "file".');
+      const requested = upload.path ?? upload.filename;
+      if (!requested) throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing multipart field "path".');
+      written = await writeWorkspaceFile(session, requested, createReadStream(upload.file), {
+        overwrite: true,
+        mode: 0o644,
+        filename: upload.filename ?? 'upload',
+      });
+    } finally {
+      await upload.discard();
+    }
     sendJson(response, 200, {
       success: true,
       path: written.sandboxPath,

@@ -59,6 +59,8 @@ export function sendError(response: ServerResponse, error: HopxHttpError, reques
     response.destroy();
     return;
   }
+  // The rest of a refused body is not read; closing is cheaper than draining it.
+  if (error.status === 413) response.setHeader('connection', 'close');
   sendJson(response, error.status, {
     error: error.message,
     message: error.message,
@@ -73,11 +75,15 @@ export function readBody(request: IncomingMessage, limitBytes: number): Promise<
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused = false;
     request.on('data', (chunk: Buffer) => {
+      if (refused) return;
       size += chunk.length;
       if (size > limitBytes) {
+        // Keep the socket so the 413 reaches the client; sendError closes the connection after it.
+        refused = true;
+        chunks.length = 0;
         reject(new HopxHttpError(413, 'INVALID_REQUEST', `Request body is larger than ${limitBytes} bytes.`));
-        request.destroy();
         return;
       }
       chunks.push(chunk);

@@ -12,6 +12,7 @@ import { FileHelper } from './file-helper.js';
 import { credentialsOf, HopxHttpError, newRequestId, sendError, sendJson } from './http-utilities.js';
 import { probeHostLanguages } from './language-probe.js';
 import { DEFAULT_LIMITS, type LocalSandboxServer, type LocalSandboxServerOptions } from './options.js';
+import { decodeSegment } from './path-segments.js';
 import { SandboxManager } from './sandbox-manager.js';
 import type { SandboxSession } from './sandbox-session.js';
 import { buildTemplates } from './templates.js';
@@ -91,7 +92,7 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     const segments = url.pathname
       .split('/')
       .filter((segment) => segment !== '')
-      .map(decodeURIComponent);
+      .map(decodeSegment);
     if (url.pathname === '/health' || url.pathname === '/') {
       sendJson(response, 200, {
         status: 'ok',
