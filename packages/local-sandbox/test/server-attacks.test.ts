@@ -378,3 +378,40 @@ describe('request bodies', () => {
     await attacker.files.remove('/workspace/uploads');
   });
 });
+
+describe('timers beyond 2^31-1 ms', () => {
+  it('keeps a sandbox whose TTL is 30 days and runs code with a 30-day timeout', async () => {
+    const headers = { ...authorization(), 'X-API-Key': server.apiKey, 'content-type': 'application/json' };
+    const ttl = await fetch(`${server.baseURL}/v1/sandboxes/${bystander.sandboxId}/timeout`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ timeout_seconds: 30 * 24 * 3600 }),
+    });
+    expect(ttl.status).toBe(200);
+    const expiresAt = Date.parse(String(((await ttl.json()) as Record<string, unknown>).expires_at));
+    expect(expiresAt - Date.now()).toBeGreaterThan(29 * 24 * 3600 * 1000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const alive = await fetch(`${server.baseURL}/v1/sandboxes/${bystander.sandboxId}`, { headers });
+    expect(alive.status).toBe(200);
+    const run = await agent(bystander, '/execute', {
+      method: 'POST',
+      body: {
+        code: 'import time; time.sleep(0.3); print(6 * 7)',
+        language: 'python',
+        timeout: 30 * 24 * 3600,
+      },
+    });
+    expect([run.status, run.body?.stdout]).toEqual([200, '42\n']);
+    const absurd = await fetch(`${server.baseURL}/v1/sandboxes/${bystander.sandboxId}/timeout`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ timeout_seconds: 1e300 }),
+    });
+    expect(absurd.status).toBe(400);
+    const absurdRun = await agent(bystander, '/execute', {
+      method: 'POST',
+      body: { code: 'print(1)', timeout: 1e300 },
+    });
+    expect([absurdRun.status, absurdRun.body?.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+});

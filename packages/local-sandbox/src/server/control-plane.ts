@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   HopxHttpError,
+  MAX_TTL_SECONDS,
   optionalPositiveNumber,
   optionalString,
   optionalStringMap,
@@ -117,7 +118,7 @@ export async function handleControlPlane(
     if (method === 'POST') {
       const body = await readJsonObject(request, 1024 * 1024);
       const template = templateFor(context, body);
-      const requestedTimeout = optionalPositiveNumber(body, 'timeout_seconds');
+      const requestedTimeout = optionalPositiveNumber(body, 'timeout_seconds', MAX_TTL_SECONDS);
       const timeoutSeconds =
         requestedTimeout ?? (context.defaultTimeoutSeconds > 0 ? context.defaultTimeoutSeconds : undefined);
       const envVars = optionalStringMap(body, 'env_vars');
@@ -193,7 +194,7 @@ export async function handleControlPlane(
   }
   if (method === 'PUT' && action === 'timeout') {
     const body = await readJsonObject(request, 64 * 1024);
-    const seconds = optionalPositiveNumber(body, 'timeout_seconds');
+    const seconds = optionalPositiveNumber(body, 'timeout_seconds', MAX_TTL_SECONDS);
     if (seconds === undefined)
       throw new HopxHttpError(400, 'MISSING_PARAMETER', 'Missing required field "timeout_seconds".');
     manager.setTimeout(session, seconds);

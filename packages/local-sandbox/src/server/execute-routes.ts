@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   HopxHttpError,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
   optionalPositiveNumber,
   optionalString,
   optionalStringMap,
@@ -9,6 +10,7 @@ import {
   sendJson,
 } from './http-utilities.js';
 import type { LanguageCommand } from './language-probe.js';
+import { type LongTimer, setLongTimeout } from './long-timer.js';
 import { decodeSegment } from './path-segments.js';
 import type { RunHandle, RunOutcome } from './process-server.js';
 import type { BackgroundProcess, SandboxSession } from './sandbox-session.js';
@@ -61,7 +63,7 @@ export function assertRunning(session: SandboxSession): void {
 }
 
 function timeoutOf(body: Record<string, unknown>, fallbackSeconds: number): number {
-  return optionalPositiveNumber(body, 'timeout') ?? fallbackSeconds;
+  return optionalPositiveNumber(body, 'timeout', MAX_EXECUTION_TIMEOUT_SECONDS) ?? fallbackSeconds;
 }
 
 /** Starts code in a fresh process: Python forks from the zygote, other languages exec their interpreter. */
@@ -98,12 +100,12 @@ export async function waitWithTimeout(
   timeoutSeconds: number,
   kill: () => void | Promise<void>,
 ): Promise<RunOutcome | null> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const timedOut = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutSeconds * 1000);
+    timer = setLongTimeout(() => resolve(null), timeoutSeconds * 1000);
   });
   const result = await Promise.race([outcome, timedOut]);
-  clearTimeout(timer);
+  timer?.clear();
   if (result !== null) return result;
   await Promise.race([
     Promise.resolve(kill()).then(() => outcome),
@@ -168,13 +170,13 @@ function registerBackground(
     },
   };
   session.processes.set(processId, entry);
-  const timer = setTimeout(() => {
+  const timer = setLongTimeout(() => {
     if (entry.status === 'running') entry.status = 'timeout';
     session.processServer.kill(handle.id);
   }, timeoutSeconds * 1000);
   void handle.outcome
     .then((outcome) => {
-      clearTimeout(timer);
+      timer.clear();
       entry.exitCode = outcome.exitCode;
       entry.stdout = outcome.stdout;
       entry.stderr = outcome.stderr;
@@ -182,7 +184,7 @@ function registerBackground(
       if (entry.status === 'running') entry.status = outcome.exitCode === 0 ? 'completed' : 'failed';
     })
     .catch(() => {
-      clearTimeout(timer);
+      timer.clear();
       if (entry.status === 'running') entry.status = 'failed';
     });
   return entry;

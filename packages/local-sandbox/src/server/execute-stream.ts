@@ -3,11 +3,13 @@ import type { WebSocket } from 'ws';
 import { assertRunning, languageFor } from './execute-routes.js';
 import {
   HopxHttpError,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
   optionalPositiveNumber,
   optionalString,
   optionalStringMap,
   requiredString,
 } from './http-utilities.js';
+import { setLongTimeout } from './long-timer.js';
 import type { SandboxSession } from './sandbox-session.js';
 
 /**
@@ -136,7 +138,7 @@ function parseExecuteFrame(text: string): {
   return {
     code: requiredString(body, 'code'),
     language: optionalString(body, 'language'),
-    timeoutSeconds: optionalPositiveNumber(body, 'timeout') ?? 60,
+    timeoutSeconds: optionalPositiveNumber(body, 'timeout', MAX_EXECUTION_TIMEOUT_SECONDS) ?? 60,
     env: optionalStringMap(body, 'env'),
     workdir: optionalString(body, 'workdir'),
   };
@@ -182,7 +184,7 @@ async function run(
     sender.push({ type: 'stderr', data: chunk, timestamp: now() }),
   );
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const timer = setLongTimeout(() => {
     timedOut = true;
     process.kill('SIGKILL');
   }, timeoutSeconds * 1000);
@@ -190,7 +192,7 @@ async function run(
     process.once('error', () => resolve(127));
     process.once('close', (code, signal) => resolve(code ?? (signal ? 137 : 1)));
   });
-  clearTimeout(timer);
+  timer.clear();
   if (timedOut) {
     throw new HopxHttpError(
       408,

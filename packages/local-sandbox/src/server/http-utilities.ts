@@ -131,15 +131,27 @@ export function requiredString(body: Record<string, unknown>, name: string): str
   return value;
 }
 
-/** Reads an optional positive number field (seconds, counts). */
-export function optionalPositiveNumber(body: Record<string, unknown>, name: string): number | undefined {
+/** Reads an optional positive number field (seconds, counts), at most `maximum`. */
+export function optionalPositiveNumber(
+  body: Record<string, unknown>,
+  name: string,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new HopxHttpError(400, 'INVALID_REQUEST', `Field "${name}" must be a positive number.`);
   }
+  if (value > maximum) {
+    throw new HopxHttpError(400, 'INVALID_REQUEST', `Field "${name}" must be at most ${maximum}.`);
+  }
   return value;
 }
+
+/** Longest sandbox TTL accepted, in seconds (10 years; longer means "no TTL": leave it out). */
+export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+/** Longest execution timeout accepted, in seconds (30 days). */
+export const MAX_EXECUTION_TIMEOUT_SECONDS = 30 * 24 * 3600;
 
 /** Reads an optional `{ name: string }` map (environment variables). */
 export function optionalStringMap(

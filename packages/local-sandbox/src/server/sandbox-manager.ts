@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IsolatedSandbox, IsolationBackend, SandboxLimits } from '../isolation/types.js';
 import type { FileHelper } from './file-helper.js';
 import { HopxHttpError } from './http-utilities.js';
+import { setLongTimeout } from './long-timer.js';
 import { SandboxSession } from './sandbox-session.js';
 import type { LocalTemplate } from './templates.js';
 
@@ -176,13 +177,17 @@ export class SandboxManager {
 
   /** Sets the TTL to now + `seconds`; expiry destroys the sandbox. */
   setTimeout(session: SandboxSession, seconds: number): void {
-    clearTimeout(session.ttlTimer);
+    session.ttlTimer?.clear();
     session.timeoutSeconds = seconds;
     session.expiresAt = new Date(Date.now() + seconds * 1000);
-    session.ttlTimer = setTimeout(() => {
-      void this.destroy(session.id).catch(() => {});
-    }, seconds * 1000);
-    session.ttlTimer.unref();
+    // A TTL beyond one Node timer (24.8 days) must not fire at once.
+    session.ttlTimer = setLongTimeout(
+      () => {
+        void this.destroy(session.id).catch(() => {});
+      },
+      seconds * 1000,
+      { unref: true },
+    );
   }
 
   /** Issues a fresh token for the sandbox's agent. */
@@ -215,7 +220,7 @@ export class SandboxManager {
   async #destroySession(session: SandboxSession): Promise<void> {
     if (session.destroyed) return;
     session.destroyed = true;
-    clearTimeout(session.ttlTimer);
+    session.ttlTimer?.clear();
     for (const stop of session.onDestroy) stop();
     session.processServer.close();
     if (session.status === 'paused') await session.isolated.thaw().catch(() => {});

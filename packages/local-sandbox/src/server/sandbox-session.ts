@@ -9,6 +9,7 @@ import {
 } from '../isolation/sandbox-environment.js';
 import type { IsolatedSandbox } from '../isolation/types.js';
 import type { FileHelper, FileHelperTarget } from './file-helper.js';
+import type { LongTimer } from './long-timer.js';
 import { ProcessServer } from './process-server.js';
 import type { LocalTemplate } from './templates.js';
 
@@ -85,7 +86,7 @@ export class SandboxSession {
   status: SandboxStatus = 'running';
   timeoutSeconds: number | null = null;
   expiresAt: Date | null = null;
-  ttlTimer: NodeJS.Timeout | undefined;
+  ttlTimer: LongTimer | undefined;
   /** Sandbox environment variables (`/env`), applied to every later run. */
   envVars: Record<string, string> = {};
   readonly processes = new Map<string, BackgroundProcess>();
