@@ -415,3 +415,38 @@ describe('timers beyond 2^31-1 ms', () => {
     expect([absurdRun.status, absurdRun.body?.code]).toEqual([400, 'INVALID_REQUEST']);
   });
 });
+
+describe('/execute/stream', () => {
+  it('stops a run at the 4 MiB output cap', async () => {
+    const startedAt = Date.now();
+    const frames = await streamFrames(attacker, [
+      JSON.stringify({
+        type: 'execute',
+        code: 'import os, time\nb = b"a" * (1 << 20)\nt = time.time()\nwhile time.time() - t < 20: os.write(1, b)',
+        language: 'python',
+        timeout: 30,
+      }),
+    ]);
+    const stdout = frames.filter((frame) => frame.type === 'stdout').map((frame) => String(frame.data));
+    expect(stdout.join('').length).toBeLessThanOrEqual(4 * MiB);
+    expect(frames.some((frame) => frame.type === 'stderr' && /output limit/.test(String(frame.data)))).toBe(
+      true,
+    );
+    expect(frames.at(-1)).toMatchObject({ type: 'complete', success: false });
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
+  });
+
+  it('streams bash code', async () => {
+    const frames = await streamFrames(attacker, [
+      JSON.stringify({ type: 'execute', code: 'echo hi\necho $((6 * 7))', language: 'bash', timeout: 10 }),
+    ]);
+    expect(
+      frames
+        .filter((frame) => frame.type === 'stdout')
+        .map((frame) => frame.data)
+        .join(''),
+    ).toBe('hi\n42\n');
+    expect(frames.find((frame) => frame.type === 'result')?.exit_code).toBe(0);
+    expect(frames.at(-1)).toMatchObject({ type: 'complete', success: true });
+  });
+});

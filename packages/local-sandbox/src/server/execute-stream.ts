@@ -20,6 +20,9 @@ const FRAME_GAP_MS = 5;
 
 type Frame = Record<string, unknown> & { type: string };
 
+/** Most output (stdout and stderr together) one streamed run may send, in bytes; like `/execute`'s 4 MiB. */
+export const STREAM_OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /** Sends frames one at a time, FRAME_GAP_MS apart, merging queued output of the same stream. */
 class PacedSender {
   readonly #socket: WebSocket;
@@ -177,12 +180,30 @@ async function run(
   process.stdin?.end(request.code);
   process.stdout?.setEncoding('utf8');
   process.stderr?.setEncoding('utf8');
-  process.stdout?.on('data', (chunk: string) =>
-    sender.push({ type: 'stdout', data: chunk, timestamp: now() }),
-  );
-  process.stderr?.on('data', (chunk: string) =>
-    sender.push({ type: 'stderr', data: chunk, timestamp: now() }),
-  );
+  // The same cap as the other routes (the zygote keeps 4 MiB per stream); at the cap the run stops.
+  let streamed = 0;
+  let capped = false;
+  const forward = (type: 'stdout' | 'stderr') => (chunk: string) => {
+    if (capped) return;
+    const room = STREAM_OUTPUT_LIMIT_BYTES - streamed;
+    const size = Buffer.byteLength(chunk);
+    if (size <= room) {
+      streamed += size;
+      sender.push({ type, data: chunk, timestamp: now() });
+      return;
+    }
+    capped = true;
+    const kept = Buffer.from(chunk).subarray(0, room).toString('utf8');
+    if (kept !== '') sender.push({ type, data: kept, timestamp: now() });
+    sender.push({
+      type: 'stderr',
+      data: `\n[output limit of ${STREAM_OUTPUT_LIMIT_BYTES} bytes reached; the run was stopped]\n`,
+      timestamp: now(),
+    });
+    process.kill('SIGKILL');
+  };
+  process.stdout?.on('data', forward('stdout'));
+  process.stderr?.on('data', forward('stderr'));
   let timedOut = false;
   const timer = setLongTimeout(() => {
     timedOut = true;

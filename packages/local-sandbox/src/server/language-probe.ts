@@ -93,7 +93,8 @@ export async function probeHostLanguages(anyPathVisible: boolean): Promise<HostL
       command: bash,
       args: [],
       extension: '.sh',
-      stdinArgs: ['--norc', '-c', 'source /dev/stdin'],
+      // Empty: the code goes to a file first. stdin is a socket, and /dev/stdin cannot open a socket.
+      stdinArgs: [],
     };
   }
   const node = await findOnPath('node');
