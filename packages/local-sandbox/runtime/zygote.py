@@ -9,12 +9,24 @@ Every child gets fresh memfds as fds 1 and 2, so output written by C code and by
 captured too; the zygote reads them back after the child exits.
 """
 
-import ctypes
-import json
 import os
-import select
-import signal
 import sys
+
+if sys.flags.no_site:
+    # Started with -S: site's .pth processing costs several milliseconds per sandbox start with
+    # Debian's data-science stack. The packages need only their directories on sys.path, and user
+    # code still gets exit(), quit() and help() as in a normal interpreter.
+    import site
+
+    sys.path.extend(path for path in site.getsitepackages() if os.path.isdir(path))
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+
+import ctypes  # noqa: E402
+import json  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
 
 PROTOCOL = os.fdopen(3, "w", buffering=1, encoding="utf-8", errors="replace")
 OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
