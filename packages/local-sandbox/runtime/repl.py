@@ -6,11 +6,11 @@ gets fresh memfds as fds 1 and 2, so output of C code and of subprocesses is cap
 
 import builtins
 import ctypes
-import json
 import os
 import sys
 
 import runner
+import wire
 
 OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
 PR_SET_DUMPABLE = 4
@@ -63,7 +63,7 @@ def serve(in_fd, out_fd, preload):
     sys.stdout = open(1, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
     sys.stderr = open(2, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
     # A leading newline ends any half-written reply of a killed predecessor.
-    output.write("\n" + json.dumps({"event": "ready", "pid": os.getpid()}) + "\n")
+    output.write("\n" + wire.dumps({"event": "ready", "pid": os.getpid()}) + "\n")
     buffer = b""
     while True:
         chunk = requests.read(1 << 20)
@@ -74,7 +74,7 @@ def serve(in_fd, out_fd, preload):
             line, buffer = buffer.split(b"\n", 1)
             if not line.strip():
                 continue
-            request = json.loads(line)
+            request = wire.loads(line)
             env = request.get("env")
             if env is not None:
                 os.environ.clear()
@@ -94,4 +94,4 @@ def serve(in_fd, out_fd, preload):
                 "stderr": _read(stderr_fd),
                 "rich": rich,
             }
-            output.write(json.dumps(reply) + "\n")
+            output.write(wire.dumps(reply) + "\n")

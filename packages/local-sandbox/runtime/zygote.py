@@ -24,9 +24,12 @@ if sys.flags.no_site:
     site.sethelper()
 
 import ctypes  # noqa: E402
-import json  # noqa: E402
 import select  # noqa: E402
-import signal  # noqa: E402
+# _signal, not signal: the wrapper module imports enum (milliseconds per sandbox start) only to
+# turn numbers into enum members.
+import _signal as signal  # noqa: E402
+
+import wire  # noqa: E402
 
 PROTOCOL = os.fdopen(3, "w", buffering=1, encoding="utf-8", errors="replace")
 OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
@@ -59,6 +62,8 @@ RUN_CGROUP_ROOT = None
 if "--run-cgroup" in sys.argv:
     RUN_CGROUP_ROOT = sys.argv[sys.argv.index("--run-cgroup") + 1]
 USE_LANDLOCK = "--no-landlock" not in sys.argv
+# Start the persistent interpreter at once (without preloaded modules), as if asked with repl_start.
+START_REPL = "--start-repl" in sys.argv
 cgroup_counter = 0
 dying_cgroups = []  # killed, to be removed once their processes are gone
 
@@ -238,7 +243,7 @@ def remove_dead_cgroups():
 
 
 def send(message):
-    PROTOCOL.write(json.dumps(message) + "\n")
+    PROTOCOL.write(wire.dumps(message) + "\n")
 
 
 def read_memfd(fd, limit=OUTPUT_LIMIT):
@@ -325,7 +330,7 @@ def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
 
         code, rich = runner.run_fresh(request["code"], request.get("rich", True))
         os.lseek(meta_fd, 0, os.SEEK_SET)
-        os.write(meta_fd, json.dumps(rich).encode("utf-8"))
+        os.write(meta_fd, wire.dumps(rich).encode("utf-8"))
     except BaseException:  # noqa: BLE001 - the child must always exit, never return into the loop
         try:
             import traceback
@@ -459,7 +464,7 @@ def reap():
         meta = read_memfd(meta_fd, 64 * 1024 * 1024)
         if meta:
             try:
-                reply["rich"] = json.loads(meta)
+                reply["rich"] = wire.loads(meta)
             except ValueError:
                 pass
         if code_file:
@@ -487,13 +492,17 @@ def main():
     if _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
     sys.path.insert(0, RUNTIME_DIR)
-    import runner  # noqa: F401 - imported once here so every forked run has it for free
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     os.set_blocking(wake_read, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     wake_fds = (wake_read, wake_write)
+    if START_REPL:
+        # Before this process's own remaining imports: the interpreter starts on the other core
+        # meanwhile, and the host needs no round trip to ask for it.
+        start_repl({}, wake_fds)
+    import runner  # noqa: F401 - imported once here so every forked run has it for free
     stdin = os.fdopen(0, "rb", buffering=0)
     buffer = b""
     send({"event": "ready", "pid": os.getpid()})
@@ -519,7 +528,7 @@ def main():
             line, buffer = buffer.split(b"\n", 1)
             if not line.strip():
                 continue
-            request = json.loads(line)
+            request = wire.loads(line)
             op = request.get("op")
             sys.stdout.flush()
             sys.stderr.flush()

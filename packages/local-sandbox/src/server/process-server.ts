@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolatedSandbox } from '../isolation/types.js';
 
@@ -183,15 +184,24 @@ export class ProcessServer {
   /** Starts the process server if it is not running; resolves when it accepts runs. */
   ready(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('process server closed'));
-    this.#ready ??= this.#spawn();
+    this.#ready ??= this.#spawn(false);
     return this.#ready;
   }
 
-  #spawn(): Promise<void> {
+  #spawn(startRepl: boolean): Promise<void> {
     // -S skips site's .pth processing (several ms per sandbox start); the zygote puts the package
     // directories on sys.path itself.
-    const zygoteArguments = ['-S', this.#launch.zygotePath];
+    // The zygote is imported rather than run as a script, so Python loads its cached bytecode instead
+    // of compiling it at every start; sys.path[0] (the cwd for -c, which runs write) is replaced
+    // before anything is imported from it.
+    const zygoteArguments = [
+      '-S',
+      '-c',
+      'import sys; sys.path[0] = sys.argv.pop(1); import zygote; zygote.main()',
+      path.posix.dirname(this.#launch.zygotePath),
+    ];
     if (this.#launch.runCgroupPath) zygoteArguments.push('--run-cgroup', this.#launch.runCgroupPath);
+    if (startRepl) zygoteArguments.push('--start-repl');
     const child = this.#sandbox.spawn(this.#launch.python, zygoteArguments, {
       cwd: this.#launch.cwd,
       env: this.#launch.env,
@@ -300,13 +310,19 @@ export class ProcessServer {
   startRepl(preload: string[] = []): Promise<void> {
     if (this.#replState !== 'stopped' && this.#replReady) return this.#replReady;
     this.#replState = 'starting';
+    // A process server that is not running yet forks the interpreter as its first act: in parallel
+    // with the rest of its own start-up, and without a round trip to ask for it.
+    const withServer = !this.#ready && !this.#closed && preload.length === 0;
+    if (withServer) this.#ready = this.#spawn(true);
     this.#replReady = (async () => {
-      await this.ready();
       const ready = new Promise<void>((resolve, reject) => {
         this.#replReadyResolve = resolve;
         this.#replReadyReject = reject;
       });
-      this.#send({ op: 'repl_start', preload });
+      // Rejected too when the process server fails first; that error is the one reported.
+      ready.catch(() => {});
+      await this.ready();
+      if (!withServer) this.#send({ op: 'repl_start', preload });
       await ready;
     })();
     this.#replReady.catch(() => {

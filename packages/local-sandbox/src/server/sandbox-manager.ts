@@ -143,8 +143,10 @@ export class SandboxManager {
     }
     if (!session) {
       session = await this.#newSession(options.template, options.internetAccess);
-      // Start the process server now; the first run waits for it, so create answers sooner.
-      session.processServer.ready().catch(() => {});
+      // Start the process server now, and for Python its interpreter too (a forked process of a few
+      // MiB, started by the server itself): the first run waits for them, so create answers sooner.
+      const server = session.processServer;
+      (options.template.languages.has('python') ? server.startRepl() : server.ready()).catch(() => {});
     }
     session.createdAt = new Date();
     if (options.envVars) session.envVars = { ...options.envVars };
