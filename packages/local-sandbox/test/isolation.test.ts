@@ -511,7 +511,9 @@ describe('bubblewrap backend', () => {
       // Each child escapes one way (back to the root, into a cgroup of its own), then becomes a
       // sleep that should die with the run.
       const attack = [
-        'import os, time',
+        'import os',
+        // The run waits until both grandchildren have reported, however loaded the machine is.
+        'done_read, done_write = os.pipe()',
         'for target in ["/sys/fs/cgroup", "/sys/fs/cgroup/hide"]:',
         '    if os.fork() == 0:',
         '        os.setsid()',
@@ -522,9 +524,16 @@ describe('bubblewrap backend', () => {
         '                print(target, "escaped", flush=True)',
         '            except OSError as e:',
         '                print(target, e.strerror, flush=True)',
+        '            os.write(done_write, b"x")',
         `            os.execv("/usr/bin/sleep", ["sleep", "${marker}"])`,
         '        os._exit(0)',
-        'time.sleep(0.5)',
+        'os.close(done_write)',
+        'reported = b""',
+        'while len(reported) < 2:',
+        '    chunk = os.read(done_read, 2)',
+        '    if not chunk:',
+        '        break',
+        '    reported += chunk',
       ].join('\n');
       zygote.stdin!.write(`${JSON.stringify({ op: 'run', id: 'attack', code: attack })}\n`);
       const reply = await exitOf('attack');
