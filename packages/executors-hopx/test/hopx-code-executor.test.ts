@@ -230,8 +230,7 @@ describe('HopXCodeExecutor timeouts', () => {
         language: 'python',
         code: [
           'import subprocess, time',
-          `subprocess.Popen(["bash", "-c", '(setsid bash -c "while true; do echo x >> ${marker}; sleep 0.1; done" &); echo started'])`,
-          'time.sleep(0.5)',
+          `subprocess.Popen(["bash", "-c", '(setsid bash -c "while true; do echo x >> ${marker}; sleep 0.1; done" &); echo started']).wait()`,
           'print("spawned", flush=True)',
           'time.sleep(30)',
         ].join('\n'),

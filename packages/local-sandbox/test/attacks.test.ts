@@ -294,7 +294,9 @@ describe('attacks from sandboxed code are contained', () => {
     const marker = '86420.1357';
     const escapeThen = (then: string) =>
       [
-        'import os, time',
+        'import os',
+        // The run waits until the grandchild has reported, however loaded the machine is.
+        'done_read, done_write = os.pipe()',
         'if os.fork() == 0:',
         '    os.setsid()',
         '    if os.fork() == 0:',
@@ -305,9 +307,11 @@ describe('attacks from sandboxed code are contained', () => {
         '                print(target, "MOVED", flush=True)',
         '            except OSError as e:',
         '                print(target, e.strerror, flush=True)',
+        '        os.write(done_write, b"x")',
         `        ${then}`,
         '    os._exit(0)',
-        'time.sleep(0.5)',
+        'os.close(done_write)',
+        'os.read(done_read, 1)',
       ].join('\n');
     const expected = [
       '',
