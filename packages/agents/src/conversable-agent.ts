@@ -176,10 +176,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   humanInput: HumanInputProvider;
   /** The abort signal of the chat in progress, if any; checked between turns. */
   currentSignal: AbortSignal | undefined;
-  /** Why the last conversation this agent ended stopped (any partner), as recorded by {@link recordTermination}. */
-  lastTermination: { reason: TerminationReason; detail?: string } | undefined;
-  /** Every answer a human gave since the last chat that cleared history. */
-  humanInputLog: string[] = [];
   // Per conversation partner, so an agent in several chats at once (nested or concurrent chats)
   // reports each chat's own ending and human input.
   #terminations = new Map<ConversableAgent | undefined, { reason: TerminationReason; detail?: string }>();
@@ -429,11 +425,9 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   ): void {
     this.resetConsecutiveAutoReplyCounter(recipient);
     this.#replyAtReceive.set(recipient, replyAtReceive);
-    this.lastTermination = undefined;
     this.#terminations.delete(recipient);
     if (clearHistory) {
       this.clearHistory(recipient);
-      this.humanInputLog = [];
       this.#humanInputByPartner.delete(recipient);
     }
     if (prepareRecipient) recipient.prepareChat(this, clearHistory, false, replyAtReceive);
@@ -446,8 +440,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
 
   /** Records why a conversation ended; `initiateChat` reports it in `ChatResult.terminationReason`. */
   recordTermination(reason: TerminationReason, detail?: string, partner?: ConversableAgent): void {
-    this.lastTermination = detail === undefined ? { reason } : { reason, detail };
-    this.#terminations.set(partner, this.lastTermination);
+    this.#terminations.set(partner, detail === undefined ? { reason } : { reason, detail });
   }
 
   /** Why this agent ended its conversation with `partner`, if it did since that chat was prepared. */
@@ -514,7 +507,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     this.resetConsecutiveAutoReplyCounter();
     this.stopReplyAtReceive();
     this.#modelClient?.clearUsage();
-    this.humanInputLog = [];
     this.#humanInputByPartner.clear();
     this.#terminations.clear();
     for (const entry of this.#replyFunctions) {
@@ -641,7 +633,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   async getHumanInput(prompt: string, sender?: ConversableAgent): Promise<string> {
     this.emit('human-input-requested', { agent: this, prompt, ...(sender ? { sender } : {}) });
     const answer = await this.humanInput.getInput(prompt);
-    this.humanInputLog.push(answer);
     let forPartner = this.#humanInputByPartner.get(sender);
     if (forPartner === undefined) {
       forPartner = [];
