@@ -123,27 +123,19 @@ async function prepareAndSelectAgents(
     const functionNames = calledFunctionNames(lastMessage);
     if (functionNames !== undefined) {
       candidates = members.filter((agent) => agent.canExecuteFunction(functionNames));
+      // Nobody can run every called function: fall back to the agents that can run any.
+      if (candidates.length === 0) candidates = members.filter((agent) => agent.functionMap.size > 0);
+      if (candidates.length === 0) {
+        throw new SpeakerSelectionError(
+          `No agent can execute the function ${functionNames.join(', ')}. Please check the function_map of the agents.`,
+        );
+      }
       if (candidates.length === 1) {
         return {
           chosen: { speaker: candidates[0]!, reason: 'function-call-filter' },
           method: methodName,
           eligible: candidates,
         };
-      }
-      if (candidates.length === 0) {
-        candidates = members.filter((agent) => agent.functionMap.size > 0);
-        if (candidates.length === 1) {
-          return {
-            chosen: { speaker: candidates[0]!, reason: 'function-call-filter' },
-            method: methodName,
-            eligible: candidates,
-          };
-        }
-        if (candidates.length === 0) {
-          throw new SpeakerSelectionError(
-            `No agent can execute the function ${functionNames.join(', ')}. Please check the function_map of the agents.`,
-          );
-        }
       }
     }
   }
