@@ -121,7 +121,7 @@ export async function measureRoundBreakdown(calls = 20_000): Promise<RoundBreakd
   const [alice, bob] = agents as [ConversableAgent, ConversableAgent, ConversableAgent];
   const groupchat = new GroupChat({ agents, speakerSelectionMethod: 'round_robin', maxRound: 10 });
   const manager = new GroupChatManager({ groupchat, silent: true });
-  first.prepareChat(manager, true);
+  first.prepareChat(manager, { clearHistory: true });
   const message: Message = {
     role: 'user',
     content: 'alice: a fixed answer of ordinary length.',

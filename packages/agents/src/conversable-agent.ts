@@ -1,20 +1,20 @@
 import { EventEmitter } from 'eventemitter3';
-import { appendCarryover } from './carryover.js';
-import type { ChatResult, TerminationReason } from './chat-result.js';
+import { appendCarryover } from './chats/carryover.js';
 import type { ChatQueueItem } from './chats/chat-queue.js';
+import type { ChatResult } from './chats/chat-result.js';
+import { ChatRun } from './chats/chat-run.js';
+import { type InitiateChatOptions, initiateChatWith } from './chats/initiate-chat.js';
 import { initiateChatsFrom } from './chats/initiate-chats.js';
 import {
   type NestedChatQueueItem,
   type RegisterNestedChatsOptions,
   registerNestedChats,
 } from './chats/nested-chats.js';
-import { generateCodeExecutionReply } from './code-execution/code-execution-reply.js';
-import type { CodeExecutor } from './code-execution/types.js';
+import type { CodeExecutionConfig } from './code-execution/code-execution-config.js';
 import { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
 import { ConversationNotFoundError, InvalidOptionError, ModelClientError } from './errors.js';
 import type { AgentEvents } from './events.js';
 import { type HumanInputProvider, TerminalHumanInput } from './human-input.js';
-import { type InitiateChatOptions, initiateChatWith } from './initiate-chat.js';
 import type { LlmConfig } from './llm-config.js';
 import {
   contentToString,
@@ -25,62 +25,14 @@ import {
 } from './message.js';
 import { createModelClient } from './model-clients/create-model-client.js';
 import type { ModelClient } from './model-clients/model-client.js';
-import { generateModelReply } from './model-clients/model-reply.js';
-import { matchTrigger, type ReplyTrigger, validateTrigger } from './reply-trigger.js';
-import { generateToolCallsReply } from './tools/tool-calls-reply.js';
+import { BUILT_IN_REPLY_STEPS } from './reply/built-in-steps.js';
+import { matchTrigger, type ReplyTrigger, validateTrigger } from './reply/reply-trigger.js';
+import type { RegisterReplyOptions, ReplyFunction } from './reply/reply-types.js';
 import { toolDefinition } from './tools/tool-definition.js';
 import type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
 
 /** How an agent asks a human: on every message, only to end a conversation, or never. */
 export type HumanInputMode = 'ALWAYS' | 'TERMINATE' | 'NEVER';
-
-/** Code execution settings of an agent. */
-export interface CodeExecutionConfig {
-  /** Runs the code blocks found in received messages. */
-  executor: CodeExecutor;
-  /**
-   * How many recent messages to scan for code, newest first; `'auto'` scans the messages received
-   * since this agent last spoke. @default 'auto'
-   */
-  lastNMessages?: number | 'auto';
-}
-
-/** What a reply function answers: `final: true` stops the pipeline with `reply` (`null` ends the conversation). */
-export interface ReplyResult {
-  final: boolean;
-  reply?: MessageInput | null;
-}
-
-/** What a reply function receives. */
-export interface ReplyContext<TConfig = unknown> {
-  /** The agent that is replying. */
-  agent: ConversableAgent;
-  /** The conversation so far (after hooks), oldest first. */
-  messages: Message[];
-  /** Who the reply is for, when known. */
-  sender: ConversableAgent | undefined;
-  /** The `config` given at registration (reset by `reset()`). */
-  config: TConfig;
-}
-
-/** A step of the reply pipeline. */
-export type ReplyFunction<TConfig = unknown> = (
-  context: ReplyContext<TConfig>,
-) => ReplyResult | Promise<ReplyResult>;
-
-/** Options of {@link ConversableAgent.registerReply}. */
-export interface RegisterReplyOptions<TConfig = unknown> {
-  /** Index in the pipeline; 0 (the default) puts it first, so later registrations are checked earlier. @default 0 */
-  position?: number;
-  /** Passed to the reply function as `context.config`. */
-  config?: TConfig;
-  /** Called by `reset()` to restore the config; by default a shallow copy of the original is restored. */
-  resetConfig?: (config: TConfig) => TConfig | undefined;
-  /** Remove every other reply function first. @default false */
-  removeOtherReplyFunctions?: boolean;
-  /** Name used in events and errors. @default the function's name */
-  name?: string;
-}
 
 /** The points where hooks can change messages. */
 export interface AgentHooks {
@@ -135,6 +87,30 @@ export interface SendOptions {
   requestReply?: boolean;
   /** Print nothing for this message. @default false */
   silent?: boolean;
+  /** The conversation the message belongs to; chats set it. @default a new run for the reply, if any */
+  run?: ChatRun;
+}
+
+/** Options of {@link ConversableAgent.prepareChat}. */
+export interface PrepareChatOptions {
+  /** Clear the history with the partner first. @default true */
+  clearHistory?: boolean;
+  /** Prepare the recipient for a chat with this agent too. @default true */
+  prepareRecipient?: boolean;
+  /** Reply when a message from the partner arrives without `requestReply`. @default true */
+  replyAtReceive?: boolean;
+}
+
+/** Options of {@link ConversableAgent.generateReply}. */
+export interface GenerateReplyOptions {
+  /** The conversation to reply to. @default the history with `sender` */
+  messages?: Message[];
+  /** Who the reply is for. */
+  sender?: ConversableAgent;
+  /** Reply functions to skip. @default [] */
+  exclude?: ReplyFunction<any>[];
+  /** The conversation this reply belongs to. @default a new run */
+  run?: ChatRun;
 }
 
 interface ReplyEntry {
@@ -147,10 +123,6 @@ interface ReplyEntry {
 }
 
 const DEFAULT_SYSTEM_MESSAGE = 'You are a helpful AI Assistant.';
-
-/** AutoGen's prompt for `reflection_with_llm` summaries. */
-export const DEFAULT_SUMMARY_PROMPT =
-  'Summarize the takeaway from the conversation. Do not add any introductory phrases.';
 
 /**
  * An agent that converses: it sends and receives OpenAI chat messages and replies through a
@@ -174,12 +146,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   renderer: TranscriptRenderer;
   /** Where human input comes from. */
   humanInput: HumanInputProvider;
-  /** The abort signal of the chat in progress, if any; checked between turns. */
-  currentSignal: AbortSignal | undefined;
-  // Per conversation partner, so an agent in several chats at once (nested or concurrent chats)
-  // reports each chat's own ending and human input.
-  #terminations = new Map<ConversableAgent | undefined, { reason: TerminationReason; detail?: string }>();
-  #humanInputByPartner = new Map<ConversableAgent | undefined, string[]>();
 
   #systemMessage: string;
   #description: string;
@@ -189,7 +155,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   #isTerminationMsg: (message: Message) => boolean;
   #defaultMaxConsecutiveAutoReply: number;
   #maxConsecutiveAutoReply = new Map<ConversableAgent | undefined, number>();
-  #consecutiveAutoReplyCounter = new Map<ConversableAgent | undefined, number>();
   #replyAtReceive = new Map<ConversableAgent, boolean>();
   #replyFunctions: ReplyEntry[] = [];
   #hooks: { [K in keyof AgentHooks]: AgentHooks[K][] } = {
@@ -242,22 +207,13 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     }
     this.#codeExecutionConfig = options.codeExecutionConfig ?? false;
 
-    // Registered in reverse: each goes to position 0, so the pipeline runs termination first.
-    this.registerReply([ConversableAgent, null], generateModelReply, {
-      name: 'generateModelReply',
-    });
-    if (this.#codeExecutionConfig) {
-      const config = this.#codeExecutionConfig;
-      this.registerReply([ConversableAgent, null], (context) => generateCodeExecutionReply(context, config), {
-        name: 'generateCodeExecutionReply',
+    for (const step of BUILT_IN_REPLY_STEPS) {
+      if (step.appliesTo && !step.appliesTo(this)) continue;
+      this.registerReply([ConversableAgent, null], step.replyFunction, {
+        name: step.name,
+        position: this.#replyFunctions.length,
       });
     }
-    this.registerReply([ConversableAgent, null], generateToolCallsReply, {
-      name: 'generateToolCallsReply',
-    });
-    this.registerReply([ConversableAgent, null], (context) => this.#checkTerminationAndHumanReply(context), {
-      name: 'checkTerminationAndHumanReply',
-    });
   }
 
   /** The system message prepended to model calls. */
@@ -339,22 +295,22 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     this.emit('message-received', { sender, recipient: this, message: stored, silent });
     const requestReply = options.requestReply ?? this.#replyAtReceive.get(sender) ?? false;
     if (!requestReply) return;
-    if (this.currentSignal?.aborted) {
-      this.recordTermination('aborted', undefined, sender);
+    const run = options.run ?? new ChatRun();
+    if (run.aborted) {
+      run.recordEnding(this, sender, { reason: 'aborted' });
       return;
     }
-    const reply = await this.generateReply({ messages: this.#history(sender), sender });
-    if (reply !== null) await this.send(reply, sender, { silent: options.silent ?? false });
+    const reply = await this.generateReply({ messages: this.#history(sender), sender, run });
+    if (reply !== null) await this.send(reply, sender, { silent: options.silent ?? false, run });
   }
 
   /**
    * Produces a reply by walking the reply pipeline; the first final reply function wins, otherwise
    * `defaultAutoReply`. `null` means the conversation ends.
    */
-  async generateReply(
-    options: { messages?: Message[]; sender?: ConversableAgent; exclude?: ReplyFunction<any>[] } = {},
-  ): Promise<MessageInput | null> {
+  async generateReply(options: GenerateReplyOptions = {}): Promise<MessageInput | null> {
     const { sender, exclude } = options;
+    const run = options.run ?? new ChatRun();
     if (options.messages === undefined && sender === undefined) {
       throw new InvalidOptionError(
         'generateReply needs messages or a sender: pass { sender } or { messages }.',
@@ -366,7 +322,14 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     for (const entry of this.#replyFunctions) {
       if (exclude?.includes(entry.replyFunction)) continue;
       if (!matchTrigger(entry.trigger, sender, ConversableAgent)) continue;
-      const result = await entry.replyFunction({ agent: this, messages, sender, config: entry.config });
+      const result = await entry.replyFunction({
+        agent: this,
+        messages,
+        sender,
+        config: entry.config,
+        run,
+        signal: run.signal,
+      });
       if (result.final) {
         const reply = result.reply ?? null;
         this.emit('reply-generated', { agent: this, ...(sender ? { sender } : {}), reply });
@@ -406,58 +369,29 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   async generateInitMessage(
     message: InitiateChatOptions['message'],
     recipient: ConversableAgent,
-    carryover?: unknown,
+    options: { carryover?: unknown; run?: ChatRun } = {},
   ): Promise<MessageInput> {
-    if (message === undefined) return this.getHumanInput('>', recipient);
+    const { carryover, run = new ChatRun() } = options;
+    if (message === undefined) return run.askHuman(this, '>', { sender: recipient });
     if (typeof message === 'function') return message(this, recipient, { carryover });
     return appendCarryover(message, carryover);
   }
 
   /**
-   * Gets ready for a chat with `recipient` (AutoGen's `_prepare_chat`): resets counters, sets
-   * whether to reply on receive, and clears history when asked. Group-chat managers extend it.
+   * Gets ready for a chat with `recipient` (AutoGen's `_prepare_chat`): sets whether to reply on
+   * receive, and clears history when asked. Group-chat managers extend it.
    */
-  prepareChat(
-    recipient: ConversableAgent,
-    clearHistory: boolean,
-    prepareRecipient = true,
-    replyAtReceive = true,
-  ): void {
-    this.resetConsecutiveAutoReplyCounter(recipient);
+  prepareChat(recipient: ConversableAgent, options: PrepareChatOptions = {}): void {
+    const { clearHistory = true, prepareRecipient = true, replyAtReceive = true } = options;
     this.#replyAtReceive.set(recipient, replyAtReceive);
-    this.#terminations.delete(recipient);
-    if (clearHistory) {
-      this.clearHistory(recipient);
-      this.#humanInputByPartner.delete(recipient);
-    }
-    if (prepareRecipient) recipient.prepareChat(this, clearHistory, false, replyAtReceive);
+    if (clearHistory) this.clearHistory(recipient);
+    if (prepareRecipient)
+      recipient.prepareChat(this, { clearHistory, prepareRecipient: false, replyAtReceive });
   }
 
   /** The messages a summary of the chat with `agent` is made from. Group-chat managers return the group's transcript. */
   chatMessagesForSummary(agent: ConversableAgent): Message[] {
     return this.chatMessages.get(agent) ?? [];
-  }
-
-  /** Records why a conversation ended; `initiateChat` reports it in `ChatResult.terminationReason`. */
-  recordTermination(reason: TerminationReason, detail?: string, partner?: ConversableAgent): void {
-    this.#terminations.set(partner, detail === undefined ? { reason } : { reason, detail });
-  }
-
-  /** Why this agent ended its conversation with `partner`, if it did since that chat was prepared. */
-  terminationWith(
-    partner: ConversableAgent | undefined,
-  ): { reason: TerminationReason; detail?: string } | undefined {
-    return this.#terminations.get(partner);
-  }
-
-  /** Forgets the recorded ending of the conversation with `partner`, before a new turn. */
-  clearTerminationWith(partner: ConversableAgent | undefined): void {
-    this.#terminations.delete(partner);
-  }
-
-  /** What humans answered in this agent's conversation with `partner` since that chat was prepared. */
-  humanInputWith(partner: ConversableAgent | undefined): string[] {
-    return [...(this.#humanInputByPartner.get(partner) ?? [])];
   }
 
   /** The last message exchanged with `agent`, or with the only partner when `agent` is omitted. */
@@ -501,14 +435,11 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     for (const [partner, messages] of this.chatMessages) this.chatMessages.set(partner, keep(messages));
   }
 
-  /** Clears histories, counters and reply-function configs, and the model client's usage. */
+  /** Clears histories and reply-function configs, and the model client's usage. */
   reset(): void {
     this.clearHistory();
-    this.resetConsecutiveAutoReplyCounter();
     this.stopReplyAtReceive();
     this.#modelClient?.clearUsage();
-    this.#humanInputByPartner.clear();
-    this.#terminations.clear();
     for (const entry of this.#replyFunctions) {
       entry.config = entry.resetConfig
         ? (entry.resetConfig(entry.config) ?? entry.initialConfig)
@@ -536,12 +467,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   stopReplyAtReceive(sender?: ConversableAgent): void {
     if (sender === undefined) this.#replyAtReceive.clear();
     else this.#replyAtReceive.set(sender, false);
-  }
-
-  /** Resets the consecutive auto-reply counter for `sender`, or every counter. */
-  resetConsecutiveAutoReplyCounter(sender?: ConversableAgent): void {
-    if (sender === undefined) this.#consecutiveAutoReplyCounter.clear();
-    else this.#consecutiveAutoReplyCounter.set(sender, 0);
   }
 
   // ---------------------------------------------------------------- pipeline registration
@@ -629,91 +554,13 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
 
   // ---------------------------------------------------------------- human input
 
-  /** Asks a human through the agent's `humanInput` provider and remembers the answer. */
-  async getHumanInput(prompt: string, sender?: ConversableAgent): Promise<string> {
-    this.emit('human-input-requested', { agent: this, prompt, ...(sender ? { sender } : {}) });
-    const answer = await this.humanInput.getInput(prompt);
-    let forPartner = this.#humanInputByPartner.get(sender);
-    if (forPartner === undefined) {
-      forPartner = [];
-      this.#humanInputByPartner.set(sender, forPartner);
-    }
-    forPartner.push(answer);
-    return answer;
-  }
-
-  // ---------------------------------------------------------------- built-in reply functions
-
-  async #checkTerminationAndHumanReply({ messages, sender }: ReplyContext): Promise<ReplyResult> {
-    const message = messages.at(-1) ?? { role: 'user', content: '' };
-    const senderName = sender?.name ?? 'the sender';
-    const counter = this.#consecutiveAutoReplyCounter.get(sender) ?? 0;
-    const limit = this.maxConsecutiveAutoReply(sender);
-    let reply = '';
-    let noHumanInput = false;
-    let exitReason: TerminationReason = 'human-exit';
-    if (this.humanInputMode === 'ALWAYS') {
-      reply = await this.getHumanInput(
-        `Replying as ${this.name}. Provide feedback to ${senderName}. Press enter to skip and use auto-reply, or type 'exit' to end the conversation: `,
-        sender,
-      );
-      noHumanInput = reply === '';
-      if (!reply && this.isTerminationMsg(message)) {
-        reply = 'exit';
-        exitReason = 'termination-message';
-      }
-    } else if (counter >= limit) {
-      exitReason = 'max-consecutive-auto-reply';
-      if (this.humanInputMode === 'NEVER') {
-        reply = 'exit';
-      } else {
-        const terminate = this.isTerminationMsg(message);
-        reply = await this.getHumanInput(
-          terminate
-            ? `Please give feedback to ${senderName}. Press enter or type 'exit' to stop the conversation: `
-            : `Please give feedback to ${senderName}. Press enter to skip and use auto-reply, or type 'exit' to stop the conversation: `,
-          sender,
-        );
-        noHumanInput = reply === '';
-        if (!reply && terminate) reply = 'exit';
-        else if (reply === 'exit') exitReason = 'human-exit';
-      }
-    } else if (this.isTerminationMsg(message)) {
-      exitReason = 'termination-message';
-      if (this.humanInputMode === 'NEVER') {
-        reply = 'exit';
-      } else {
-        reply = await this.getHumanInput(
-          `Please give feedback to ${senderName}. Press enter or type 'exit' to stop the conversation: `,
-          sender,
-        );
-        noHumanInput = reply === '';
-        if (reply === 'exit') exitReason = 'human-exit';
-        reply = reply || 'exit';
-      }
-    }
-    if (noHumanInput && !this.#isSilent()) this.renderer.notice('\n>>>>>>>> NO HUMAN INPUT RECEIVED.');
-    if (reply === 'exit') {
-      this.#consecutiveAutoReplyCounter.set(sender, 0);
-      this.recordTermination(exitReason, undefined, sender);
-      return { final: true, reply: null };
-    }
-    if (reply || limit === 0) {
-      this.#consecutiveAutoReplyCounter.set(sender, 0);
-      const response: MessageInput = { role: 'user', content: reply };
-      if (message.tool_calls?.length) {
-        response.tool_responses = message.tool_calls.map((call) => ({
-          role: 'tool' as const,
-          tool_call_id: call.id,
-          content: 'USER INTERRUPTED',
-        }));
-      }
-      return { final: true, reply: response };
-    }
-    this.#consecutiveAutoReplyCounter.set(sender, counter + 1);
-    if (this.humanInputMode !== 'NEVER' && !this.#isSilent())
-      this.renderer.notice('\n>>>>>>>> USING AUTO REPLY...');
-    return { final: false };
+  /** Asks a human through the agent's `humanInput` provider; the answer is kept in `run` when given. */
+  async getHumanInput(
+    prompt: string,
+    options: { sender?: ConversableAgent; run?: ChatRun } = {},
+  ): Promise<string> {
+    const { run = new ChatRun(), sender } = options;
+    return run.askHuman(this, prompt, sender ? { sender } : {});
   }
 
   /** Makes a `reflection_with_llm` summary of `messages` with this agent's model. */
@@ -743,10 +590,6 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
       this.chatMessages.set(partner, history);
     }
     return history;
-  }
-
-  #isSilent(): boolean {
-    return this.silent === true;
   }
 
   #applyLastReceivedMessageHooks(messages: Message[]): Message[] {

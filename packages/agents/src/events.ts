@@ -1,4 +1,4 @@
-import type { ChatResult, TerminationReason } from './chat-result.js';
+import type { ChatResult, TerminationReason } from './chats/chat-result.js';
 import type { CodeBlock, CodeResult } from './code-execution/types.js';
 import type { ConversableAgent } from './conversable-agent.js';
 import type { Message, MessageInput } from './message.js';

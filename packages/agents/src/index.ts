@@ -3,8 +3,16 @@ export {
   type AssistantAgentOptions,
   DEFAULT_ASSISTANT_SYSTEM_MESSAGE,
 } from './assistant-agent.js';
-export type { ChatResult, TerminationReason } from './chat-result.js';
 export { type ChatId, type ChatQueueItem, planChatOrder, validateChatQueue } from './chats/chat-queue.js';
+export type { ChatResult, TerminationReason } from './chats/chat-result.js';
+export {
+  type AskHumanOptions,
+  type ChatEnding,
+  ChatRun,
+  type ChatRunOptions,
+  type GroupChatProgress,
+} from './chats/chat-run.js';
+export type { InitiateChatOptions } from './chats/initiate-chat.js';
 export { initiateChats } from './chats/initiate-chats.js';
 export {
   chatsToRun,
@@ -14,7 +22,13 @@ export {
   registerNestedChats,
   summaryFromNestedChats,
 } from './chats/nested-chats.js';
-export { autoLastNMessages, generateCodeExecutionReply } from './code-execution/code-execution-reply.js';
+export {
+  DEFAULT_SUMMARY_PROMPT,
+  type SummaryArgs,
+  type SummaryMethod,
+  validateSummaryMethod,
+} from './chats/summary.js';
+export type { CodeExecutionConfig } from './code-execution/code-execution-config.js';
 export { fileNameFromCode } from './code-execution/code-file-name.js';
 export {
   LocalCommandLineCodeExecutor,
@@ -31,15 +45,11 @@ export type {
 export { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
 export {
   type AgentHooks,
-  type CodeExecutionConfig,
   ConversableAgent,
   type ConversableAgentOptions,
-  DEFAULT_SUMMARY_PROMPT,
+  type GenerateReplyOptions,
   type HumanInputMode,
-  type RegisterReplyOptions,
-  type ReplyContext,
-  type ReplyFunction,
-  type ReplyResult,
+  type PrepareChatOptions,
   type SendOptions,
 } from './conversable-agent.js';
 export {
@@ -97,12 +107,6 @@ export {
   type SpeakerTransitionsType,
 } from './group-chat/speaker-transitions.js';
 export { type HumanInputProvider, ScriptedHumanInput, TerminalHumanInput } from './human-input.js';
-export {
-  type InitiateChatOptions,
-  type SummaryArgs,
-  type SummaryMethod,
-  validateSummaryMethod,
-} from './initiate-chat.js';
 export type { LlmConfig, ModelConfig } from './llm-config.js';
 export type { ContentPart, Message, MessageInput, ToolCall } from './message.js';
 export { contentToString, messageSchema, normalizeMessage, toModelMessages } from './message.js';
@@ -146,7 +150,15 @@ export {
   gatherUsageSummary,
   printUsageSummary,
 } from './model-clients/usage-summary.js';
-export type { ReplyTrigger } from './reply-trigger.js';
+export { BUILT_IN_REPLY_STEPS, type BuiltInReplyStep } from './reply/built-in-steps.js';
+export { autoLastNMessages, generateCodeExecutionReply } from './reply/code-execution-reply.js';
+export type { ReplyTrigger } from './reply/reply-trigger.js';
+export type {
+  RegisterReplyOptions,
+  ReplyContext,
+  ReplyFunction,
+  ReplyResult,
+} from './reply/reply-types.js';
 export { defineTool } from './tools/define-tool.js';
 export {
   executeFunction,

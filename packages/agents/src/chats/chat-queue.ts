@@ -1,6 +1,7 @@
 import type { ConversableAgent } from '../conversable-agent.js';
 import { ChatQueueError } from '../group-chat/group-chat-errors.js';
-import { type InitiateChatOptions, validateSummaryMethod } from '../initiate-chat.js';
+import type { InitiateChatOptions } from './initiate-chat.js';
+import { validateSummaryMethod } from './summary.js';
 
 /** An id of a chat in a dependency graph of chats. */
 export type ChatId = number | string;

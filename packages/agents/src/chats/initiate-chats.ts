@@ -1,7 +1,5 @@
-import type { ChatResult } from '../chat-result.js';
 import type { ConversableAgent } from '../conversable-agent.js';
-import type { InitiateChatOptions } from '../initiate-chat.js';
-import { contentToString, type Message } from '../message.js';
+import { carryoverItemText } from './carryover.js';
 import {
   type ChatId,
   type ChatQueueItem,
@@ -10,20 +8,13 @@ import {
   type ResolvedChatQueueItem,
   validateChatQueue,
 } from './chat-queue.js';
+import type { ChatResult } from './chat-result.js';
+import type { InitiateChatOptions } from './initiate-chat.js';
 
 function carryoverList(carryover: ChatQueueItem['carryover']): (string | { content: unknown })[] {
   if (carryover === undefined || carryover === null) return [];
   if (typeof carryover === 'string') return [carryover];
   return [...carryover];
-}
-
-function carryoverText(item: string | { content: unknown }): string {
-  if (typeof item === 'string') return item;
-  if (item && typeof item === 'object' && 'content' in item) {
-    const content = item.content;
-    return typeof content === 'string' ? content : contentToString(content as Message['content']);
-  }
-  return String(item);
 }
 
 function printBanner(item: ResolvedChatQueueItem, carryover: (string | { content: unknown })[]): void {
@@ -41,7 +32,7 @@ function printBanner(item: ResolvedChatQueueItem, carryover: (string | { content
             ? 'None'
             : `Dict: ${JSON.stringify(message)}`;
     notice(`Message:\n${shown}`);
-    notice(`Carryover:\n${carryover.map(carryoverText).join('\n')}`);
+    notice(`Carryover:\n${carryover.map(carryoverItemText).join('\n')}`);
   }
   notice(`\n${'*'.repeat(80)}`);
 }

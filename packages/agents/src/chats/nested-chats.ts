@@ -1,7 +1,9 @@
-import type { ConversableAgent, ReplyResult } from '../conversable-agent.js';
+import type { ConversableAgent } from '../conversable-agent.js';
 import type { Message, MessageInput } from '../message.js';
-import type { ReplyTrigger } from '../reply-trigger.js';
+import type { ReplyTrigger } from '../reply/reply-trigger.js';
+import type { ReplyResult } from '../reply/reply-types.js';
 import type { ChatQueueItem } from './chat-queue.js';
+import type { ChatRun } from './chat-run.js';
 import { initiateChats } from './initiate-chats.js';
 
 /**
@@ -25,13 +27,17 @@ export interface NestedChatQueueItem extends Omit<ChatQueueItem, 'message'> {
       ) => MessageInput | Promise<MessageInput>);
 }
 
-/** Builds the reply from the nested chats; the default replies with the last chat's summary. */
+/**
+ * Builds the reply from the nested chats; the default replies with the last chat's summary. `run`
+ * is the outer conversation: pass it as `parentRun` so the nested chats share its signal.
+ */
 export type NestedChatsReplyFunction = (
   chatQueue: readonly NestedChatQueueItem[],
   recipient: ConversableAgent,
   messages: Message[],
   sender: ConversableAgent | undefined,
   config: unknown,
+  run?: ChatRun,
 ) => ReplyResult | Promise<ReplyResult>;
 
 /** Options of `registerNestedChats`. */
@@ -94,10 +100,11 @@ export const summaryFromNestedChats: NestedChatsReplyFunction = async (
   messages,
   sender,
   config,
+  run,
 ) => {
   const toRun = await chatsToRun(chatQueue, recipient, messages, sender, config);
   if (toRun.length === 0) return { final: true, reply: null };
-  const results = await initiateChats(toRun);
+  const results = await initiateChats(run ? toRun.map((item) => ({ ...item, parentRun: run })) : toRun);
   return { final: true, reply: results.at(-1)!.summary };
 };
 
@@ -115,7 +122,8 @@ export function registerNestedChats(
   const queue = [...chatQueue];
   agent.registerReply(
     options.trigger,
-    ({ agent: self, messages, sender }) => replyFunction(queue, self, messages, sender, options.config),
+    ({ agent: self, messages, sender, run }) =>
+      replyFunction(queue, self, messages, sender, options.config, run),
     { position: options.position ?? 1, name: 'nestedChats' },
   );
 }

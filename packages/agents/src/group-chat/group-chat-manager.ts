@@ -1,12 +1,12 @@
-import type { TerminationReason } from '../chat-result.js';
+import type { TerminationReason } from '../chats/chat-result.js';
 import {
   ConversableAgent,
   type ConversableAgentOptions,
-  type ReplyContext,
-  type ReplyResult,
+  type PrepareChatOptions,
 } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
 import { contentToString, type Message, type MessageInput, normalizeMessage } from '../message.js';
+import type { ReplyContext, ReplyResult } from '../reply/reply-types.js';
 import { clearAgentsHistory } from './clear-history-command.js';
 import { GroupChat } from './group-chat.js';
 import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
@@ -44,11 +44,6 @@ export interface ResumeResult {
   lastAgent: ConversableAgent;
   /** The last saved message. */
   lastMessage: Message;
-}
-
-function isAbort(signal: AbortSignal | undefined): boolean {
-  // Only our own signal counts: an unrelated AbortError from a member's code is a real error.
-  return signal?.aborted === true;
 }
 
 /**
@@ -104,7 +99,7 @@ export class GroupChatManager extends ConversableAgent {
     return this.#groupchat;
   }
 
-  /** The agent that spoke last in the current or last run. */
+  /** The agent that spoke last in the latest run this manager hosted (the run itself holds the truth). */
   get lastSpeaker(): ConversableAgent | undefined {
     return this.#lastSpeaker;
   }
@@ -115,17 +110,13 @@ export class GroupChatManager extends ConversableAgent {
   }
 
   /** Also resets the group (when clearing history) and prepares every member for a chat with this manager. */
-  override prepareChat(
-    recipient: ConversableAgent,
-    clearHistory: boolean,
-    prepareRecipient = true,
-    replyAtReceive = true,
-  ): void {
-    super.prepareChat(recipient, clearHistory, prepareRecipient, replyAtReceive);
+  override prepareChat(recipient: ConversableAgent, options: PrepareChatOptions = {}): void {
+    const { clearHistory = true, prepareRecipient = true, replyAtReceive = true } = options;
+    super.prepareChat(recipient, options);
     if (clearHistory) this.#groupchat.reset();
     for (const agent of this.#groupchat.agents) {
       if (agent !== recipient || prepareRecipient)
-        agent.prepareChat(this, clearHistory, false, replyAtReceive);
+        agent.prepareChat(this, { clearHistory, prepareRecipient: false, replyAtReceive });
     }
   }
 
@@ -134,22 +125,19 @@ export class GroupChatManager extends ConversableAgent {
    * append, broadcast, check termination, select, reply. Each round costs the same however long the
    * transcript is. Ends with the reason recorded for `ChatResult.terminationReason`.
    */
-  async runChat({ messages, sender, config }: ReplyContext<GroupChat>): Promise<ReplyResult> {
+  async runChat({ messages, sender, config, run }: ReplyContext<GroupChat>): Promise<ReplyResult> {
     const groupchat = config ?? this.#groupchat;
     let message = messages.at(-1);
     if (message === undefined || sender === undefined) return { final: true, reply: null };
     let speaker: ConversableAgent = sender;
-    const signal = this.currentSignal;
     const silent = this.silent === true;
     const members = groupchat.agents;
-    // Members stop their own model calls when the chat is aborted.
-    const savedSignals = signal ? members.map((agent) => agent.currentSignal) : undefined;
-    if (signal) for (const agent of members) if (agent !== this) agent.currentSignal = signal;
+    const progress = run.groupChat(this);
     // As a member of an outer group chat, the manager answers that group with its own chat's last
     // message (AutoGen replies nothing, which ends the outer chat).
     const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(this);
     const end = (reason: TerminationReason, detail?: string): ReplyResult => {
-      this.recordTermination(reason, detail, sender);
+      run.recordEnding(this, sender, detail === undefined ? { reason } : { reason, detail });
       this.emit('chat-terminated', { agent: this, reason, ...(detail ? { detail } : {}) });
       if (outer && reason !== 'aborted') {
         const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
@@ -157,64 +145,61 @@ export class GroupChatManager extends ConversableAgent {
       }
       return { final: true, reply: null };
     };
-    try {
-      if (groupchat.sendIntroductions) {
-        const intro = groupchat.introductionsMsg();
-        for (const agent of members) await this.send(intro, agent, { requestReply: false, silent: true });
-      }
-      const maxRound = groupchat.maxRound;
-      for (let round = 0; round < maxRound; round++) {
-        groupchat.append(message, speaker);
-        this.#lastSpeaker = speaker;
-        for (const agent of members) {
-          if (agent !== speaker) await this.send(message, agent, { requestReply: false, silent: true });
-        }
-        if (this.isTerminationMsg(message)) {
-          return end(
-            'termination-message',
-            `The manager '${this.name}' found a termination message from ${speaker.name}.`,
-          );
-        }
-        if (round === maxRound - 1) return end('max-round', `Maximum rounds (${maxRound}) reached.`);
-        if (signal?.aborted) return end('aborted', 'The chat was aborted.');
-        let reply: MessageInput | null;
-        try {
-          const selection = await groupchat.selectSpeakerWithReason(speaker, this, signal ? { signal } : {});
-          speaker = selection.speaker;
-          if (!silent) this.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
-          this.emit('speaker-selected', {
-            speaker,
-            method: selection.method,
-            reason: selection.reason,
-            round: round + 1,
-            ...(selection.detail ? { detail: selection.detail } : {}),
-          });
-          if (signal?.aborted) return end('aborted', 'The chat was aborted.');
-          speaker.clearTerminationWith(this);
-          reply = await speaker.generateReply({ sender: this });
-        } catch (error) {
-          if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
-          if (isAbort(signal)) return end('aborted', 'The chat was aborted.');
-          throw error;
-        }
-        if (reply === null) {
-          const own = speaker.terminationWith(this);
-          if (own)
-            return end(own.reason, `${speaker.name} ended the chat${own.detail ? `: ${own.detail}` : '.'}`);
-          return end('no-reply', `${speaker.name} produced no reply.`);
-        }
-        if (groupchat.enableClearHistory) reply = clearAgentsHistory(reply, groupchat, this);
-        await speaker.send(reply, this, { requestReply: false, silent });
-        message = this.lastMessage(speaker);
-        if (message === undefined) return end('no-reply', `${speaker.name} produced no reply.`);
-      }
-      return end('max-round', `Maximum rounds (${maxRound}) reached.`);
-    } finally {
-      if (savedSignals)
-        members.forEach((agent, index) => {
-          if (agent !== this) agent.currentSignal = savedSignals[index];
-        });
+    const quietly = { requestReply: false, silent: true, run } as const;
+    if (groupchat.sendIntroductions) {
+      const intro = groupchat.introductionsMsg();
+      for (const agent of members) await this.send(intro, agent, quietly);
     }
+    const maxRound = groupchat.maxRound;
+    for (let round = 0; round < maxRound; round++) {
+      groupchat.append(message, speaker);
+      progress.round = round + 1;
+      progress.lastSpeaker = speaker.name;
+      this.#lastSpeaker = speaker;
+      for (const agent of members) {
+        if (agent !== speaker) await this.send(message, agent, quietly);
+      }
+      if (this.isTerminationMsg(message)) {
+        return end(
+          'termination-message',
+          `The manager '${this.name}' found a termination message from ${speaker.name}.`,
+        );
+      }
+      if (round === maxRound - 1) return end('max-round', `Maximum rounds (${maxRound}) reached.`);
+      if (run.aborted) return end('aborted', 'The chat was aborted.');
+      let reply: MessageInput | null;
+      try {
+        const selection = await groupchat.selectSpeakerWithReason(speaker, this, { run });
+        speaker = selection.speaker;
+        if (!silent) this.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
+        this.emit('speaker-selected', {
+          speaker,
+          method: selection.method,
+          reason: selection.reason,
+          round: round + 1,
+          ...(selection.detail ? { detail: selection.detail } : {}),
+        });
+        if (run.aborted) return end('aborted', 'The chat was aborted.');
+        run.clearEnding(speaker, this);
+        reply = await speaker.generateReply({ sender: this, run });
+      } catch (error) {
+        if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
+        // Only our own signal counts: an unrelated AbortError from a member's code is a real error.
+        if (run.aborted) return end('aborted', 'The chat was aborted.');
+        throw error;
+      }
+      if (reply === null) {
+        const own = run.endingOf(speaker, this);
+        if (own)
+          return end(own.reason, `${speaker.name} ended the chat${own.detail ? `: ${own.detail}` : '.'}`);
+        return end('no-reply', `${speaker.name} produced no reply.`);
+      }
+      if (groupchat.enableClearHistory) reply = clearAgentsHistory(reply, groupchat, this);
+      await speaker.send(reply, this, { requestReply: false, silent, run });
+      message = this.lastMessage(speaker);
+      if (message === undefined) return end('no-reply', `${speaker.name} produced no reply.`);
+    }
+    return end('max-round', `Maximum rounds (${maxRound}) reached.`);
   }
 
   /**

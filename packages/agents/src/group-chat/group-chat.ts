@@ -13,7 +13,7 @@ import {
 import { mentionedAgents } from './mentioned-agents.js';
 import { formatTemplate, pythonListRepr } from './python-format.js';
 import { type RandomSource, toRandomSource } from './seeded-random.js';
-import { type SpeakerSelection, selectNextSpeaker } from './speaker-selection.js';
+import { type SelectSpeakerOptions, type SpeakerSelection, selectNextSpeaker } from './speaker-selection.js';
 import {
   checkGraphValidity,
   invertDisallowedToAllowed,
@@ -450,7 +450,7 @@ export class GroupChat {
   async selectSpeaker(
     lastSpeaker: ConversableAgent,
     selector: ConversableAgent,
-    options: { signal?: AbortSignal } = {},
+    options: SelectSpeakerOptions = {},
   ): Promise<ConversableAgent> {
     return (await selectNextSpeaker(this, lastSpeaker, selector, options)).speaker;
   }
@@ -459,7 +459,7 @@ export class GroupChat {
   selectSpeakerWithReason(
     lastSpeaker: ConversableAgent,
     selector: ConversableAgent,
-    options: { signal?: AbortSignal } = {},
+    options: SelectSpeakerOptions = {},
   ): Promise<SpeakerSelection> {
     return selectNextSpeaker(this, lastSpeaker, selector, options);
   }

@@ -1,3 +1,4 @@
+import { ChatRun } from '../chats/chat-run.js';
 import { ConversableAgent } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
 import type { LlmConfig } from '../llm-config.js';
@@ -43,6 +44,14 @@ export interface SpeakerSelection {
   reason: SpeakerSelectionReason;
   /** A sentence for people, e.g. the model's last unusable answer. */
   detail?: string;
+}
+
+/** Options of the speaker selection functions. */
+export interface SelectSpeakerOptions {
+  /** The group chat's run: its signal stops the selection, and human answers go through it. @default a new run */
+  run?: ChatRun;
+  /** Stops the selection; used when no `run` is given. @default none */
+  signal?: AbortSignal;
 }
 
 interface Prepared {
@@ -198,8 +207,9 @@ export async function selectNextSpeaker(
   groupchat: GroupChat,
   lastSpeaker: ConversableAgent,
   selector: ConversableAgent,
-  options: { signal?: AbortSignal } = {},
+  options: SelectSpeakerOptions = {},
 ): Promise<SpeakerSelection> {
+  const run = options.run ?? new ChatRun(options.signal ? { signal: options.signal } : {});
   const prepared = await prepareAndSelectAgents(groupchat, lastSpeaker);
   if (prepared.chosen)
     return { speaker: prepared.chosen.speaker, method: prepared.method, reason: prepared.chosen.reason };
@@ -210,7 +220,7 @@ export async function selectNextSpeaker(
     case 'random':
       return { speaker: groupchat.randomSelectSpeaker(eligible), method, reason: 'random' };
     case 'manual': {
-      const chosen = await manualSelectSpeaker(groupchat, selector, eligible);
+      const chosen = await manualSelectSpeaker(groupchat, selector, eligible, run);
       if (chosen) return { speaker: chosen, method, reason: 'manual' };
       return {
         speaker: groupchat.nextAgent(lastSpeaker, eligible),
@@ -220,7 +230,7 @@ export async function selectNextSpeaker(
       };
     }
     default:
-      return autoSelectSpeaker(groupchat, lastSpeaker, selector, eligible, options.signal);
+      return autoSelectSpeaker(groupchat, lastSpeaker, selector, eligible, run);
   }
 }
 
@@ -229,6 +239,7 @@ export async function manualSelectSpeaker(
   groupchat: GroupChat,
   selector: ConversableAgent,
   agents: readonly ConversableAgent[] = groupchat.agents,
+  run: ChatRun = new ChatRun(),
 ): Promise<ConversableAgent | undefined> {
   const print = (text: string) => selector.renderer.notice(text);
   print('Please select the next speaker from the following list:');
@@ -240,7 +251,8 @@ export async function manualSelectSpeaker(
       print(`You have tried ${attempt} times. The next speaker will be selected automatically.`);
       return undefined;
     }
-    const answer = await selector.getHumanInput(MANUAL_PROMPT);
+    // A speaker pick is not part of the chat's answers (AutoGen reads it with iostream.input).
+    const answer = await run.askHuman(selector, MANUAL_PROMPT, { record: false });
     if (answer === '' || answer === 'q') return undefined;
     const trimmed = answer.trim();
     const number = /^[+-]?\d+$/.test(trimmed) ? Number.parseInt(trimmed, 10) : Number.NaN;
@@ -288,7 +300,7 @@ export async function autoSelectSpeaker(
   lastSpeaker: ConversableAgent,
   selector: ConversableAgent,
   eligible: readonly ConversableAgent[],
-  signal?: AbortSignal,
+  run: ChatRun,
 ): Promise<SpeakerSelection> {
   const llmConfig = selectorLlmConfig(groupchat, selector);
   const maxAttempts = 1 + groupchat.maxRetriesForSelectingSpeaker;
@@ -385,7 +397,7 @@ export async function autoSelectSpeaker(
     clearHistory: false,
     silent: !verbose,
     summaryMethod: null,
-    ...(signal ? { signal } : {}),
+    parentRun: run,
   });
   if (selected) return { speaker: selected, method: 'auto', reason: 'model-selected' };
   const fallback = groupchat.nextAgent(lastSpeaker, eligible);

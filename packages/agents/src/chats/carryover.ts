@@ -1,5 +1,5 @@
-import { InvalidCarryoverError } from './errors.js';
-import { contentToString, type Message, type MessageInput } from './message.js';
+import { InvalidCarryoverError } from '../errors.js';
+import { contentToString, type Message, type MessageInput } from '../message.js';
 
 /**
  * Appends carryover to a chat's first message as AutoGen does: `"\nContext: \n"` and the items
@@ -18,16 +18,17 @@ export function appendCarryover(message: MessageInput, carryover: unknown): Mess
   return { ...message, content: `${contentToString(message.content ?? '')}${context}` };
 }
 
+/** One carryover item as text: a string as it is, a message by its content. */
+export function carryoverItemText(item: unknown): string {
+  if (typeof item === 'string') return item;
+  if (item && typeof item === 'object' && 'content' in item)
+    return contentToString((item as Message).content);
+  return String(item);
+}
+
 function carryoverItems(carryover: unknown): string[] {
   if (typeof carryover === 'string') return [carryover];
-  if (Array.isArray(carryover)) {
-    return carryover.map((item) => {
-      if (typeof item === 'string') return item;
-      if (item && typeof item === 'object' && 'content' in item)
-        return contentToString((item as Message).content);
-      return String(item);
-    });
-  }
+  if (Array.isArray(carryover)) return carryover.map(carryoverItemText);
   throw new InvalidCarryoverError(
     'Carryover should be a string or a list of strings. Pass carryover: "text" or carryover: ["one", "two"].',
   );

@@ -1,5 +1,5 @@
-import type { Message } from './message.js';
-import type { UsageReport } from './model-clients/usage.js';
+import type { Message } from '../message.js';
+import type { UsageReport } from '../model-clients/usage.js';
 
 /**
  * Why a chat ended.

@@ -1,5 +1,5 @@
-import type { ConversableAgent } from './conversable-agent.js';
-import { InvalidOptionError, SenderRequiredError } from './errors.js';
+import type { ConversableAgent } from '../conversable-agent.js';
+import { InvalidOptionError, SenderRequiredError } from '../errors.js';
 
 /**
  * Decides which senders a reply function answers (AutoGen's trigger):

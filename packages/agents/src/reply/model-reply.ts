@@ -1,11 +1,11 @@
-import type { ReplyContext, ReplyResult } from '../conversable-agent.js';
 import { type Message, toModelMessages } from '../message.js';
+import type { ReplyContext, ReplyResult } from './reply-types.js';
 
 /**
  * The model step of the reply pipeline: sends the system message and the conversation (with the
  * agent's tools) to the agent's model and replies with its text or tool calls.
  */
-export async function generateModelReply({ agent, messages }: ReplyContext): Promise<ReplyResult> {
+export async function generateModelReply({ agent, messages, signal }: ReplyContext): Promise<ReplyResult> {
   const client = agent.modelClient;
   if (client === null) return { final: false };
   const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...toModelMessages(messages)];
@@ -14,7 +14,7 @@ export async function generateModelReply({ agent, messages }: ReplyContext): Pro
   const response = await client.create({
     messages: prompt,
     ...(tools.length > 0 ? { tools } : {}),
-    ...(agent.currentSignal ? { signal: agent.currentSignal } : {}),
+    ...(signal ? { signal } : {}),
     ...(stream ? { onTextDelta: (delta: string) => agent.emit('text-delta', { agent, delta }) } : {}),
   });
   const { content, tool_calls: toolCalls } = response.message;

@@ -1,5 +1,5 @@
-import type { CodeExecutionConfig, ReplyContext, ReplyResult } from '../conversable-agent.js';
 import type { Message } from '../message.js';
+import type { ReplyContext, ReplyResult } from './reply-types.js';
 
 /** How many trailing messages `'auto'` scans: those received since the agent last spoke (role `user`). */
 export function autoLastNMessages(messages: readonly Message[]): number {
@@ -16,10 +16,13 @@ export function autoLastNMessages(messages: readonly Message[]): number {
  * code blocks of the first message that has any, and answers AutoGen's
  * `exitcode: N (execution succeeded|failed)\nCode output: ...`.
  */
-export async function generateCodeExecutionReply(
-  { agent, messages }: ReplyContext,
-  config: CodeExecutionConfig,
-): Promise<ReplyResult> {
+export async function generateCodeExecutionReply({
+  agent,
+  messages,
+  signal,
+}: ReplyContext): Promise<ReplyResult> {
+  const config = agent.codeExecutionConfig;
+  if (config === false) return { final: false };
   const { executor } = config;
   const lastN = config.lastNMessages ?? 'auto';
   const scan = lastN === 'auto' ? autoLastNMessages(messages) : lastN;
@@ -39,10 +42,7 @@ export async function generateCodeExecutionReply(
     }
     agent.emit('code-execution-start', { agent, codeBlocks });
     const started = performance.now();
-    const result = await executor.executeCodeBlocks(
-      codeBlocks,
-      agent.currentSignal ? { signal: agent.currentSignal } : {},
-    );
+    const result = await executor.executeCodeBlocks(codeBlocks, signal ? { signal } : {});
     agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });
     const outcome = result.exitCode === 0 ? 'execution succeeded' : 'execution failed';
     return { final: true, reply: `exitcode: ${result.exitCode} (${outcome})\nCode output: ${result.output}` };

@@ -1,5 +1,5 @@
-import type { ReplyContext, ReplyResult } from '../conversable-agent.js';
-import { executeToolCalls } from './execute-tool-calls.js';
+import { executeToolCalls } from '../tools/execute-tool-calls.js';
+import type { ReplyContext, ReplyResult } from './reply-types.js';
 
 /** The tool step of the reply pipeline: runs the tool calls of the last message and replies with the answers. */
 export async function generateToolCallsReply({ agent, messages }: ReplyContext): Promise<ReplyResult> {

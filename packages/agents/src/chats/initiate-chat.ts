@@ -1,0 +1,103 @@
+import type { ConversableAgent } from '../conversable-agent.js';
+import { InvalidOptionError } from '../errors.js';
+import type { MessageInput } from '../message.js';
+import { gatherUsageSummary } from '../model-clients/usage-summary.js';
+import type { ChatResult, TerminationReason } from './chat-result.js';
+import { ChatRun } from './chat-run.js';
+import { type SummaryArgs, type SummaryMethod, summarize, validateSummaryMethod } from './summary.js';
+
+/** Options of `initiateChat`. */
+export interface InitiateChatOptions {
+  /**
+   * The first message: text, a message object, or a function that builds it (carryover is then
+   * not appended). When omitted, a human is asked for it.
+   */
+  message?:
+    | MessageInput
+    | ((
+        sender: ConversableAgent,
+        recipient: ConversableAgent,
+        context: { carryover?: unknown },
+      ) => MessageInput | Promise<MessageInput>);
+  /** Stop after this many turns (at most 2 × maxTurns messages). @default unlimited */
+  maxTurns?: number;
+  /** Clear both agents' history with each other first. @default true */
+  clearHistory?: boolean;
+  /** Print nothing. @default false */
+  silent?: boolean;
+  /** How to summarise the chat. @default 'last_msg' */
+  summaryMethod?: SummaryMethod;
+  /** Arguments of the summary method. @default {} */
+  summaryArgs?: SummaryArgs;
+  /** Context appended to the first message as `"\nContext: \n"` and the items joined by newlines. */
+  carryover?: string | readonly (string | { content: unknown })[];
+  /** Stops the chat cleanly between turns. @default the parent run's signal */
+  signal?: AbortSignal;
+  /** The conversation this chat is started from (a nested chat gets its reply step's `context.run`). @default none */
+  parentRun?: ChatRun;
+}
+
+/** Runs a two-agent chat; `ConversableAgent.initiateChat` calls this. */
+export async function initiateChatWith(
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  options: InitiateChatOptions,
+): Promise<ChatResult> {
+  const { maxTurns, clearHistory = true, silent = false, summaryArgs = {}, carryover } = options;
+  const summaryMethod = options.summaryMethod === undefined ? 'last_msg' : options.summaryMethod;
+  validateSummaryMethod(summaryMethod, sender, recipient);
+  if (maxTurns !== undefined && !(Number.isInteger(maxTurns) && maxTurns > 0)) {
+    throw new InvalidOptionError(`maxTurns must be a positive integer, got ${maxTurns}.`);
+  }
+  const run = new ChatRun({
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.parentRun ? { parent: options.parentRun } : {}),
+  });
+  let reason: TerminationReason | undefined;
+  let detail: string | undefined;
+  try {
+    if (maxTurns !== undefined) {
+      sender.prepareChat(recipient, { clearHistory, replyAtReceive: false });
+      for (let turn = 0; turn < maxTurns; turn += 1) {
+        if (run.aborted) break;
+        let message: MessageInput | null;
+        if (turn === 0) {
+          message = await sender.generateInitMessage(options.message, recipient, { carryover, run });
+        } else {
+          message = await sender.generateReply({
+            messages: sender.chatMessages.get(recipient) ?? [],
+            sender: recipient,
+            run,
+          });
+          if (message === null) break;
+        }
+        await sender.send(message, recipient, { requestReply: true, silent, run });
+        if (run.endingOf(recipient, sender)) break;
+        if (turn === maxTurns - 1) reason = 'max-turns';
+      }
+    } else {
+      sender.prepareChat(recipient, { clearHistory });
+      const message = await sender.generateInitMessage(options.message, recipient, { carryover, run });
+      if (!run.aborted) await sender.send(message, recipient, { requestReply: true, silent, run });
+    }
+  } catch (error) {
+    // An abort that lands in the middle of a model call or a code run ends the chat, not the program.
+    if (!run.aborted) throw error;
+  }
+  if (run.aborted) reason = 'aborted';
+  const recorded = run.endingOf(recipient, sender) ?? run.endingOf(sender, recipient);
+  if (reason === undefined) {
+    reason = recorded?.reason ?? 'no-reply';
+    detail = recorded?.detail;
+  }
+  const summary = await summarize(summaryMethod, sender, recipient, summaryArgs);
+  const result: ChatResult = {
+    chatHistory: [...(sender.chatMessages.get(recipient) ?? [])],
+    summary,
+    cost: gatherUsageSummary([sender, recipient]),
+    humanInput: [...run.humanInput],
+    terminationReason: reason,
+  };
+  sender.emit('chat-terminated', { agent: sender, reason, ...(detail ? { detail } : {}), result });
+  return result;
+}

@@ -1,0 +1,83 @@
+import type { ConversableAgent } from '../conversable-agent.js';
+import { InvalidOptionError } from '../errors.js';
+import { contentToString } from '../message.js';
+
+/** AutoGen's prompt for `reflection_with_llm` summaries. */
+export const DEFAULT_SUMMARY_PROMPT =
+  'Summarize the takeaway from the conversation. Do not add any introductory phrases.';
+
+/** How a chat is summarised: the last message, a model-written reflection, a function, or not at all. */
+export type SummaryMethod =
+  | 'last_msg'
+  | 'reflection_with_llm'
+  | null
+  | ((
+      sender: ConversableAgent,
+      recipient: ConversableAgent,
+      summaryArgs: SummaryArgs,
+    ) => string | Promise<string>);
+
+/** Arguments of the summary method. */
+export interface SummaryArgs {
+  /** Prompt of a `reflection_with_llm` summary. @default AutoGen's summary prompt */
+  summaryPrompt?: string;
+  /** Role of that prompt. @default 'system' */
+  summaryRole?: 'system' | 'user';
+  [key: string]: unknown;
+}
+
+/** Checks a summary method before a chat starts, with AutoGen's message. */
+export function validateSummaryMethod(
+  summaryMethod: unknown,
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+): void {
+  if (summaryMethod === null || summaryMethod === undefined || typeof summaryMethod === 'function') return;
+  if (summaryMethod !== 'last_msg' && summaryMethod !== 'reflection_with_llm') {
+    throw new InvalidOptionError(
+      "summary_method must be a string chosen from 'reflection_with_llm' or 'last_msg' or a callable, or None. Pass summaryMethod: 'last_msg', 'reflection_with_llm', a function or null.",
+    );
+  }
+  if (summaryMethod === 'reflection_with_llm' && !recipient.modelClient && !sender.modelClient) {
+    throw new InvalidOptionError(
+      'llm client must be set in either the recipient or sender when summary_method is reflection_with_llm. Give one of the agents an llmConfig.',
+    );
+  }
+}
+
+/** Summarises a finished chat between `sender` and `recipient` with `summaryMethod`. */
+export async function summarize(
+  summaryMethod: SummaryMethod,
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  summaryArgs: SummaryArgs,
+): Promise<string> {
+  if (summaryMethod === null) return '';
+  if (typeof summaryMethod === 'function') return summaryMethod(sender, recipient, summaryArgs);
+  if (summaryMethod === 'last_msg') {
+    const history = recipient.chatMessagesForSummary(sender);
+    const last = history.at(-1);
+    if (!last) return '';
+    const content = Array.isArray(last.content)
+      ? last.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
+      : contentToString(last.content);
+    return content.replaceAll('TERMINATE', '');
+  }
+  const agent = recipient.modelClient ? recipient : sender;
+  try {
+    return await agent.reflectWithLlm(
+      recipient.chatMessagesForSummary(sender),
+      summaryArgs.summaryPrompt ?? DEFAULT_SUMMARY_PROMPT,
+      summaryArgs.summaryRole ?? 'system',
+    );
+  } catch (error) {
+    // As AutoGen does: a failed summary must not throw away a chat that already happened.
+    if (sender.silent !== true) {
+      sender.renderer.notice(
+        `Cannot make a reflection_with_llm summary: ${error instanceof Error ? error.message : String(error)}`,
+        'warning',
+      );
+    }
+    return '';
+  }
+}
