@@ -1,31 +1,76 @@
+import { type BlockFiles, FILENAME_OUTSIDE_WORKSPACE } from './block-files.js';
 import type { LanguageRuntime } from './languages.js';
 
 /** Extra seconds `timeout` waits after SIGTERM before it sends SIGKILL. */
 export const KILL_GRACE_SECONDS = 2;
 
+/** One block as the fresh-process script runs it. */
+export interface FreshProcessBlock {
+  /** The block as the model wrote it: what a `# filename:` block is saved as. */
+  source: string;
+  /** What runs: the source, or what the runtime's `prepare` made of it (transpiled TypeScript). */
+  code: string;
+  /** Where the source is saved and the name a block without one runs under. */
+  files: BlockFiles;
+}
+
 /**
  * The bash script sent to `runCode(..., { language: 'bash' })` to run one block as a fresh process.
- * The source travels base64-encoded in a quoted here-document (no quoting or escaping issues), is
- * written to a private temporary directory, and runs under GNU `timeout`, which kills the whole
- * process group when time is up and exits 124. The request therefore returns normally with the
- * output printed before the timeout, and no process outlives it.
+ * Sources travel base64-encoded in quoted here-documents (no quoting or escaping issues). A block
+ * with a `# filename:` comment is saved under that name in the working directory (refused, like
+ * AutoGen, when the name resolves outside it) and runs from there, so later blocks can use the file
+ * and tracebacks name it; any other block runs as `tmp_code_<md5>.<ext>` from a private temporary
+ * directory removed afterwards. The run is under GNU `timeout`, which kills the whole process group
+ * when time is up and exits 124: the request returns normally with the output printed before the
+ * timeout, and no process outlives it.
  */
-export function buildFreshProcessScript(runtime: LanguageRuntime, code: string, timeoutMs: number): string {
-  const encoded = Buffer.from(code, 'utf8')
-    .toString('base64')
-    .replace(/.{1,76}/g, '$&\n');
+export function buildFreshProcessScript(
+  runtime: LanguageRuntime,
+  block: FreshProcessBlock,
+  timeoutMs: number,
+): string {
   const seconds = Math.max(timeoutMs / 1000, 0.001).toFixed(3);
   const command = runtime.command.replaceAll('{file}', '"$__hopgen_file"');
-  return [
+  const scratchFile = `"$__hopgen_dir"/${shellQuote(block.files.scratchName)}`;
+  const lines = [
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a JS template.
     '__hopgen_dir="$(mktemp -d "${TMPDIR:-/tmp}/hopgen-XXXXXXXX")" || exit 1',
-    `__hopgen_file="$__hopgen_dir/block${runtime.fileExtension}"`,
-    `base64 -d > "$__hopgen_file" <<'__HOPGEN_SOURCE__'`,
-    `${encoded}__HOPGEN_SOURCE__`,
+  ];
+  const { saveAs } = block.files;
+  if (saveAs !== undefined) {
+    const encodedName = Buffer.from(saveAs, 'utf8').toString('base64');
+    lines.push(
+      `__hopgen_saved="$(realpath -m -- "$(printf %s '${encodedName}' | base64 -d)")"`,
+      'case "$__hopgen_saved" in',
+      '  "$(pwd -P)"/?*) ;;',
+      `  *) rm -rf "$__hopgen_dir"; printf %s ${shellQuote(FILENAME_OUTSIDE_WORKSPACE)}; exit 1 ;;`,
+      'esac',
+      'mkdir -p -- "$(dirname -- "$__hopgen_saved")" || { rm -rf "$__hopgen_dir"; exit 1; }',
+      ...writeBase64('"$__hopgen_saved"', block.source, '{ rm -rf "$__hopgen_dir"; exit 1; }'),
+    );
+  }
+  if (saveAs !== undefined && block.code === block.source) {
+    lines.push('__hopgen_file="$__hopgen_saved"');
+  } else {
+    lines.push(`__hopgen_file=${scratchFile}`, ...writeBase64('"$__hopgen_file"', block.code, 'exit 1'));
+  }
+  lines.push(
     `timeout --kill-after=${KILL_GRACE_SECONDS} ${seconds} ${command}`,
     '__hopgen_status=$?',
     'rm -rf "$__hopgen_dir"',
     'exit $__hopgen_status',
     '',
-  ].join('\n');
+  );
+  return lines.join('\n');
+}
+
+function writeBase64(target: string, content: string, onFailure: string): string[] {
+  const encoded = Buffer.from(content, 'utf8')
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n');
+  return [`base64 -d > ${target} <<'__HOPGEN_SOURCE__' || ${onFailure}`, `${encoded}__HOPGEN_SOURCE__`];
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }

@@ -17,6 +17,7 @@ import {
   ServerError,
 } from '@hopx-ai/sdk';
 import { EventEmitter } from 'eventemitter3';
+import { blockFiles } from './block-files.js';
 import {
   ExecutorClosedError,
   HopXExecutorError,
@@ -27,7 +28,11 @@ import {
   SandboxUnavailableError,
 } from './errors.js';
 import type { HopXCodeExecutorEvents } from './events.js';
-import { buildFreshProcessScript, KILL_GRACE_SECONDS } from './fresh-process-script.js';
+import {
+  buildFreshProcessScript,
+  type FreshProcessBlock,
+  KILL_GRACE_SECONDS,
+} from './fresh-process-script.js';
 import { ImageOutputStore, type SavedImages } from './image-output.js';
 import { type LanguageRuntime, LanguageTable } from './languages.js';
 import type { HopXCodeExecutorOptions } from './options.js';
@@ -252,8 +257,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   ): Promise<BlockOutcome> {
     const runtime = this.#languages.resolve(block.language);
     if (runtime === undefined) {
-      return { exitCode: 1, output: `unknown language ${block.language}`, outputFiles: [] };
+      // AutoGen's text, with its leading newline: the model sees it after the previous block's output.
+      return { exitCode: 1, output: `\nunknown language ${block.language}`, outputFiles: [] };
     }
+    const files = blockFiles(block.code, runtime.fileExtension);
     let code = block.code;
     if (runtime.prepare !== undefined) {
       const prepared = await runtime.prepare(code);
@@ -275,7 +282,9 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         // Taken before the run: a replacement during the run (an abort) is for the next block to report.
         const lostBefore = this.#stateLost;
         this.#stateLost = false;
-        const outcome = await this.#runWithAbort(signal, () => this.#runInSandbox(sandbox, runtime, code));
+        const outcome = await this.#runWithAbort(signal, () =>
+          this.#runInSandbox(sandbox, runtime, { source: block.code, code, files }),
+        );
         if (lostBefore && !restarted) onRestart();
         if (restarted || lostBefore) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;
         return outcome;
@@ -320,7 +329,11 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     }
   }
 
-  async #runInSandbox(sandbox: Sandbox, runtime: LanguageRuntime, code: string): Promise<BlockOutcome> {
+  async #runInSandbox(
+    sandbox: Sandbox,
+    runtime: LanguageRuntime,
+    block: FreshProcessBlock,
+  ): Promise<BlockOutcome> {
     const usePersistentPython = this.#stateful && runtime.persistentInterpreter === 'python';
     const serverTimeoutSeconds = Math.ceil(this.#timeoutMs / 1000) + SERVER_TIMEOUT_GRACE_SECONDS;
     const startedAt = performance.now();
@@ -328,10 +341,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     let result: ExecutionResult;
     try {
       result = usePersistentPython
-        ? await sandbox.runIpython(buildPersistentPythonCell(code, this.#timeoutMs), {
+        ? await sandbox.runIpython(buildPersistentPythonCell(block.code, block.files, this.#timeoutMs), {
             timeout: serverTimeoutSeconds,
           })
-        : await sandbox.runCode(buildFreshProcessScript(runtime, code, this.#timeoutMs), {
+        : await sandbox.runCode(buildFreshProcessScript(runtime, block, this.#timeoutMs), {
             language: 'bash',
             timeout: serverTimeoutSeconds,
           });
@@ -525,13 +538,9 @@ function classify(error: unknown): Failure {
   return 'fatal';
 }
 
-// One newline between blocks, unless the previous block already ended its line.
+// Blocks' outputs follow one another as printed, as in AutoGen's executors (no separator added).
 function joinOutputs(outputs: string[]): string {
-  let joined = '';
-  for (const output of outputs) {
-    joined += joined.length > 0 && !joined.endsWith('\n') ? `\n${output}` : output;
-  }
-  return joined;
+  return outputs.join('');
 }
 
 function describe(error: unknown): string {

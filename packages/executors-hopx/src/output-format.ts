@@ -1,8 +1,9 @@
-/** Joins a block's stdout and stderr the way the model sees them: stderr comes last, after `STDERR:`. */
+/**
+ * Joins a block's stdout and stderr the way AutoGen's command-line executors show them to the model:
+ * stderr first, then stdout, with nothing between (so a traceback comes before the printed output).
+ */
 export function combineStreams(stdout: string, stderr: string): string {
-  if (stderr.length === 0) return stdout;
-  const separator = stdout.length === 0 || stdout.endsWith('\n') ? '' : '\n';
-  return `${stdout}${separator}STDERR:\n${stderr}`;
+  return `${stderr}${stdout}`;
 }
 
 /**

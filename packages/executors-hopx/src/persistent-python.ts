@@ -3,6 +3,8 @@
 // returned normally and the interpreter (with its variables) survives. The server's own timeout is
 // only a backstop for code that blocks signals.
 
+import { type BlockFiles, FILENAME_OUTSIDE_WORKSPACE } from './block-files.js';
+
 const STATUS_MARKER = '__HOPGEN_BLOCK_STATUS__=';
 
 // Installed once per interpreter (guarded by the name check). Runs the block like a notebook cell:
@@ -76,10 +78,36 @@ def __hopgen_kill_descendants():
             time.sleep(0.005)
 
 
-def __hopgen_run_block(source_b64, seconds):
+def __hopgen_save_block(name, source):
+    # AutoGen's '# filename:' rule: the block is saved under its name, inside the working directory
+    # only. Answers the saved path, or None after printing why nothing was saved.
+    import os, sys
+    workspace = os.path.realpath(os.getcwd())
+    target = os.path.realpath(os.path.join(workspace, name))
+    if not target.startswith(workspace.rstrip(os.sep) + os.sep):
+        sys.stdout.write('${FILENAME_OUTSIDE_WORKSPACE}')
+        return None
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, 'w', encoding='utf-8') as saved:
+            saved.write(source)
+    except OSError as error:
+        print('%s: %s' % (type(error).__name__, error), file=sys.stderr)
+        return None
+    return target
+
+
+def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
     import ast, base64, linecache, signal, sys, threading, traceback
     source = base64.b64decode(source_b64).decode('utf-8')
-    filename = '<hopgen-block>'
+    # Tracebacks name the saved file, or AutoGen's tmp_code_<md5>.py for a block without a name.
+    filename = scratch_name
+    if save_as_b64:
+        filename = __hopgen_save_block(base64.b64decode(save_as_b64).decode('utf-8'), source)
+        if filename is None:
+            sys.stdout.write('\n${STATUS_MARKER}1\n')
+            sys.stdout.flush()
+            return
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = globals()
 
@@ -138,13 +166,14 @@ def __hopgen_run_block(source_b64, seconds):
     sys.stdout.flush()
 `;
 
-/** The Python sent to `runIpython` for one block. */
-export function buildPersistentPythonCell(code: string, timeoutMs: number): string {
+/** The Python sent to `runIpython` for one block; a block with a `# filename:` is saved there first. */
+export function buildPersistentPythonCell(code: string, files: BlockFiles, timeoutMs: number): string {
   const runner = Buffer.from(RUNNER_SOURCE, 'utf8').toString('base64');
   const source = Buffer.from(code, 'utf8').toString('base64');
+  const saveAs = files.saveAs === undefined ? '' : Buffer.from(files.saveAs, 'utf8').toString('base64');
   return [
     `if '__hopgen_run_block' not in globals(): exec(__import__('base64').b64decode('${runner}').decode('utf-8'), globals())`,
-    `__hopgen_run_block('${source}', ${(timeoutMs / 1000).toFixed(3)})`,
+    `__hopgen_run_block('${source}', ${(timeoutMs / 1000).toFixed(3)}, '${saveAs}', ${JSON.stringify(files.scratchName)})`,
   ].join('\n');
 }
 

@@ -51,14 +51,14 @@ describe('HopXCodeExecutor languages', () => {
     expect(result).toEqual({ exitCode: 0, output: '45\nshell 42\n2,4,6\nhi ts\n' });
   });
 
-  it('stops at the first failing block and shows its stderr after STDERR:', async () => {
+  it('stops at the first failing block and shows its stderr before its stdout, as AutoGen does', async () => {
     const executor = pool.create();
     const result = await executor.executeCodeBlocks([
       { language: 'bash', code: 'echo out; echo oops >&2; exit 3' },
       { language: 'bash', code: 'echo never' },
     ]);
     expect(result.exitCode).toBe(3);
-    expect(result.output).toBe('out\nSTDERR:\noops\n');
+    expect(result.output).toBe('oops\nout\n');
   });
 
   it('reports a Python exception with its traceback and exit code 1', async () => {
@@ -72,7 +72,7 @@ describe('HopXCodeExecutor languages', () => {
   it('answers an unknown language with exit code 1 without creating a sandbox', async () => {
     const executor = pool.create();
     const result = await executor.executeCodeBlocks([{ language: 'cobol', code: 'DISPLAY "HI".' }]);
-    expect(result).toEqual({ exitCode: 1, output: 'unknown language cobol' });
+    expect(result).toEqual({ exitCode: 1, output: '\nunknown language cobol' });
     expect(executor.sandboxId).toBeUndefined();
     expect(await liveSandboxIds(server)).toEqual([]);
   });
@@ -124,7 +124,7 @@ describe('HopXCodeExecutor state', () => {
       { language: 'python', code: 'print(open("kept.txt").read())\nprint(value)' },
     ]);
     expect(result.exitCode).toBe(1);
-    expect(result.output).toMatch(/^7\n/);
+    expect(result.output).toMatch(/\n7\n$/);
     expect(result.output).toContain("NameError: name 'value' is not defined");
   });
 

@@ -1,12 +1,56 @@
-import { describe, expect, it } from 'vitest';
-import { combineStreams, truncateOutput } from '../src/output-format.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { truncateOutput } from '../src/output-format.js';
+import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
 
-describe('combineStreams', () => {
-  it('puts stderr after STDERR: on its own line', () => {
-    expect(combineStreams('out\n', 'err\n')).toBe('out\nSTDERR:\nerr\n');
-    expect(combineStreams('out', 'err')).toBe('out\nSTDERR:\nerr');
-    expect(combineStreams('', 'err')).toBe('STDERR:\nerr');
-    expect(combineStreams('only\n', '')).toBe('only\n');
+let server: TestServer;
+const pool = new ExecutorPool(() => ({ apiKey: server.apiKey, baseURL: server.baseURL }));
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+
+afterEach(async () => {
+  await pool.closeAll();
+  expect(await liveSandboxIds(server)).toEqual([]);
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+// AutoGen 0.2.40's command-line executors answer stderr, then stdout, blocks concatenated as printed.
+describe.each([
+  { mode: 'stateful', stateful: true },
+  { mode: 'stateless', stateful: false },
+])('HopXCodeExecutor output layout ($mode)', ({ stateful }) => {
+  it('puts what a Python block printed to stderr before what it printed to stdout', async () => {
+    const executor = pool.create({ stateful });
+    const result = await executor.executeCodeBlocks([
+      {
+        language: 'python',
+        code: "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)",
+      },
+    ]);
+    expect(result).toEqual({ exitCode: 0, output: 'to stderr\nto stdout\n' });
+  });
+
+  it('answers an unknown language after a successful block as AutoGen does', async () => {
+    const executor = pool.create({ stateful });
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: "print('a')" },
+      { language: 'markdown', code: '# not code' },
+      { language: 'python', code: "print('never')" },
+    ]);
+    expect(result).toEqual({ exitCode: 1, output: 'a\n\nunknown language markdown' });
+  });
+
+  it('joins the blocks of one message with nothing added between them', async () => {
+    const executor = pool.create({ stateful });
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: "print('one', end='')" },
+      { language: 'sh', code: 'printf two' },
+    ]);
+    expect(result).toEqual({ exitCode: 0, output: 'onetwo' });
   });
 });
 
