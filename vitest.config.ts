@@ -10,6 +10,7 @@ export default defineConfig({
       '@hopgen/agents': source('./packages/agents/src/index.ts'),
       '@hopgen/executors-hopx': source('./packages/executors-hopx/src/index.ts'),
       '@hopgen/local-sandbox': source('./packages/local-sandbox/src/index.ts'),
+      '@hopgen/mcp': source('./packages/mcp/src/index.ts'),
     },
   },
   test: {

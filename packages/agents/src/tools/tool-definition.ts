@@ -38,6 +38,16 @@ export function toolDefinition(tool: Tool | ToolDefinition): ToolDefinition {
       `Function description is required, none found. Give tool ${JSON.stringify(tool.name)} a \`description\` saying what it does, for the model.`,
     );
   }
+  if (tool.inputJsonSchema !== undefined) {
+    return {
+      type: 'function',
+      function: {
+        name: tool.name,
+        description: tool.description,
+        parameters: structuredClone(tool.inputJsonSchema),
+      },
+    };
+  }
   let parameters: Record<string, unknown>;
   try {
     // `io: 'input'` so fields with a default are optional for the model, as they are for the parser.

@@ -22,6 +22,11 @@ export interface Tool<TParameters extends z.ZodType = z.ZodType, TResult = unkno
   /** Schema of the arguments object; the model sees its JSON schema (`z.toJSONSchema`). */
   parameters: TParameters;
   /**
+   * The JSON schema the model sees, for a tool that comes with one (an MCP server's tool); `parameters`
+   * still validates the arguments. @default the JSON schema of `parameters`
+   */
+  inputJsonSchema?: Record<string, unknown>;
+  /**
    * Runs the tool with validated arguments. Strings are answered as they are, anything else as JSON.
    * Declared as a method so a tool with a precise schema is still a `Tool` (method parameters are bivariant).
    */

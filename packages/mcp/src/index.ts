@@ -1,0 +1,20 @@
+export type {
+  McpConnectionLostEvent,
+  McpConnectionRestoredEvent,
+  McpServerConnectionEvents,
+} from './client/mcp-connection-events.js';
+export { connectMcpServer, McpServerConnection } from './client/mcp-server-connection.js';
+export type {
+  McpHttpServerOptions,
+  McpServerCommonOptions,
+  McpServerOptions,
+  McpStdioServerOptions,
+} from './client/mcp-server-options.js';
+export type { McpTool } from './client/mcp-tools.js';
+export {
+  HopgenMcpError,
+  InvalidMcpOptionError,
+  McpConnectionClosedError,
+  McpServerUnavailableError,
+  McpToolCallError,
+} from './errors.js';
