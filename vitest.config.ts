@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the sources, so `pnpm test` never depends on a stale build.
     alias: {
       '@hopgen/agents': source('./packages/agents/src/index.ts'),
+      '@hopgen/ai-sdk': source('./packages/ai-sdk/src/index.ts'),
       '@hopgen/executors-hopx': source('./packages/executors-hopx/src/index.ts'),
       '@hopgen/local-sandbox': source('./packages/local-sandbox/src/index.ts'),
       '@hopgen/mcp': source('./packages/mcp/src/index.ts'),

@@ -130,7 +130,14 @@ export {
   cacheKey,
   DiskResponseCache,
   InMemoryResponseCache,
+  isCachedResponse,
 } from './model-clients/response-cache.js';
+export {
+  backoffDelayMs,
+  parseRetryAfterMs,
+  type RetryTiming,
+  sleep,
+} from './model-clients/retry-policy.js';
 export {
   ScriptedModelClient,
   type ScriptedModelClientOptions,

@@ -67,13 +67,26 @@ function isContentFilter(error: InstanceType<typeof OpenAI.APIError>): boolean {
 export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {
   const headers = error instanceof OpenAI.APIError ? error.headers : undefined;
   if (!headers) return undefined;
-  const milliseconds = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  return parseRetryAfterMs(headers.get('retry-after-ms'), headers.get('retry-after'), now);
+}
+
+/**
+ * The wait asked for by the values of the `retry-after-ms` and `Retry-After` headers (each `null` or
+ * `undefined` when absent), in milliseconds; `undefined` when neither is usable. Shared by every model client.
+ */
+export function parseRetryAfterMs(
+  retryAfterMsHeader: string | null | undefined,
+  retryAfterHeader: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  const milliseconds = Number.parseFloat(retryAfterMsHeader ?? '');
   if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds;
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
+  if (retryAfterHeader === null || retryAfterHeader === undefined || retryAfterHeader.trim() === '') {
+    return undefined;
+  }
+  const seconds = Number(retryAfterHeader);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
+  const date = Date.parse(retryAfterHeader);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
@@ -96,8 +109,20 @@ export function retryDelayMs(
   timing: RetryTiming,
   random: () => number = Math.random,
 ): number | undefined {
-  const asked = retryAfterMs(error);
-  if (asked !== undefined) return asked > timing.maxDelayMs ? undefined : asked;
+  return backoffDelayMs(retry, retryAfterMs(error), timing, random);
+}
+
+/**
+ * Like {@link retryDelayMs}, with the server's asked-for wait (`askedMs`, milliseconds) already read from
+ * whatever error type the client's SDK throws.
+ */
+export function backoffDelayMs(
+  retry: number,
+  askedMs: number | undefined,
+  timing: RetryTiming,
+  random: () => number = Math.random,
+): number | undefined {
+  if (askedMs !== undefined) return askedMs > timing.maxDelayMs ? undefined : askedMs;
   const exponential = Math.min(timing.maxDelayMs, timing.baseDelayMs * 2 ** retry);
   return Math.round(exponential * (0.5 + random() * 0.5));
 }
