@@ -159,4 +159,12 @@ describe('examples, offline', { timeout: 120_000 }, () => {
     expect(isPng(await readFile(join(result.runDirectory!, transcript.charts[0])))).toBe(true);
     await expectNoSandboxLeft(result);
   });
+
+  it('08 any provider: Claude is overloaded, the config list falls back to Gemini, which calls the tool', async () => {
+    const result = await run('08-any-provider.ts');
+    expect(result.stdout).toContain('Claude was asked 4 times, Gemini 2 times.');
+    expect(result.stdout).toContain('{"amount":250,"from":"EUR","to":"USD","converted":270}');
+    expect(result.stdout).toContain("Answer: 250 EUR is 270 USD at today's rate.");
+    expect(result.stdout).toContain("* Model 'gemini-2.5-flash': cost: 0.00019, prompt_tokens: 240");
+  });
 });
