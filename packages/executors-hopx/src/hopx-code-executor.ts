@@ -44,6 +44,18 @@ import { ExecutionTransportError, makeExecutionSingleAttempt } from './single-at
 const HOPX_CLOUD_URL = 'https://api.hopx.dev';
 /** Printed after the partial output of a block that ran out of time (AutoGen's TIMEOUT_MSG). */
 const TIMEOUT_MESSAGE = 'Timeout';
+/** One entry of {@link HopXCodeExecutor.listFiles}. */
+export interface SandboxFileEntry {
+  /** The entry's name, without its directory. */
+  name: string;
+  /** Its full path in the sandbox. */
+  path: string;
+  /** Its size in bytes (0 for directories on some servers). */
+  sizeBytes: number;
+  /** Whether it is a directory. */
+  directory: boolean;
+}
+
 /** Prepended to a block's output when a fresh sandbox had to replace a broken one. */
 export const SANDBOX_RESTARTED_NOTICE = '[sandbox restarted: earlier state was lost]';
 /**
@@ -185,6 +197,18 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   readFile(remotePath: string): Promise<string> {
     return this.#fileOperation(`read ${remotePath}`, async (sandbox) =>
       (await sandbox.files.download(remotePath)).toString('utf8'),
+    );
+  }
+
+  /** Lists a directory of the sandbox, one entry per file or directory in it. */
+  listFiles(remotePath: string): Promise<SandboxFileEntry[]> {
+    return this.#fileOperation(`list ${remotePath}`, async (sandbox) =>
+      (await sandbox.files.list(remotePath)).map((file) => ({
+        name: file.name,
+        path: file.path,
+        sizeBytes: file.size,
+        directory: file.is_dir,
+      })),
     );
   }
 

@@ -18,6 +18,7 @@ export {
   HopXCodeExecutor,
   INTERPRETER_RESTARTED_NOTICE,
   SANDBOX_RESTARTED_NOTICE,
+  type SandboxFileEntry,
 } from './hopx-code-executor.js';
 export type { LanguageMappingEntry, LanguageRuntime, PreparedSource } from './languages.js';
 export { defaultLanguages } from './languages.js';

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { runMcpCommand } from './mcp-command.js';
 import { startLocalSandboxServer } from './server/server.js';
 
 const USAGE = `Usage: hopgen-sandbox [--host 127.0.0.1] [--port 7070] [--api-key KEY] [--pool-size N] [--isolation bubblewrap|none] [--allow-unlimited]
 
 Runs a local HopX-compatible sandbox server. Point @hopx-ai/sdk at it with
-  Sandbox.create({ template: 'code-interpreter', baseURL, apiKey })`;
+  Sandbox.create({ template: 'code-interpreter', baseURL, apiKey })
+
+hopgen-sandbox mcp --help: the sandbox as an MCP server (stdio or streamable HTTP).`;
 
 /** Entry point of the `hopgen-sandbox` command. */
 async function main(): Promise<void> {
+  if (process.argv[2] === 'mcp') return runMcpCommand(process.argv.slice(3));
   const { values } = parseArgs({
     options: {
       host: { type: 'string' },

@@ -18,3 +18,10 @@ export {
   McpServerUnavailableError,
   McpToolCallError,
 } from './errors.js';
+export { createSandboxMcpServer, type SandboxToolsExecutor } from './sandbox-server/sandbox-tools.js';
+export {
+  SANDBOX_MCP_TOKEN_VARIABLE,
+  type ServedSandbox,
+  type ServeSandboxOptions,
+  serveSandboxOverMcp,
+} from './sandbox-server/serve-sandbox.js';
