@@ -38,3 +38,16 @@ export class IncompatibleSdkError extends HopXExecutorError {}
 
 /** A file operation (`uploadFile`, `downloadFile`, `readFile`, `writeFile`) failed. */
 export class SandboxFileError extends HopXExecutorError {}
+
+/** A TypeScript block ran but the optional `typescript` package (5 or 6) is missing or has no transpiler API. */
+export class TypeScriptUnavailableError extends HopXExecutorError {
+  constructor(problem: string, cause?: unknown) {
+    super(
+      `${problem} Running a TypeScript code block needs the \`typescript\` package, version 5 or 6 ` +
+        '(version 7 has no JavaScript transpiler API), which @hopgen/executors-hopx loads only when a ' +
+        'TypeScript block runs. Install it in your project (npm install typescript@6), or leave TypeScript ' +
+        'out of the languages you tell the model it may use.',
+      { cause },
+    );
+  }
+}

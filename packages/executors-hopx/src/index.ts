@@ -7,6 +7,7 @@ export {
   SandboxAuthenticationError,
   SandboxFileError,
   SandboxUnavailableError,
+  TypeScriptUnavailableError,
 } from './errors.js';
 export type {
   HopXCodeExecutionEndEvent,
