@@ -1,9 +1,6 @@
 import type { Figure } from './figures.js';
 import { formatNumber, type RunReport } from './report.js';
 
-/** Published Docker create-to-ready range in milliseconds (not measurable on these machines; see ecosystem notes). */
-const DOCKER_RANGE_MS = [2000, 5000] as const;
-
 /**
  * Sentences that read the run's figures: what dominates each path, how far from its target, how it
  * scales. Generated from the same run as the tables, so the prose cannot drift from the numbers.
@@ -15,6 +12,7 @@ export function markdownFindings(report: RunReport): string {
   );
   const p50 = (id: string) => figures.get(id)?.summary.p50;
   const p99 = (id: string) => figures.get(id)?.summary.p99;
+  const mean = (id: string) => figures.get(id)?.summary.mean;
   const value = (id: string, pick: (id: string) => number | undefined = p50) => {
     const found = pick(id);
     return found === undefined ? undefined : `${formatNumber(found)} ${figures.get(id)!.unit}`;
@@ -64,15 +62,19 @@ export function markdownFindings(report: RunReport): string {
       ' of background work.',
     ],
     [
-      'Against the 2–5 s published for a Docker sandbox, a first result through `HopXCodeExecutor` comes ',
-      p50('start.executor.no-pool') === undefined
-        ? undefined
-        : `${formatNumber(DOCKER_RANGE_MS[0] / p50('start.executor.no-pool')!)}–${formatNumber(DOCKER_RANGE_MS[1] / p50('start.executor.no-pool')!)}×`,
-      ' sooner without a pool and ',
-      p50('start.executor.pool') === undefined
-        ? undefined
-        : `${formatNumber(DOCKER_RANGE_MS[0] / p50('start.executor.pool')!)}–${formatNumber(DOCKER_RANGE_MS[1] / p50('start.executor.pool')!)}×`,
-      ' sooner with one (p50; Docker not measured on this machine).',
+      'That figure waits, untimed, for the pool to refill before each create. Under load it does not: with ',
+      String(report.settings.poolLoad?.burstSize),
+      ' creates at once a create takes ',
+      value('start.burst.pool'),
+      ' at p50 with the pool and ',
+      value('start.burst.no-pool'),
+      ' without, and with one create every ',
+      String(report.settings.poolLoad?.steadyIntervalMs),
+      ' ms ',
+      value('start.steady.pool'),
+      ' with the pool and ',
+      value('start.steady.no-pool'),
+      ' without: a pool of one absorbs one create per refill, no more.',
     ],
     [
       'In a live sandbox a stateful block round trip takes ',
@@ -111,7 +113,11 @@ export function markdownFindings(report: RunReport): string {
       value('orchestration.group-chat.100'),
       ' in a 100-round one: ',
       growth(p50('orchestration.group-chat.10000'), p50('orchestration.group-chat.100')),
-      '. A two-agent turn on `ScriptedModelClient` costs ',
+      '. What a chat costs is the mean: ',
+      value('orchestration.group-chat.1000', mean),
+      ' per round in a 1000-round chat (p50 ',
+      value('orchestration.group-chat.1000'),
+      '; the slow rounds are garbage collections and the JIT). A two-agent turn on `ScriptedModelClient` costs ',
       value('orchestration.two-agent.turn'),
       ' in 50-turn chats but ',
       value('orchestration.two-agent.turn.long'),
@@ -128,9 +134,11 @@ export function markdownFindings(report: RunReport): string {
       value('memory.sandbox.pooled.pss'),
       ' PSS. A long chat grows the heap by ',
       value('memory.chat.heap-per-message'),
-      ', or ',
+      ' for the agents alone, ',
+      value('memory.chat.heap-per-message.default-log'),
+      ' with `ScriptedModelClient` keeping its latest 100 requests (the default), and ',
       value('memory.chat.heap-per-message.request-log'),
-      ' while `ScriptedModelClient` keeps its log of every prompt.',
+      ' if it keeps every prompt (`maxRecordedRequests: Infinity`), which grows with the square of the chat.',
     ],
   ];
   return sentences

@@ -2,7 +2,7 @@ import type { FigureSet } from './figures.js';
 import { runOrchestrationBench } from './orchestration.js';
 import type { BenchSettings } from './settings.js';
 
-/** The per-round target of `bench/orchestration.ts` (AutoGen 0.2.40 takes about 110 µs). */
+/** The per-round target the project set for `bench/orchestration.ts`, microseconds at p50. */
 const TARGET_ROUND_MICROSECONDS = 10;
 /** Rounds measured per chat length: short chats are repeated until they reach this many. */
 const ROUNDS_PER_FIGURE = 10_000;

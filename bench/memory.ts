@@ -11,7 +11,7 @@ import { createScriptedPair } from './two-agent-chat.js';
 const MEBIBYTE = 1024 * 1024;
 /** What the server's warm pool imports into every pooled interpreter. */
 const POOL_PRELOAD = 'import numpy, pandas, matplotlib, matplotlib.pyplot';
-/** The request log of ScriptedModelClient holds every prompt, so the chat that keeps it is shorter. */
+/** A request log of every prompt grows with the square of the chat, so the chat that keeps one is shorter. */
 const MAX_MESSAGES_WITH_REQUEST_LOG = 2000;
 
 /** VmRSS of `count` idle host Python processes that ran `preamble`, bytes each. */
@@ -62,9 +62,9 @@ function sandboxGroups(expected: number, filter: (group: GroupMemory) => boolean
 async function heapPerMessage(
   messages: number,
   checkpointEvery: number,
-  keepRequests: boolean,
+  maxRecordedRequests: number | undefined,
 ): Promise<number[]> {
-  const pair = createScriptedPair({ keepRequests });
+  const pair = createScriptedPair(maxRecordedRequests === undefined ? {} : { maxRecordedRequests });
   const heap: number[] = [];
   let received = 0;
   const onReceived = () => {
@@ -198,16 +198,23 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
 
   figures.add(
     'memory.chat.heap-per-message',
-    `two-agent chat heap growth per message (${messages} messages, client log cleared)`,
+    `two-agent chat heap growth per message (${messages} messages, no request log: the agents alone)`,
     'KiB/message',
-    await heapPerMessage(messages, checkpointEvery, false),
+    await heapPerMessage(messages, checkpointEvery, 0),
+  );
+  figures.add(
+    'memory.chat.heap-per-message.default-log',
+    `same, ScriptedModelClient's default log of the latest 100 requests (${messages} messages)`,
+    'KiB/message',
+    await heapPerMessage(messages, checkpointEvery, undefined),
+    { baselineId: 'memory.chat.heap-per-message' },
   );
   const withLog = Math.min(messages, MAX_MESSAGES_WITH_REQUEST_LOG);
   figures.add(
     'memory.chat.heap-per-message.request-log',
-    `same, ScriptedModelClient keeping its request log (${withLog} messages)`,
+    `same, ScriptedModelClient keeping every request, maxRecordedRequests: Infinity (${withLog} messages)`,
     'KiB/message',
-    await heapPerMessage(withLog, Math.min(checkpointEvery, withLog / 4), true),
+    await heapPerMessage(withLog, Math.min(checkpointEvery, withLog / 4), Infinity),
     { baselineId: 'memory.chat.heap-per-message' },
   );
 }

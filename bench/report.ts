@@ -45,6 +45,7 @@ function row(figure: Figure): string {
     figure.unit,
     String(summary.runs),
     formatNumber(summary.p50),
+    formatNumber(summary.mean),
     formatNumber(summary.p95),
     formatNumber(summary.p99),
     formatRatio(figure),
@@ -62,8 +63,8 @@ export function markdownTables(report: RunReport): string {
     parts.push(`### ${SECTION_TITLES[section.section]}`, '');
     if (section.figures.length > 0) {
       parts.push(
-        '| figure | unit | runs | p50 | p95 | p99 | ratio to baseline (p50 · p95 · p99) | baseline |',
-        '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+        '| figure | unit | runs | p50 | mean | p95 | p99 | ratio to baseline (p50 · p95 · p99) | baseline |',
+        '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
         ...section.figures.map(row),
         '',
       );
@@ -95,10 +96,11 @@ export function markdownHeadline(report: RunReport): string {
   const figures = new Map(
     report.sections.flatMap((section) => section.figures).map((figure) => [figure.id, figure]),
   );
-  const line = (id: string, text: string) => {
+  const line = (id: string, text: string, options: { mean?: boolean } = {}) => {
     const figure = figures.get(id);
     if (!figure) return `- ${text}: not measured in this run`;
-    const { p50, p99, runs } = figure.summary;
+    const { p50, p99, runs, mean } = figure.summary;
+    const meanText = options.mean ? `, mean **${formatNumber(mean)} ${figure.unit}**` : '';
     const target =
       figure.targetP50 === undefined ? '' : `; target p50 ${formatNumber(figure.targetP50)} ${figure.unit}`;
     const verdict =
@@ -107,16 +109,26 @@ export function markdownHeadline(report: RunReport): string {
         : (figure.higherIsBetter ? p50 >= figure.targetP50 : p50 <= figure.targetP50)
           ? ': met'
           : ': **missed**';
-    return `- ${text}: p50 **${formatNumber(p50)} ${figure.unit}**, p99 ${formatNumber(p99)} ${figure.unit} (n=${runs}${target}${verdict})`;
+    return `- ${text}: p50 **${formatNumber(p50)} ${figure.unit}**${meanText}, p99 ${formatNumber(p99)} ${figure.unit} (n=${runs}${target}${verdict})`;
   };
+  const { burstSize, steadyIntervalMs } = report.settings.poolLoad;
   return [
     line('start.bwrap', 'Floor: a bare bwrap sandbox running `python3 -c print(1)`'),
     line('start.sdk.no-pool', 'New sandbox to first `print(1)` through the SDK, no pool'),
-    line('start.sdk.pool', 'New sandbox to first `print(1)` through the SDK, warm pool'),
+    line(
+      'start.sdk.pool',
+      'New sandbox to first `print(1)` through the SDK, warm pool refilled before each create',
+    ),
+    line('start.burst.pool', `The same, warm pool, ${burstSize} creates at once`),
+    line('start.burst.no-pool', `The same, no pool, ${burstSize} creates at once`),
+    line('start.steady.pool', `The same, warm pool, one create every ${steadyIntervalMs} ms`),
+    line('start.steady.no-pool', `The same, no pool, one create every ${steadyIntervalMs} ms`),
     line('start.executor.no-pool', '`HopXCodeExecutor` first `print(1)`, no pool'),
     line('start.executor.pool', '`HopXCodeExecutor` first `print(1)`, warm pool'),
     line('execution.sdk.trivial', 'Stateful round trip (SDK `runIpython`) in a live sandbox'),
     line('execution.stateful.trivial', 'Stateful round trip through `HopXCodeExecutor`'),
-    line('orchestration.group-chat.1000', 'Group-chat orchestration per round (1000-round chat)'),
+    line('orchestration.group-chat.1000', 'Group-chat orchestration per round (1000-round chat)', {
+      mean: true,
+    }),
   ].join('\n');
 }

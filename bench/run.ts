@@ -10,6 +10,7 @@ import { FigureSet, SECTION_NAMES, type SectionName, type SectionResult } from '
 import { measureGroupChat } from './group-chat.js';
 import { currentLoadAverage, describeMachine } from './machine.js';
 import { measureMemory } from './memory.js';
+import { measurePoolUnderLoad } from './pool-under-load.js';
 import { descendantsOf } from './proc-memory.js';
 import { publishDocs, writeResults } from './publish.js';
 import { markdownTables, type RunReport } from './report.js';
@@ -20,7 +21,10 @@ import { measureTwoAgentChat } from './two-agent-chat.js';
 type SectionRunner = (settings: BenchSettings, figures: FigureSet) => Promise<void>;
 
 const RUNNERS: Record<SectionName, SectionRunner> = {
-  start: measureSandboxStart,
+  start: async (settings, figures) => {
+    await measureSandboxStart(settings, figures);
+    await measurePoolUnderLoad(settings, figures);
+  },
   execution: measureExecution,
   concurrency: measureConcurrency,
   orchestration: async (settings, figures) => {

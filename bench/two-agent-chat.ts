@@ -11,15 +11,15 @@ export interface ScriptedPair {
 }
 
 /**
- * Builds the pair. `keepRequests: false` empties the client's request log on every call, so a long
- * chat measures the agents' own memory rather than the test client's record of every prompt.
+ * Builds the pair. `maxRecordedRequests: 0` keeps no request log, so a long chat measures the
+ * agents' own memory rather than the test client's record of prompts; omitted, the client's default.
  */
-export function createScriptedPair(options: { keepRequests: boolean }): ScriptedPair {
-  const client: ScriptedModelClient = new ScriptedModelClient({
-    replies: () => {
-      if (!options.keepRequests) client.requests.length = 0;
-      return 'Noted. What next?';
-    },
+export function createScriptedPair(options: { maxRecordedRequests?: number } = {}): ScriptedPair {
+  const client = new ScriptedModelClient({
+    replies: () => 'Noted. What next?',
+    ...(options.maxRecordedRequests === undefined
+      ? {}
+      : { maxRecordedRequests: options.maxRecordedRequests }),
   });
   const unlimited = Number.MAX_SAFE_INTEGER;
   const assistant = new ConversableAgent({
@@ -87,7 +87,6 @@ export async function measureTwoAgentChat(settings: BenchSettings, figures: Figu
     { warmup: 5000, iterations: chats * turnsPerChat },
     {
       measure: async () => {
-        bare.requests.length = 0;
         await bare.create({ messages: prompt });
       },
     },
@@ -96,13 +95,13 @@ export async function measureTwoAgentChat(settings: BenchSettings, figures: Figu
   // The first chats warm the JIT and are thrown away: with one, p50 still read about twice the steady value.
   const warmupChats = 40;
   for (let chat = 0; chat < warmupChats + chats; chat++) {
-    const durations = await timeTurns(createScriptedPair({ keepRequests: true }), turnsPerChat);
+    const durations = await timeTurns(createScriptedPair(), turnsPerChat);
     if (chat >= warmupChats) turnSamples.push(...durations);
   }
   const { longChats, longChatTurns } = settings.orchestration;
   const lateTurns: number[] = [];
   for (let chat = 0; chat < longChats; chat++) {
-    const durations = await timeTurns(createScriptedPair({ keepRequests: false }), longChatTurns);
+    const durations = await timeTurns(createScriptedPair({ maxRecordedRequests: 0 }), longChatTurns);
     lateTurns.push(...durations.slice(-Math.ceil(longChatTurns / 10)));
   }
   const toMicroseconds = (values: number[]) => values.map((value) => value * 1000);

@@ -1,7 +1,11 @@
-import { ModelClientError } from '../errors.js';
+import { InvalidOptionError, ModelClientError } from '../errors.js';
 import { contentToString, type ToolCall } from '../message.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
 import { type UsageReport, UsageTracker } from './usage.js';
+
+// Enough for any test to inspect a chat's requests, small enough that a 10,000-message offline run
+// keeps a few MB of prompts instead of hundreds.
+const DEFAULT_MAX_RECORDED_REQUESTS = 100;
 
 /** One scripted answer: text, or an assistant message with tool calls. */
 export type ScriptedReply = string | { content?: string | null; tool_calls?: ToolCall[] };
@@ -15,10 +19,11 @@ export interface ScriptedModelClientOptions {
   /** Model name reported in usage. @default 'scripted' */
   model?: string;
   /**
-   * Keep every request in `requests`. Each one holds the whole prompt, so a very long chat grows
-   * memory with the square of its length; turn it off for long offline runs. @default true
+   * How many of the latest requests `requests` keeps (older ones are dropped). Each holds the whole
+   * prompt, so keeping all of a long chat's requests grows memory with the square of its length;
+   * `Infinity` keeps all, 0 none. @default 100
    */
-  recordRequests?: boolean;
+  maxRecordedRequests?: number;
 }
 
 /**
@@ -26,19 +31,35 @@ export interface ScriptedModelClientOptions {
  * demos: nothing leaves the process, tokens are estimated (4 characters a token) and cost is 0.
  */
 export class ScriptedModelClient implements ModelClient {
-  /** Every request received, in order (unless `recordRequests` is false). */
+  /** The latest requests received, oldest first: at most `maxRecordedRequests` of them. */
   readonly requests: ModelRequest[] = [];
   #requestCount = 0;
   readonly #options: ScriptedModelClientOptions;
+  readonly #maxRecordedRequests: number;
   readonly #usage = new UsageTracker();
 
   constructor(options: ScriptedModelClientOptions) {
+    const max = options.maxRecordedRequests ?? DEFAULT_MAX_RECORDED_REQUESTS;
+    if (!(max >= 0) || (Number.isFinite(max) && !Number.isInteger(max))) {
+      throw new InvalidOptionError(
+        `ScriptedModelClient: maxRecordedRequests must be a whole number of requests, 0 or more, or Infinity to keep all; got ${String(max)}.`,
+      );
+    }
     this.#options = options;
+    this.#maxRecordedRequests = max;
+  }
+
+  /** How many requests this client has answered, including those `requests` no longer keeps. */
+  get requestCount(): number {
+    return this.#requestCount;
   }
 
   async create(request: ModelRequest): Promise<ModelResponse> {
     const index = this.#requestCount++;
-    if (this.#options.recordRequests !== false) this.requests.push(request);
+    if (this.#maxRecordedRequests > 0) {
+      this.requests.push(request);
+      if (this.requests.length > this.#maxRecordedRequests) this.requests.shift();
+    }
     const { replies } = this.#options;
     let reply: ScriptedReply | undefined;
     if (typeof replies === 'function') {
