@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,12 @@ const primesProgram = [
   'print(sum(primes))',
 ].join('\n');
 
+const QUICK_START_PACKAGES = ['agents', 'executors-hopx', 'local-sandbox'];
+const version = (name: string): string =>
+  JSON.parse(readFileSync(join(repositoryRoot, 'packages', name, 'package.json'), 'utf8')).version;
+
 let consumer: string;
+let tarballFiles: string[] = [];
 let model: OpenAITestServer;
 let environment: NodeJS.ProcessEnv;
 
@@ -68,9 +73,11 @@ beforeAll(async () => {
     join(consumer, 'package.json'),
     '{ "name": "consumer", "private": true, "type": "module" }\n',
   );
-  const files = (await readdir(tarballs)).map((file) => `./tarballs/${file}`);
+  tarballFiles = (await readdir(tarballs)).map((file) => join(tarballs, file));
+  // The quick start's three packages only, so the installed size is the quick start's.
+  const quickStart = QUICK_START_PACKAGES.map((name) => `./tarballs/hopgen-${name}-${version(name)}.tgz`);
   expectSuccess(
-    await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', ...files]),
+    await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', ...quickStart]),
     'npm install',
   );
 }, 400_000);
@@ -81,6 +88,38 @@ afterAll(async () => {
 });
 
 describe('the packed packages in an empty npm project', () => {
+  it('packs every package with exports, types, files, engines, repository and licence', async () => {
+    const packages = readdirSync(join(repositoryRoot, 'packages'));
+    expect(tarballFiles).toHaveLength(packages.length);
+    for (const tarball of tarballFiles) {
+      const listing = await runCommand('tar', ['-tzf', tarball], { cwd: consumer });
+      const files = listing.stdout.split('\n');
+      expect(files, tarball).toEqual(
+        expect.arrayContaining(['package/LICENSE', 'package/dist/index.d.ts', 'package/dist/index.js']),
+      );
+      expect(
+        files.filter((file) => file.endsWith('.map')),
+        tarball,
+      ).toEqual([]);
+      const manifest = JSON.parse(
+        (await runCommand('tar', ['-xzOf', tarball, 'package/package.json'], { cwd: consumer })).stdout,
+      );
+      expect(manifest.exports['.'], tarball).toEqual({
+        types: './dist/index.d.ts',
+        import: './dist/index.js',
+      });
+      expect(manifest.types, tarball).toBe('./dist/index.d.ts');
+      expect(manifest.engines, tarball).toEqual({ node: '>=20' });
+      expect(manifest.license, tarball).toBe('MIT');
+      expect(manifest.repository, tarball).toMatchObject({
+        type: 'git',
+        directory: `packages/${manifest.name.slice('@hopgen/'.length)}`,
+      });
+      expect(manifest.files, tarball).toContain('dist');
+      expect(JSON.stringify(manifest), tarball).not.toContain('workspace:');
+    }
+  });
+
   it('has every package with its declarations, without TypeScript or type packages at run time', async () => {
     for (const name of ['agents', 'executors-hopx', 'local-sandbox']) {
       const directory = join(consumer, 'node_modules/@hopgen', name);
