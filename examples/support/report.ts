@@ -136,9 +136,9 @@ function renderTimeline(transcript: Transcript, colors: Map<string, string>): st
     return `<text x="0" y="${y + 4}" class="lane">${escapeHtml(agent)}</text><line x1="${labelWidth}" x2="${labelWidth + plot}" y1="${y}" y2="${y}" class="track"/>${runs.join('')}${dots.join('')}`;
   });
   const axisY = agents.length * rowHeight + 14;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map(
-    (fraction) =>
-      `<text x="${(labelWidth + fraction * plot).toFixed(1)}" y="${axisY + 8}" class="tick" text-anchor="middle">${formatSeconds(fraction * total)}</text>`,
+  const ticks = timelineTicks(total).map(
+    ({ atMs, label }) =>
+      `<text x="${x(atMs).toFixed(1)}" y="${axisY + 8}" class="tick" text-anchor="middle">${label}</text>`,
   );
   const chatMarks = transcript.chats
     .slice(1)
@@ -176,7 +176,7 @@ function renderConversation(
   for (const info of transcript.chats) {
     if (info.terminationReason === undefined) continue;
     parts.push(
-      `<p class="ended">${transcript.chats.length > 1 ? `Chat ${info.index + 1} ended` : 'The chat ended'}: <strong>${escapeHtml(info.terminationReason)}</strong>${
+      `<p class="ended">${transcript.chats.length > 1 ? `Chat ${info.index + 1} ended` : 'The chat ended'}: <strong>${escapeHtml(describeTermination(info.terminationReason))}</strong>${
         info.summary && transcript.chats.length > 1
           ? ` · summary carried over: ${escapeHtml(truncate(info.summary, 400))}`
           : ''
@@ -364,6 +364,45 @@ function formatCostLine(usage: UsageReport, scripted: boolean): string {
 function formatCost(cost: number | null): string {
   if (cost === null) return 'unknown';
   return `$${cost.toFixed(cost !== 0 && cost < 0.01 ? 5 : 2)}`;
+}
+
+/** Round steps for the time axis, milliseconds: the smallest that gives at most five intervals is used. */
+const TICK_STEPS_MS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000,
+  600_000, 1_800_000, 3_600_000,
+];
+
+/**
+ * Axis labels at round multiples of one step, in one unit for the whole axis, so that no two labels
+ * read the same (a 0.1 s run used to read `0.0 s 0.0 s 0.1 s 0.1 s 0.1 s`).
+ */
+export function timelineTicks(totalMs: number): { atMs: number; label: string }[] {
+  const step =
+    TICK_STEPS_MS.find((candidate) => totalMs / candidate <= 5) ??
+    Math.ceil(totalMs / 5 / 3_600_000) * 3_600_000;
+  const label = (ms: number) =>
+    step < 1000 ? `${ms} ms` : step < 60_000 ? `${ms / 1000} s` : `${ms / 60_000} min`;
+  const ticks: { atMs: number; label: string }[] = [];
+  for (let atMs = 0; atMs <= totalMs; atMs += step) ticks.push({ atMs, label: label(atMs) });
+  return ticks;
+}
+
+/** Why a chat ended, in words for people (the transcript keeps the reason's identifier). */
+const TERMINATION_WORDS: Record<string, string> = {
+  'max-turns': 'it reached its maximum number of turns',
+  'termination-message': 'an agent said it was done (a termination message such as TERMINATE)',
+  'max-consecutive-auto-reply': 'an agent reached its limit of automatic replies in a row',
+  'human-exit': 'the person typed exit',
+  'max-round': 'the group chat reached its maximum number of rounds',
+  'no-eligible-speaker': 'nobody was allowed to speak next',
+  'no-reply': 'an agent had no reply',
+  'selector-ended': 'the speaker selection ended the chat',
+  aborted: 'it was cancelled',
+};
+
+/** The termination reason in words; an unknown identifier is shown as it is. */
+export function describeTermination(reason: string): string {
+  return TERMINATION_WORDS[reason] ?? reason;
 }
 
 function formatSeconds(ms: number): string {

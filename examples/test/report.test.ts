@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '../support/report.js';
+import { describeTermination, renderReport, timelineTicks } from '../support/report.js';
 import type { Transcript } from '../support/transcript.js';
 
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -86,5 +86,30 @@ describe('renderReport', () => {
     const html = renderReport(transcript(), new Map());
     expect(html).toContain('Image chart.png is missing.');
     expect(html).not.toContain('data:image/png');
+  });
+
+  it('labels the time axis of a short run with distinct round values', () => {
+    const labels = (totalMs: number) => timelineTicks(totalMs).map((tick) => tick.label);
+    expect(labels(120)).toEqual(['0 ms', '50 ms', '100 ms']);
+    expect(labels(4200)).toEqual(['0 s', '1 s', '2 s', '3 s', '4 s']);
+    expect(labels(95_000)).toEqual(['0 s', '30 s', '60 s', '90 s']);
+    expect(labels(600_000)).toEqual(['0 min', '2 min', '4 min', '6 min', '8 min', '10 min']);
+    for (const total of [1, 37, 120, 999, 4200, 61_000, 3_000_000]) {
+      const all = labels(total);
+      expect(new Set(all).size, `labels of a ${total} ms run`).toBe(all.length);
+      expect(all.length).toBeLessThanOrEqual(6);
+    }
+    const html = renderReport(transcript({ durationMs: 120 }), new Map([['chart.png', png]]));
+    expect(html).toContain('>50 ms</text>');
+    expect(html).not.toContain('>0.0 s</text>');
+  });
+
+  it('says in words why the chat ended', () => {
+    const html = renderReport(transcript(), new Map([['chart.png', png]]));
+    expect(html).toContain(
+      'The chat ended: <strong>an agent said it was done (a termination message such as TERMINATE)</strong>',
+    );
+    expect(html).not.toContain('termination-message');
+    expect(describeTermination('max-round')).toBe('the group chat reached its maximum number of rounds');
   });
 });
