@@ -30,21 +30,20 @@ export class ConsoleRenderer implements TranscriptRenderer {
     if (message.role === 'tool' || message.tool_responses) {
       if (message.role !== 'tool' && message.content) lines.push(contentToString(message.content));
       for (const response of message.tool_responses ?? [message]) {
-        lines.push(
-          this.#paint(`***** Response from calling tool (${response.tool_call_id ?? ''}) *****`, 'green'),
-        );
+        const banner = `***** Response from calling tool (${response.tool_call_id ?? 'No id found'}) *****`;
+        lines.push(this.#paint(banner, 'green'));
         lines.push(contentToString(response.content));
-        lines.push(this.#paint('*'.repeat(69), 'green'));
+        lines.push(this.#paint('*'.repeat(banner.length), 'green'));
       }
     } else {
-      const content = contentToString(message.content);
-      if (content) lines.push(content);
+      // AutoGen prints any content that is not None, so an empty message still gets its (empty) line.
+      if (message.content !== null && message.content !== undefined)
+        lines.push(contentToString(message.content));
       for (const call of message.tool_calls ?? []) {
-        lines.push(
-          this.#paint(`***** Suggested tool call (${call.id}): ${call.function.name} *****`, 'green'),
-        );
+        const banner = `***** Suggested tool call (${call.id}): ${call.function.name} *****`;
+        lines.push(this.#paint(banner, 'green'));
         lines.push(`Arguments: \n${call.function.arguments}`);
-        lines.push(this.#paint('*'.repeat(69), 'green'));
+        lines.push(this.#paint('*'.repeat(banner.length), 'green'));
       }
     }
     this.#write(`${lines.join('\n')}\n\n${'-'.repeat(80)}\n`);

@@ -38,3 +38,16 @@ export class CodeExecutionError extends HopgenError {}
 
 /** Human input was needed but the provider could not give it (for example, the scripted answers ran out). */
 export class HumanInputError extends HopgenError {}
+
+/**
+ * `LocalCommandLineCodeExecutor` refused a shell block that matches AutoGen's dangerous-command
+ * patterns; no block of the call ran. The message starts with AutoGen's text.
+ */
+export class DangerousCommandError extends HopgenError {
+  constructor(reason: string) {
+    super(
+      `Potentially dangerous command detected: ${reason} ` +
+        'LocalCommandLineCodeExecutor runs code on this machine without isolation: run model-written code with HopXCodeExecutor (@hopgen/executors-hopx) instead.',
+    );
+  }
+}

@@ -55,6 +55,7 @@ export {
 export {
   CodeExecutionError,
   ConversationNotFoundError,
+  DangerousCommandError,
   HopgenError,
   HumanInputError,
   InvalidCarryoverError,

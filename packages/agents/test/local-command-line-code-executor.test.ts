@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCommandLineCodeExecutor } from '@hopgen/agents';
+import { DangerousCommandError, LocalCommandLineCodeExecutor } from '@hopgen/agents';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 let workDir: string;
@@ -109,5 +110,69 @@ describe('LocalCommandLineCodeExecutor', () => {
     });
     expect(result).toMatchObject({ exitCode: 124, output: '\nTimeout' });
     await expect(readFile(join(workDir, 'ran.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('LocalCommandLineCodeExecutor, as AutoGen 0.2.40', () => {
+  it('shows a block’s stderr before its stdout, so a traceback comes first and names the saved file', async () => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const streams = await executor.executeCodeBlocks([
+      // Flushed first, so an executor that interleaves the streams as they come would show stdout first.
+      {
+        language: 'python',
+        code: "import sys, time\nprint('to stdout', flush=True)\ntime.sleep(0.2)\nprint('to stderr', file=sys.stderr)",
+      },
+    ]);
+    expect(streams).toMatchObject({ exitCode: 0, output: 'to stderr\nto stdout\n' });
+    const code = "print('before')\n1 / 0";
+    const failure = await executor.executeCodeBlocks([{ language: 'python', code }]);
+    const hash = createHash('md5').update(code).digest('hex');
+    expect(failure.exitCode).toBe(1);
+    expect(failure.output.startsWith('Traceback (most recent call last):\n')).toBe(true);
+    expect(failure.output).toContain(`File "${join(workDir, `tmp_code_${hash}.py`)}", line 2, in <module>`);
+    expect(failure.output).toMatch(/ZeroDivisionError: division by zero\nbefore\n$/);
+  });
+
+  it('answers an unknown language after a successful block with AutoGen’s text', async () => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const result = await executor.executeCodeBlocks([
+      { language: 'python', code: "print('a')" },
+      { language: 'markdown', code: '# title' },
+    ]);
+    expect(result).toMatchObject({ exitCode: 1, output: 'a\n\nunknown language markdown' });
+  });
+
+  it.each([
+    ['rm -rf ./build', "Use of 'rm -rf' command is not allowed."],
+    ['mv notes.txt /dev/null', 'Moving files to /dev/null is not allowed.'],
+    ['dd if=/dev/zero of=disk.img bs=1M count=1', "Use of 'dd' command is not allowed."],
+    ['echo wipe > /dev/sda1', 'Overwriting disk blocks directly is not allowed.'],
+    [':(){ :|:& };:', 'Fork bombs are not allowed.'],
+  ])('refuses `%s` before any block runs', async (command, reason) => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const run = executor.executeCodeBlocks([
+      { language: 'sh', code: 'echo ran > first.txt' },
+      { language: 'bash', code: `echo second\n${command}` },
+    ]);
+    await expect(run).rejects.toThrow(DangerousCommandError);
+    await expect(run).rejects.toThrow(`Potentially dangerous command detected: ${reason}`);
+    await expect(readFile(join(workDir, 'first.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('checks only shell blocks, as AutoGen does', async () => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: "print('rm -rf x')" }]);
+    expect(result).toMatchObject({ exitCode: 0, output: 'rm -rf x\n' });
+  });
+
+  it('restart() warns that it does nothing, with AutoGen’s text', async () => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const warning = new Promise<Error>((resolve) => process.once('warning', resolve));
+    await executor.restart();
+    const emitted = await warning;
+    expect(emitted.name).toBe('HopgenWarning');
+    expect(emitted.message).toBe(
+      'Restarting local command line code executor is not supported. No action is taken.',
+    );
   });
 });

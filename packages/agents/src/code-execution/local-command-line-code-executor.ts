@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { DangerousCommandError } from '../errors.js';
 import { assertDurationMs } from '../timer-limits.js';
 import { fileNameFromCode, resolveInside } from './code-file-name.js';
+import { dangerousCommandReason } from './dangerous-commands.js';
 import { MarkdownCodeExtractor } from './markdown-code-extractor.js';
 import type {
   CodeBlock,
@@ -30,11 +32,16 @@ interface Runner {
   extension: string;
 }
 
+// AutoGen's text: every block is a new process, so there is nothing to restart.
+const LOCAL_RESTART_WARNING =
+  'Restarting local command line code executor is not supported. No action is taken.';
+
 /**
  * Runs code blocks as processes on this machine, with NO isolation: the code can read and change
  * anything the current user can, including files and environment variables such as API keys.
  * Use it only for code you trust; use `HopXCodeExecutor` (`@hopgen/executors-hopx`) with HopX or
- * the local sandbox server for model-written code.
+ * the local sandbox server for model-written code. Like AutoGen, it refuses shell blocks with
+ * `rm -rf`, `mv … /dev/null`, `dd`, writes to `/dev/sdX` or a fork bomb (`DangerousCommandError`).
  */
 export class LocalCommandLineCodeExecutor implements CodeExecutor {
   readonly codeExtractor: CodeExtractor = new MarkdownCodeExtractor();
@@ -70,6 +77,11 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
     codeBlocks: CodeBlock[],
     options: ExecuteCodeBlocksOptions = {},
   ): Promise<CodeResult> {
+    // Checked for every block before any runs, so a refused call leaves no half-done work behind.
+    for (const block of codeBlocks) {
+      const reason = dangerousCommandReason(block.language, block.code);
+      if (reason !== undefined) throw new DangerousCommandError(reason);
+    }
     await mkdir(this.workDir, { recursive: true });
     let output = '';
     let codeFile: string | undefined;
@@ -109,13 +121,17 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let output = '';
+      let stdout = '';
+      let stderr = '';
+      // AutoGen's layout: stderr, then stdout (a traceback comes before what the block printed).
+      const output = () => `${stderr}${stdout}`;
       let timedOut = false;
-      const collect = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-      };
-      child.stdout.on('data', collect);
-      child.stderr.on('data', collect);
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
       const killGroup = () => {
         timedOut = true;
         try {
@@ -129,13 +145,13 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
       child.on('error', (error) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', killGroup);
-        resolvePromise({ exitCode: 1, output: `${output}${error.message}` });
+        resolvePromise({ exitCode: 1, output: `${output()}${error.message}` });
       });
       child.on('close', (code) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', killGroup);
         if (timedOut) {
-          resolvePromise({ exitCode: 124, output: `${output}\nTimeout` });
+          resolvePromise({ exitCode: 124, output: `${output()}\nTimeout` });
           return;
         }
         // Kill leftovers of a block that exited but left children behind.
@@ -144,13 +160,15 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
         } catch {
           // No process left in the group.
         }
-        resolvePromise({ exitCode: code ?? 1, output });
+        resolvePromise({ exitCode: code ?? 1, output: output() });
       });
     });
   }
 
-  /** Nothing to restart: every block is a new process. */
-  async restart(): Promise<void> {}
+  /** Warns as AutoGen does and does nothing: every block is already a new process. */
+  async restart(): Promise<void> {
+    process.emitWarning(LOCAL_RESTART_WARNING, { type: 'HopgenWarning' });
+  }
 
   /** Nothing to release. */
   async close(): Promise<void> {}
