@@ -525,8 +525,12 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
           `Invalid name: ${name}. Only letters, numbers, '_' and '-' are allowed.`,
         );
       }
-      if (entry === null) this.functionMap.delete(name);
-      else this.functionMap.set(name, entry);
+      if (entry === null) {
+        this.functionMap.delete(name);
+        continue;
+      }
+      if (this.functionMap.has(name)) warnOverride(name);
+      this.functionMap.set(name, entry);
     }
   }
 
@@ -538,7 +542,9 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
       );
     }
     const definition = toolDefinition(tool);
-    this.#llmTools.set(definition.function.name, definition);
+    const name = definition.function.name;
+    if (this.llmTools.some((known) => known.function.name === name)) warnOverride(name);
+    this.#llmTools.set(name, definition);
   }
 
   /** Lets this agent run `tool` when a tool call names it. */
@@ -609,4 +615,9 @@ function shallowCopy<T>(value: T): T {
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
     return { ...value };
   return value;
+}
+
+// AutoGen's UserWarning, word for word: registering a name twice replaces the first registration.
+function warnOverride(name: string): void {
+  process.emitWarning(`Function '${name}' is being overridden.`, { type: 'HopgenWarning' });
 }

@@ -69,12 +69,46 @@ export const messageSchema: z.ZodType<Message> = baseMessageSchema.extend({
   tool_responses: z.lazy(() => z.array(messageSchema)).optional(),
 }) as unknown as z.ZodType<Message>;
 
-/** Text of a message's content: parts are concatenated and images shown as `<image>`, as AutoGen does. */
+/**
+ * Text of a message's content: parts are concatenated and images shown as `<image>`, as AutoGen
+ * does. Like AutoGen, anything that is not a text or image part throws ({@link InvalidMessageError}).
+ */
 export function contentToString(content: Message['content'] | undefined): string {
   if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' ? part.text : '<image>')).join('');
+  if (!Array.isArray(content)) {
+    throw new InvalidMessageError(
+      `content must be null, a string, or an array of parts, but got ${typeof content}.`,
+    );
+  }
+  let text = '';
+  for (const part of content as unknown[]) {
+    if (typeof part !== 'object' || part === null || Array.isArray(part)) {
+      throw new InvalidMessageError(
+        `Wrong content format: every element should be dict if the content is a list. Got ${JSON.stringify(part)}; ${PART_SHAPES}`,
+      );
+    }
+    const type = (part as { type?: unknown }).type;
+    if (type === 'text') {
+      const partText = (part as { text?: unknown }).text;
+      if (typeof partText !== 'string')
+        throw new InvalidMessageError(
+          `Wrong content format: a text part has no string \`text\`. ${PART_SHAPES}`,
+        );
+      text += partText;
+    } else if (type === 'image_url') {
+      text += '<image>';
+    } else {
+      throw new InvalidMessageError(
+        `Wrong content format: unknown type ${String(type)} within the content. ${PART_SHAPES}`,
+      );
+    }
+  }
+  return text;
 }
+
+const PART_SHAPES =
+  "Content parts must be { type: 'text', text: string } or { type: 'image_url', image_url: { url: string } }.";
 
 /**
  * Turns what a caller passed into a stored message, following AutoGen's `_append_oai_message`
@@ -112,7 +146,8 @@ export function normalizeMessage(
   if (hasToolCalls) {
     message['role'] = 'assistant';
     delete message['name'];
-  } else if (message['role'] !== 'tool' && message['role'] !== 'function' && message['name'] === undefined) {
+  } else if (message['name'] === undefined) {
+    // As AutoGen: tool and function answers keep who sent them too (the model is sent no name on them).
     message['name'] = defaults.name;
   }
   // Plain text messages are by far the most common and are valid by construction once the

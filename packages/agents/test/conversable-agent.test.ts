@@ -317,14 +317,19 @@ describe('messages and history', () => {
     expect(b.chatMessages.get(a)).toEqual([{ role: 'user', content: 'first', name: 'a' }]);
   });
 
-  it('stores tool calls as assistant messages without a name, and keeps tool roles', async () => {
+  it('stores tool calls as assistant messages without a name, and keeps tool roles and their sender', async () => {
     const a = agent('a');
     const b = agent('b');
     const call = { id: 'c1', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
     await a.send({ content: null, tool_calls: [call], name: 'ignored' }, b, { requestReply: false });
     expect(b.chatMessages.get(a)).toEqual([{ role: 'assistant', content: null, tool_calls: [call] }]);
     await a.send({ role: 'tool', tool_call_id: 'c1', content: '1' }, b, { requestReply: false });
-    expect(b.chatMessages.get(a)?.at(-1)).toEqual({ role: 'tool', tool_call_id: 'c1', content: '1' });
+    expect(b.chatMessages.get(a)?.at(-1)).toEqual({
+      role: 'tool',
+      tool_call_id: 'c1',
+      content: '1',
+      name: 'a',
+    });
     for (const message of b.chatMessages.get(a) ?? [])
       expect(messageSchema.safeParse(message).success).toBe(true);
   });

@@ -130,8 +130,10 @@ describe('tool round trip between two agents through an OpenAI-compatible server
       'tool',
       'user',
     ]);
+    // AutoGen keeps the sending agent's name on a stored tool message; the model is sent none (above).
     expect(result.chatHistory[2]).toMatchObject({
       role: 'tool',
+      name: 'user',
       content: '{"city":"Paris","sky":"sunny","celsius":21}',
       tool_responses: [
         { role: 'tool', tool_call_id: 'call_w1', content: '{"city":"Paris","sky":"sunny","celsius":21}' },
@@ -160,6 +162,61 @@ describe('tool round trip between two agents through an OpenAI-compatible server
     expect(result.chatHistory[2]?.content).toBe('{"city":"Oslo","sky":"sunny","celsius":21}');
     expect(deltas).toEqual(['Sunny ', 'in Oslo. ', 'TERMINATE']);
     expect(result.chatHistory.at(-1)?.content).toBe('Sunny in Oslo. TERMINATE');
+    expectValidHistory(result, assistant, user);
+  });
+});
+
+describe('registerFunction with a plain function and a zod schema (AutoGen shape)', () => {
+  it('offers it to the model with the schema and runs it with validated arguments', async () => {
+    const server = await startOpenAITestServer((request) =>
+      last(request).role === 'tool'
+        ? { content: 'The total is 5. TERMINATE' }
+        : { content: null, toolCalls: [{ id: 'call_add', name: 'add', arguments: '{"a": 2, "b": 3}' }] },
+    );
+    servers.push(server);
+    const assistant = new AssistantAgent({
+      name: 'assistant',
+      llmConfig: {
+        configList: [{ model: 'gpt-4o-mini', baseURL: server.baseURL, apiKey: 'sk-test' }],
+        cacheSeed: null,
+      },
+      silent: true,
+    });
+    const user = new UserProxyAgent({
+      name: 'user',
+      humanInputMode: 'NEVER',
+      isTerminationMsg: (message) => contentToString(message.content).includes('TERMINATE'),
+      silent: true,
+    });
+    const seen: unknown[] = [];
+    function add(args: { a: number; b: number }): number {
+      seen.push(args);
+      return args.a + args.b;
+    }
+    registerFunction(add, {
+      caller: assistant,
+      executor: user,
+      description: 'Adds two numbers.',
+      parameters: z.object({ a: z.number(), b: z.number() }),
+    });
+    const result = await user.initiateChat(assistant, { message: 'What is 2 + 3?' });
+    expect(server.requests[0]!.body.tools).toEqual([
+      {
+        type: 'function',
+        function: {
+          name: 'add',
+          description: 'Adds two numbers.',
+          parameters: {
+            type: 'object',
+            properties: { a: { type: 'number' }, b: { type: 'number' } },
+            required: ['a', 'b'],
+          },
+        },
+      },
+    ]);
+    expect(seen).toEqual([{ a: 2, b: 3 }]);
+    expect(result.chatHistory[2]).toMatchObject({ role: 'tool', name: 'user', content: '5' });
+    expect(result.chatHistory.at(-1)?.content).toBe('The total is 5. TERMINATE');
     expectValidHistory(result, assistant, user);
   });
 });

@@ -241,3 +241,166 @@ describe('registerFunction', () => {
     expect(user.functionMap.size).toBe(1);
   });
 });
+
+describe('registerFunction shapes', () => {
+  const agents = () => ({
+    caller: new AssistantAgent({
+      name: 'assistant',
+      llmConfig: { modelClient: new ScriptedModelClient({ replies: [] }) },
+    }),
+    executor: new UserProxyAgent({ name: 'user', humanInputMode: 'NEVER' }),
+  });
+  const rightShape =
+    /registerFunction\(fn, \{ caller, executor, name, description, parameters: z\.object\(\{\.\.\.\}\) \}\)/;
+
+  it('takes a plain function with name, description and a zod schema, as AutoGen does', async () => {
+    const { caller, executor } = agents();
+    const add = ({ a, b }: { a: number; b: number }) => a + b;
+    registerFunction(add, {
+      caller,
+      executor,
+      name: 'add_numbers',
+      description: 'Adds two numbers.',
+      parameters: z.object({ a: z.number(), b: z.number() }),
+    });
+    expect(caller.llmTools.map((tool) => tool.function.name)).toEqual(['add_numbers']);
+    const answer = await executeToolCalls(executor.functionMap, [call('add_numbers', '{"a": 2, "b": "x"}')]);
+    expect(answer.content).toBe(
+      'Error: Invalid arguments for function add_numbers:\n- b: Invalid input: expected number, received string',
+    );
+    const sum = await executeToolCalls(executor.functionMap, [call('add_numbers', '{"a": 2, "b": 3}')]);
+    expect(sum.content).toBe('5');
+  });
+
+  it('names a plain function after itself and lets one without arguments leave parameters out', async () => {
+    const { caller, executor } = agents();
+    function currentTime() {
+      return 'noon';
+    }
+    registerFunction(currentTime, { caller, executor, description: 'The time now.' });
+    expect(caller.llmTools[0]?.function).toEqual({
+      name: 'currentTime',
+      description: 'The time now.',
+      parameters: { type: 'object', properties: {} },
+    });
+    expect((await executeToolCalls(executor.functionMap, [call('currentTime', '{}')])).content).toBe('noon');
+  });
+
+  it('refuses each wrong shape with a message that shows the right one, and registers nothing', () => {
+    const { caller, executor } = agents();
+    const add = (args: { a: number }) => args.a;
+    const wrong: Array<[string, () => void, RegExp]> = [
+      [
+        'no description',
+        () => registerFunction(add as never, { caller, executor, parameters: z.object({ a: z.number() }) }),
+        /^Function description is required, none found\. Pass `description`/,
+      ],
+      [
+        'arguments but no schema',
+        () => registerFunction(add as never, { caller, executor, description: 'd' }),
+        /"add" takes arguments, so pass `parameters`/,
+      ],
+      [
+        'a JSON schema instead of zod',
+        () =>
+          registerFunction(add, {
+            caller,
+            executor,
+            description: 'd',
+            parameters: { type: 'object', properties: {} } as never,
+          }),
+        /`parameters` must be a zod object schema/,
+      ],
+      [
+        'an anonymous function',
+        () =>
+          registerFunction(
+            (
+              () => (x: { a: number }) =>
+                x.a
+            )(),
+            { caller, executor, description: 'd', parameters: z.object({ a: z.number() }) },
+          ),
+        /has no name; pass `name`/,
+      ],
+      [
+        'no executor',
+        () => registerFunction(weather, { caller } as never),
+        /`executor` must be the agent that runs it/,
+      ],
+      [
+        'options left out',
+        () => (registerFunction as (tool: unknown) => void)(weather),
+        /`caller` must be the agent whose model may call the function, and `executor`/,
+      ],
+      [
+        'an OpenAI definition',
+        () => registerFunction(toolDefinition(weather) as never, { caller, executor }),
+        /only describes a function and cannot run it/,
+      ],
+      [
+        'a tool without a schema',
+        () =>
+          registerFunction({ name: 'x', description: 'd', execute: () => 1 } as never, { caller, executor }),
+        /the tool's `parameters` must be a zod object schema/,
+      ],
+      [
+        'a string',
+        () => registerFunction('add' as never, { caller, executor }),
+        /the first argument must be a tool with `execute` or a function, got string/,
+      ],
+    ];
+    for (const [what, register, message] of wrong) {
+      let thrown: unknown;
+      try {
+        register();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, what).toBeInstanceOf(InvalidOptionError);
+      expect((thrown as Error).message, what).toMatch(message);
+      expect((thrown as Error).message, what).toMatch(rightShape);
+    }
+    expect(caller.llmTools).toEqual([]);
+    expect(executor.functionMap.size).toBe(0);
+  });
+});
+
+describe('registering a name twice', () => {
+  /** The HopgenWarnings emitted while `run` runs (process.emitWarning delivers them on a later tick). */
+  async function warningsOf(run: () => void): Promise<string[]> {
+    const seen: string[] = [];
+    const listener = (warning: Error) => {
+      if (warning.name === 'HopgenWarning') seen.push(warning.message);
+    };
+    process.on('warning', listener);
+    try {
+      run();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+    }
+    return seen;
+  }
+
+  it('replaces the first registration and warns as AutoGen does, on each agent', async () => {
+    const caller = new AssistantAgent({
+      name: 'assistant',
+      llmConfig: { modelClient: new ScriptedModelClient({ replies: [] }) },
+    });
+    const executor = new UserProxyAgent({ name: 'user', humanInputMode: 'NEVER' });
+    expect(await warningsOf(() => registerFunction(weather, { caller, executor }))).toEqual([]);
+    const overridden = "Function 'get_weather' is being overridden.";
+    expect(
+      await warningsOf(() =>
+        registerFunction(weather, { caller, executor, description: 'Weather, second version' }),
+      ),
+    ).toEqual([overridden, overridden]);
+    expect(await warningsOf(() => executor.registerFunction({ get_weather: () => 'plain' }))).toEqual([
+      overridden,
+    ]);
+    expect(caller.llmTools.map((tool) => tool.function.description)).toEqual(['Weather, second version']);
+    const answer = await executeToolCalls(executor.functionMap, [call('get_weather', '{}')]);
+    expect(answer.content).toBe('plain');
+  });
+});
