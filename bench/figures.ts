@@ -1,7 +1,14 @@
 import { ratioOf, type Summary, summarize } from './statistics.js';
 
 /** The sections of a run, in the order they run and are reported. */
-export const SECTION_NAMES = ['start', 'execution', 'concurrency', 'orchestration', 'memory'] as const;
+export const SECTION_NAMES = [
+  'start',
+  'execution',
+  'concurrency',
+  'orchestration',
+  'tools',
+  'memory',
+] as const;
 
 /** One section of the benchmark. */
 export type SectionName = (typeof SECTION_NAMES)[number];

@@ -18,6 +18,7 @@ const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
   execution: 'Execution round trip (sandbox already up)',
   concurrency: 'Concurrency (small pandas snippet per sandbox)',
   orchestration: 'Orchestration overhead (no model latency)',
+  tools: 'Tool calls: local and MCP over stdio (no model latency)',
   memory: 'Memory',
 };
 

@@ -9,6 +9,7 @@ import { measureExecution } from './execution.js';
 import { FigureSet, SECTION_NAMES, type SectionName, type SectionResult } from './figures.js';
 import { measureGroupChat } from './group-chat.js';
 import { currentLoadAverage, describeMachine } from './machine.js';
+import { measureMcpTools } from './mcp-tools.js';
 import { measureMemory } from './memory.js';
 import { measurePoolUnderLoad } from './pool-under-load.js';
 import { descendantsOf } from './proc-memory.js';
@@ -31,6 +32,7 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
     await measureTwoAgentChat(settings, figures);
     await measureGroupChat(settings, figures);
   },
+  tools: measureMcpTools,
   memory: measureMemory,
 };
 
