@@ -33,13 +33,14 @@ import {
   type FreshProcessBlock,
   KILL_GRACE_SECONDS,
 } from './fresh-process-script.js';
-import { ImageOutputStore, type SavedImages } from './image-output.js';
+import { type BlockImage, ImageOutputStore, type SavedImages } from './image-output.js';
 import { type LanguageRuntime, LanguageTable } from './languages.js';
 import type { HopXCodeExecutorOptions } from './options.js';
 import { combineStreams, truncateOutput } from './output-format.js';
 import { buildPersistentPythonCell, parsePersistentPythonStdout } from './persistent-python.js';
 import { trackLiveSandbox } from './process-exit-cleanup.js';
 import { ExecutionTransportError, makeExecutionSingleAttempt } from './single-attempt-execution.js';
+import { WorkspaceImageTracker } from './workspace-images.js';
 
 const HOPX_CLOUD_URL = 'https://api.hopx.dev';
 /** Printed after the partial output of a block that ran out of time (AutoGen's TIMEOUT_MSG). */
@@ -95,6 +96,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   readonly #envVars: Record<string, string>;
   readonly #languages: LanguageTable;
   readonly #images: ImageOutputStore;
+  readonly #workspaceImages = new WorkspaceImageTracker();
 
   #sandbox: Promise<Sandbox> | undefined;
   #currentSandboxId: string | undefined;
@@ -230,7 +232,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       let exitCode = 0;
       for (const [blockIndex, block] of codeBlocks.entries()) {
         const blockStartedAt = performance.now();
-        const outcome = await this.#runBlock(block, options.signal, () => {
+        const outcome = await this.#runBlock(block, options, () => {
           sandboxRestarted = true;
         });
         outputs.push(outcome.output);
@@ -276,9 +278,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
 
   async #runBlock(
     block: CodeBlock,
-    signal: AbortSignal | undefined,
+    options: ExecuteCodeBlocksOptions,
     onRestart: () => void,
   ): Promise<BlockOutcome> {
+    const signal = options.signal;
     const runtime = this.#languages.resolve(block.language);
     if (runtime === undefined) {
       // AutoGen's text, with its leading newline: the model sees it after the previous block's output.
@@ -307,7 +310,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         const lostBefore = this.#stateLost;
         this.#stateLost = false;
         const outcome = await this.#runWithAbort(signal, () =>
-          this.#runInSandbox(sandbox, runtime, { source: block.code, code, files }),
+          this.#runInSandbox(sandbox, runtime, { source: block.code, code, files }, options),
         );
         if (lostBefore && !restarted) onRestart();
         if (restarted || lostBefore) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;
@@ -357,7 +360,9 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     sandbox: Sandbox,
     runtime: LanguageRuntime,
     block: FreshProcessBlock,
+    options: ExecuteCodeBlocksOptions,
   ): Promise<BlockOutcome> {
+    if (options.collectImageFiles === true) await this.#workspaceImages.baseline(sandbox);
     const usePersistentPython = this.#stateful && runtime.persistentInterpreter === 'python';
     const serverTimeoutSeconds = Math.ceil(this.#timeoutMs / 1000) + SERVER_TIMEOUT_GRACE_SECONDS;
     const startedAt = performance.now();
@@ -397,30 +402,50 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (exitCode === 124)
       output = output.length > 0 ? `${output.replace(/\n$/, '')}\n${TIMEOUT_MESSAGE}` : TIMEOUT_MESSAGE;
 
-    const { paths: outputFiles, skipped } = await this.#saveImages(
-      result,
-      this.#lastExecutionBody,
-      sandbox.sandboxId,
-    );
+    const {
+      paths: outputFiles,
+      names,
+      skipped,
+    } = await this.#saveImages(sandbox, result, this.#lastExecutionBody, options.collectImageFiles === true);
     const separator = () => (output.length > 0 && !output.endsWith('\n') ? '\n' : '');
-    for (const path of outputFiles) output += `${separator()}Image saved to ${path}`;
+    // Named relative to the output folder: the model (and whoever reads the transcript) never sees a host path.
+    for (const name of names) output += `${separator()}Image saved to ${name}`;
     if (skipped > 0)
       output += `${separator()}[${skipped} more image${skipped === 1 ? '' : 's'} not saved: over the per-block image limit]`;
     return { exitCode, output, outputFiles };
   }
 
-  async #saveImages(result: ExecutionResult, body: unknown, sandboxId: string): Promise<SavedImages> {
-    const images = new Set<string>();
-    if (typeof result.png === 'string' && result.png.length > 0) images.add(result.png);
+  /**
+   * Saves the figures the block displayed and, with `collectImageFiles`, the PNG files it wrote, under
+   * their own names. Code that saves a figure and also shows it (`savefig` then `show`) would give each
+   * chart twice: when the block wrote at least as many files as it displayed figures, the files stand for them.
+   */
+  async #saveImages(
+    sandbox: Sandbox,
+    result: ExecutionResult,
+    body: unknown,
+    collectImageFiles: boolean,
+  ): Promise<SavedImages> {
+    const displayed = new Set<string>();
+    if (typeof result.png === 'string' && result.png.length > 0) displayed.add(result.png);
     const extra = (body as { pngs?: unknown } | undefined)?.pngs;
     if (Array.isArray(extra)) {
-      for (const png of extra) if (typeof png === 'string' && png.length > 0) images.add(png);
+      for (const png of extra) if (typeof png === 'string' && png.length > 0) displayed.add(png);
     }
     for (const rich of result.richOutputs ?? []) {
       const data = (rich.data as Record<string, unknown> | undefined)?.['image/png'];
-      if (rich.type === 'image/png' && typeof data === 'string' && data.length > 0) images.add(data);
+      if (rich.type === 'image/png' && typeof data === 'string' && data.length > 0) displayed.add(data);
     }
-    return this.#images.saveBlockImages(images, sandboxId);
+    const figures: BlockImage[] = [...displayed].map((base64) => ({ data: Buffer.from(base64, 'base64') }));
+    if (!collectImageFiles) return this.#images.saveBlockImages(figures);
+    const files = await this.#workspaceImages.collect(sandbox, this.#images.maxBytes);
+    const images =
+      files.images.length > 0 && figures.length <= files.images.length
+        ? files.images
+        : [...files.images, ...figures];
+    const saved = await this.#images.saveBlockImages(images);
+    saved.skipped += files.tooLarge;
+    return saved;
   }
 
   async #fileOperation<T>(what: string, operation: (sandbox: Sandbox) => Promise<T>): Promise<T> {

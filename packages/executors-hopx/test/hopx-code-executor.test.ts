@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ExecutorClosedError,
@@ -286,7 +286,8 @@ describe('HopXCodeExecutor output', () => {
   });
 
   it('saves a displayed matplotlib figure as a PNG under outputDir and names it in the output', async () => {
-    const executor = pool.create();
+    const folder = await mkdtemp(join(outputDir, 'figure-'));
+    const executor = pool.create({ outputDir: folder });
     const result = await executor.executeCodeBlocks([
       {
         language: 'python',
@@ -296,8 +297,9 @@ describe('HopXCodeExecutor output', () => {
     expect(result.exitCode).toBe(0);
     expect(result.outputFiles).toHaveLength(1);
     const [path] = result.outputFiles ?? [];
-    expect(path?.startsWith(outputDir)).toBe(true);
-    expect(result.output).toBe(`plotted\nImage saved to ${path}`);
+    expect(path).toBe(join(folder, 'figure.png'));
+    // The model sees the name relative to the output folder, never a host path.
+    expect(result.output).toBe('plotted\nImage saved to figure.png');
     const bytes = await readFile(path as string);
     expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     expect(bytes.length).toBeGreaterThan(1_000);
@@ -339,7 +341,7 @@ describe('HopXCodeExecutor image limits and cleanup', () => {
     expect(result.exitCode).toBe(0);
     expect(result.outputFiles).toHaveLength(1);
     expect(result.output).toBe(
-      `Image saved to ${result.outputFiles?.[0]}\n[2 more images not saved: over the per-block image limit]`,
+      `Image saved to ${basename(result.outputFiles?.[0] ?? '')}\n[2 more images not saved: over the per-block image limit]`,
     );
   });
 
@@ -370,6 +372,79 @@ describe('HopXCodeExecutor image limits and cleanup', () => {
     const result = await executor.executeCodeBlocks([{ language: 'python', code: threeFigures }]);
     await executor.close();
     expect((result.outputFiles ?? []).every((path) => existsSync(path))).toBe(true);
+  });
+});
+
+describe('HopXCodeExecutor image files named by the code (collectImageFiles)', () => {
+  const salesChart = [
+    'import matplotlib.pyplot as plt',
+    'plt.bar(["north", "south"], [120, 95])',
+    'plt.savefig("sales_analysis.png")',
+    'plt.show()',
+  ].join('\n');
+
+  it('saves savefig("sales_analysis.png") as sales_analysis.png, once, and names it relative to the output folder', async () => {
+    const folder = await mkdtemp(join(outputDir, 'named-'));
+    const executor = pool.create({ outputDir: folder });
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: salesChart }], {
+      collectImageFiles: true,
+    });
+    expect(result.exitCode).toBe(0);
+    // The figure was saved and shown: the file stands for it, so the chart is not there twice.
+    expect(result.outputFiles).toEqual([join(folder, 'sales_analysis.png')]);
+    expect(result.output).toBe('Image saved to sales_analysis.png');
+    const saved = await readFile(join(folder, 'sales_analysis.png'));
+    expect(saved.equals(await executor.downloadFile('/workspace/sales_analysis.png'))).toBe(true);
+  });
+
+  it('resolves collisions: a second run of the block, and a file already in the folder, get -2, -3', async () => {
+    const folder = await mkdtemp(join(outputDir, 'collide-'));
+    await writeFile(join(folder, 'sales_analysis.png'), 'not mine');
+    const executor = pool.create({ outputDir: folder });
+    const first = await executor.executeCodeBlocks([{ language: 'python', code: salesChart }], {
+      collectImageFiles: true,
+    });
+    const second = await executor.executeCodeBlocks([{ language: 'python', code: salesChart }], {
+      collectImageFiles: true,
+    });
+    expect(first.output).toBe('Image saved to sales_analysis-2.png');
+    expect(second.output).toBe('Image saved to sales_analysis-3.png');
+    expect(await readFile(join(folder, 'sales_analysis.png'), 'utf8')).toBe('not mine');
+  });
+
+  it('reports only the PNGs the block wrote: not files uploaded before, not files left unchanged', async () => {
+    const folder = await mkdtemp(join(outputDir, 'only-new-'));
+    const executor = pool.create({ outputDir: folder });
+    await executor.writeFile('/workspace/logo.png', new Uint8Array(PNG_SIGNATURE));
+    const drawing = await executor.executeCodeBlocks(
+      [
+        {
+          language: 'python',
+          code: [
+            'import matplotlib.pyplot as plt',
+            'plt.plot([1, 2]); plt.savefig("trend.png"); plt.close()',
+            'plt.figure(); plt.plot([3, 1]); plt.figure(); plt.plot([2, 2])',
+            'plt.show()',
+          ].join('\n'),
+        },
+      ],
+      { collectImageFiles: true },
+    );
+    // One file it wrote and two figures it only displayed: all three, the file first.
+    expect(drawing.output).toBe(
+      'Image saved to trend.png\nImage saved to figure.png\nImage saved to figure-2.png',
+    );
+    const quiet = await executor.executeCodeBlocks([{ language: 'python', code: 'print("no drawing")' }], {
+      collectImageFiles: true,
+    });
+    expect(quiet).toEqual({ exitCode: 0, output: 'no drawing\n' });
+  });
+
+  it('without collectImageFiles saves only the displayed figure, as before', async () => {
+    const folder = await mkdtemp(join(outputDir, 'display-only-'));
+    const executor = pool.create({ outputDir: folder });
+    const result = await executor.executeCodeBlocks([{ language: 'python', code: salesChart }]);
+    expect(result.output).toBe('Image saved to figure.png');
   });
 });
 

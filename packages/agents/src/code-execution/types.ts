@@ -27,6 +27,12 @@ export interface CodeExtractor {
 export interface ExecuteCodeBlocksOptions {
   /** Aborts the run; the executor kills what it started and answers as for a timeout. */
   signal?: AbortSignal;
+  /**
+   * Also save the PNG files the blocks wrote in the working directory (`savefig("chart.png")`), under the
+   * names the code gave them, in `outputFiles`. Executors that cannot see their working directory ignore it.
+   * @default false
+   */
+  collectImageFiles?: boolean;
 }
 
 /**
