@@ -10,7 +10,7 @@ import {
   type RegisterNestedChatsOptions,
   registerNestedChats,
 } from './chats/nested-chats.js';
-import type { CodeExecutionConfig } from './code-execution/code-execution-config.js';
+import { type CodeExecutionConfig, resolveImageSettings } from './code-execution/code-execution-config.js';
 import { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
 import { ConversationNotFoundError, InvalidOptionError, ModelClientError } from './errors.js';
 import type { AgentEvents } from './events.js';
@@ -205,6 +205,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
         'codeExecutionConfig needs an executor, e.g. { executor: new HopXCodeExecutor() } or { executor: new LocalCommandLineCodeExecutor() }.',
       );
     }
+    if (options.codeExecutionConfig) resolveImageSettings(options.codeExecutionConfig);
     this.#codeExecutionConfig = options.codeExecutionConfig ?? false;
 
     for (const step of BUILT_IN_REPLY_STEPS) {

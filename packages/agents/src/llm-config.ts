@@ -51,6 +51,11 @@ export interface LlmConfig {
   maxRetryDelayMs?: number;
   /** Stream answers and emit `text-delta` events. @default false */
   stream?: boolean;
+  /**
+   * Most images sent in one prompt: older image parts (charts from earlier code runs) become `<image>` text
+   * in the prompt; the transcript keeps them. @default 4
+   */
+  maxImagesInPrompt?: number;
   /** Tools the model may call; `registerForLlm` adds to this list. */
   tools?: ToolDefinition[];
   /** Any other field is passed to the model request as it is (e.g. `top_p`). */

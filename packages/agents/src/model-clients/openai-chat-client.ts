@@ -96,6 +96,7 @@ const CLIENT_KEYS = new Set([
   'retryBaseDelayMs',
   'maxRetryDelayMs',
   'stream',
+  'maxImagesInPrompt',
   'tools',
   'functions',
   // AutoGen spellings that must never reach the API (a config list holds API keys).

@@ -1,4 +1,6 @@
-import type { Message } from '../message.js';
+import { resolveImageSettings } from '../code-execution/code-execution-config.js';
+import { imagePartsFor } from '../code-execution/image-parts.js';
+import type { ContentPart, Message } from '../message.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
 
 /** How many trailing messages `'auto'` scans: those received since the agent last spoke (role `user`). */
@@ -14,7 +16,8 @@ export function autoLastNMessages(messages: readonly Message[]): number {
 /**
  * The code-execution step of the reply pipeline: scans the last messages newest first, runs the
  * code blocks of the first message that has any, and answers AutoGen's
- * `exitcode: N (execution succeeded|failed)\nCode output: ...`.
+ * `exitcode: N (execution succeeded|failed)\nCode output: ...`. With `imagesToModel`, the PNGs the
+ * blocks produced follow that text as image parts.
  */
 export async function generateCodeExecutionReply({
   agent,
@@ -42,10 +45,23 @@ export async function generateCodeExecutionReply({
     }
     agent.emit('code-execution-start', { agent, codeBlocks });
     const started = performance.now();
-    const result = await executor.executeCodeBlocks(codeBlocks, signal ? { signal } : {});
+    const imagesToModel = config.imagesToModel === true;
+    const result = await executor.executeCodeBlocks(codeBlocks, {
+      ...(signal ? { signal } : {}),
+      ...(imagesToModel ? { collectImageFiles: true } : {}),
+    });
     agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });
     const outcome = result.exitCode === 0 ? 'execution succeeded' : 'execution failed';
-    return { final: true, reply: `exitcode: ${result.exitCode} (${outcome})\nCode output: ${result.output}` };
+    const text = `exitcode: ${result.exitCode} (${outcome})\nCode output: ${result.output}`;
+    if (!imagesToModel || !result.outputFiles || result.outputFiles.length === 0) {
+      return { final: true, reply: text };
+    }
+    const images = await imagePartsFor(result.outputFiles, resolveImageSettings(config));
+    if (images.parts.length === 0 && images.notes.length === 0) return { final: true, reply: text };
+    const content: ContentPart[] = [{ type: 'text', text }];
+    if (images.notes.length > 0) content.push({ type: 'text', text: `\n[${images.notes.join('; ')}]` });
+    content.push(...images.parts);
+    return { final: true, reply: { content } };
   }
   return { final: false };
 }

@@ -1,5 +1,9 @@
 import { type Message, toModelMessages } from '../message.js';
+import { limitPromptImages } from '../model-clients/prompt-images.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
+
+/** Images kept in a prompt unless `llmConfig.maxImagesInPrompt` says otherwise. */
+const DEFAULT_MAX_IMAGES_IN_PROMPT = 4;
 
 /**
  * The model step of the reply pipeline: sends the system message and the conversation (with the
@@ -8,7 +12,12 @@ import type { ReplyContext, ReplyResult } from './reply-types.js';
 export async function generateModelReply({ agent, messages, signal }: ReplyContext): Promise<ReplyResult> {
   const client = agent.modelClient;
   if (client === null) return { final: false };
-  const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...toModelMessages(messages)];
+  const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;
+  const conversation = limitPromptImages(
+    toModelMessages(messages),
+    maxImages ?? DEFAULT_MAX_IMAGES_IN_PROMPT,
+  );
+  const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...conversation];
   const tools = agent.llmTools;
   const stream = agent.llmConfig !== false && agent.llmConfig.stream === true;
   const response = await client.create({
