@@ -7,6 +7,7 @@ import {
   InvalidOptionError,
   type Message,
   ScriptedHumanInput,
+  ScriptedModelClient,
   SpeakerSelectionError,
   type TranscriptRenderer,
   UndefinedNextAgentError,
@@ -111,6 +112,27 @@ describe('GroupChat options', () => {
     expect(() => new GroupChat({ agents, roleForSelectSpeakerMessages: '' })).toThrow(
       'role_for_select_speaker_messages cannot be empty or None.',
     );
+    // Refused here, where AutoGen (and hopgen before) accepted it and the first selection crashed.
+    expect(() => new GroupChat({ agents, roleForSelectSpeakerMessages: 'SockS' })).toThrow(
+      "role_for_select_speaker_messages is set to 'SockS': the selector's prompt messages would be invalid chat messages. Use one of ['system', 'user', 'assistant']",
+    );
+    expect(new GroupChat({ agents, roleForSelectSpeakerMessages: 'user' }).roleForSelectSpeakerMessages).toBe(
+      'user',
+    );
+    // null is not 'left out': AutoGen's own message says these cannot be None.
+    for (const [option, name] of [
+      ['selectSpeakerMessageTemplate', 'select_speaker_message_template'],
+      ['roleForSelectSpeakerMessages', 'role_for_select_speaker_messages'],
+      ['selectSpeakerAutoMultipleTemplate', 'select_speaker_auto_multiple_template'],
+      ['selectSpeakerAutoNoneTemplate', 'select_speaker_auto_none_template'],
+    ] as const) {
+      expect(() => new GroupChat({ agents, [option]: null as never }), option).toThrow(
+        `${name} cannot be empty or None.`,
+      );
+    }
+    expect(
+      new GroupChat({ agents, selectSpeakerPromptTemplate: null }).selectSpeakerPromptTemplate,
+    ).toBeNull();
     expect(() => new GroupChat({ agents, maxRetriesForSelectingSpeaker: -1 })).toThrow(
       'max_retries_for_selecting_speaker must be greater than or equal to zero',
     );
@@ -555,7 +577,6 @@ describe('GroupChatManager run loop', () => {
     ).toThrow(
       "GroupChatManager is not allowed to make function/tool calls. Please remove the 'functions' or 'tools' config in 'llm_config' you passed in.",
     );
-    expect(() => new GroupChatManager({ groupchat })).toThrow(/does not have an LLM configuration/);
     const manager = new GroupChatManager({
       groupchat: new GroupChat({ agents: [alice, bob], speakerSelectionMethod: 'random' }),
     });
@@ -563,6 +584,92 @@ describe('GroupChatManager run loop', () => {
     expect(manager.systemMessage).toBe('Group chat manager.');
     expect(manager.humanInputMode).toBe('NEVER');
     expect(manager.maxConsecutiveAutoReply()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('GroupChatManager without a model', () => {
+  it("is built with 'auto', serves lookups, resume and messagesToString, and refuses the first selection", async () => {
+    const [alice, bob, carol] = trio();
+    const groupchat = new GroupChat({ agents: [alice, bob, carol] });
+    const manager = new GroupChatManager({ groupchat, silent: true });
+    expect(manager.groupchat.agentByName('bob')).toBe(bob);
+    const saved: Message[] = [
+      { role: 'user', content: 'plan', name: 'alice' },
+      { role: 'user', content: 'bob here', name: 'bob' },
+    ];
+    const { lastAgent } = await manager.resume(saved, { silent: true });
+    expect(lastAgent).toBe(bob);
+    expect(JSON.parse(manager.messagesToString())).toEqual([
+      { role: 'user', content: 'plan', name: 'alice' },
+    ]);
+    const chat = alice.initiateChat(manager, { message: 'start', silent: true });
+    await expect(chat).rejects.toThrow(SpeakerSelectionError);
+    await expect(chat).rejects.toThrow(/does not have an LLM configuration.*selectSpeakerAutoLlmConfig/);
+    expect(speakers(groupchat.messages)).toEqual(['alice']);
+  });
+});
+
+describe('a group chat hosted by another agent (AutoGen plugin pattern)', () => {
+  it('runs with GroupChatManager.prototype.runChat registered as a reply function of a plain agent', async () => {
+    const [alice, bob, carol] = trio();
+    const groupchat = new GroupChat({
+      agents: [alice, bob, carol],
+      speakerSelectionMethod: 'round_robin',
+      maxRound: 4,
+    });
+    const host = new ConversableAgent({ name: 'host', humanInputMode: 'NEVER', silent: true });
+    host.registerReply(ConversableAgent, GroupChatManager.prototype.runChat, {
+      config: groupchat,
+      resetConfig: (config) => {
+        config.reset();
+        return config;
+      },
+    });
+    const selected: string[] = [];
+    host.on('speaker-selected', ({ speaker }) => selected.push(speaker.name));
+    const result = await alice.initiateChat(host, { message: 'start', silent: true });
+    expect(groupchat.messages.map((message) => [message.name, message.content])).toEqual([
+      ['alice', 'start'],
+      ['bob', 'bob here'],
+      ['carol', 'carol here'],
+      ['alice', 'alice here'],
+    ]);
+    expect(selected).toEqual(['bob', 'carol', 'alice']);
+    expect(result.terminationReason).toBe('max-round');
+    // The members heard each other through the host.
+    expect(bob.chatMessages.get(host)?.map((message) => message.content)).toEqual([
+      'start',
+      'bob here',
+      'carol here',
+      'alice here',
+    ]);
+    host.reset();
+    expect(groupchat.messages).toEqual([]);
+  });
+
+  it("selects with the host's own model for 'auto'", async () => {
+    const [alice, bob, carol] = trio();
+    const model = new ScriptedModelClient({ replies: ['carol', 'bob'] });
+    const groupchat = new GroupChat({ agents: [alice, bob, carol], maxRound: 3 });
+    const host = new ConversableAgent({
+      name: 'host',
+      humanInputMode: 'NEVER',
+      silent: true,
+      llmConfig: { modelClient: model },
+    });
+    host.registerReply(ConversableAgent, GroupChatManager.prototype.runChat, { config: groupchat });
+    await alice.initiateChat(host, { message: 'start', silent: true });
+    expect(speakers(groupchat.messages)).toEqual(['alice', 'carol', 'bob']);
+    expect(model.requests).toHaveLength(2);
+  });
+
+  it('says how to register it when the host gave no group chat', async () => {
+    const [alice] = trio();
+    const host = new ConversableAgent({ name: 'host', humanInputMode: 'NEVER', silent: true });
+    host.registerReply(ConversableAgent, GroupChatManager.prototype.runChat);
+    await expect(alice.initiateChat(host, { message: 'start', silent: true })).rejects.toThrow(
+      "Agent 'host' runs a group chat without one: register the run loop with the group chat as its config, registerReply(ConversableAgent, GroupChatManager.prototype.runChat, { config: groupchat }).",
+    );
   });
 });
 

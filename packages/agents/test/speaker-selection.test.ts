@@ -52,6 +52,14 @@ describe("'auto' speaker selection", () => {
     expect(request.tools).toBeUndefined();
   });
 
+  it('sends the selector prompt with roleForSelectSpeakerMessages', async () => {
+    const { alice, bob, model, groupchat, manager } = setup(['bob'], {
+      roleForSelectSpeakerMessages: 'user',
+    });
+    expect((await groupchat.selectSpeakerWithReason(alice, manager)).speaker).toBe(bob);
+    expect(lastOf(model.requests[0])).toMatchObject({ role: 'user', name: 'checking_agent' });
+  });
+
   it('asks again after several names and uses the retry answer', async () => {
     const { alice, bob, model, groupchat, manager } = setup(['alice or bob?', 'bob']);
     const selection = await groupchat.selectSpeakerWithReason(alice, manager);

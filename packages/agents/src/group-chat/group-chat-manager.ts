@@ -10,7 +10,6 @@ import type { ReplyContext, ReplyResult } from '../reply/reply-types.js';
 import { clearAgentsHistory } from './clear-history-command.js';
 import { GroupChat } from './group-chat.js';
 import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
-import { MISSING_SELECTOR_CONFIG } from './speaker-selection.js';
 import { warnOnce } from './warnings.js';
 
 /** Options of {@link GroupChatManager}: those of `ConversableAgent` with the manager's defaults, plus the group chat. */
@@ -75,14 +74,10 @@ export class GroupChatManager extends ConversableAgent {
         "GroupChatManager is not allowed to make function/tool calls. Please remove the 'functions' or 'tools' config in 'llm_config' you passed in.",
       );
     }
+    // Like AutoGen, a manager without a model is fine until an 'auto' selection needs one: the
+    // selection then fails with MISSING_SELECTOR_CONFIG (team lookups, resume and
+    // messagesToString never select).
     super({ ...rest, name, maxConsecutiveAutoReply, humanInputMode, systemMessage });
-    if (
-      groupchat.speakerSelectionMethod === 'auto' &&
-      !this.llmConfig &&
-      !groupchat.selectSpeakerAutoLlmConfig
-    ) {
-      throw new InvalidOptionError(MISSING_SELECTOR_CONFIG);
-    }
     this.#groupchat = groupchat;
     this.registerReply(ConversableAgent, (context: ReplyContext<GroupChat>) => this.runChat(context), {
       config: groupchat,
@@ -124,21 +119,37 @@ export class GroupChatManager extends ConversableAgent {
    * The run loop (AutoGen's `run_chat`), registered as this agent's first reply function. Per round:
    * append, broadcast, check termination, select, reply. Each round costs the same however long the
    * transcript is. Ends with the reason recorded for `ChatResult.terminationReason`.
+   *
+   * It uses only its context, never `this`, so any agent can host a group chat the AutoGen way:
+   * `host.registerReply(ConversableAgent, GroupChatManager.prototype.runChat, { config: groupchat })`.
+   * The host then broadcasts, selects speakers (with its own `llmConfig` for `'auto'`) and ends the
+   * chat with its own `isTerminationMsg`.
    */
-  async runChat({ messages, sender, config, run }: ReplyContext<GroupChat>): Promise<ReplyResult> {
-    const groupchat = config ?? this.#groupchat;
+  async runChat({
+    agent: host,
+    messages,
+    sender,
+    config,
+    run,
+  }: ReplyContext<GroupChat>): Promise<ReplyResult> {
+    const groupchat = config ?? (host instanceof GroupChatManager ? host.#groupchat : undefined);
+    if (!(groupchat instanceof GroupChat)) {
+      throw new InvalidOptionError(
+        `Agent '${host.name}' runs a group chat without one: register the run loop with the group chat as its config, registerReply(ConversableAgent, GroupChatManager.prototype.runChat, { config: groupchat }).`,
+      );
+    }
     let message = messages.at(-1);
     if (message === undefined || sender === undefined) return { final: true, reply: null };
     let speaker: ConversableAgent = sender;
-    const silent = this.silent === true;
+    const silent = host.silent === true;
     const members = groupchat.agents;
-    const progress = run.groupChat(this);
+    const progress = run.groupChat(host);
     // As a member of an outer group chat, the manager answers that group with its own chat's last
     // message (AutoGen replies nothing, which ends the outer chat).
-    const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(this);
+    const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(host);
     const end = (reason: TerminationReason, detail?: string): ReplyResult => {
-      run.recordEnding(this, sender, detail === undefined ? { reason } : { reason, detail });
-      this.emit('chat-terminated', { agent: this, reason, ...(detail ? { detail } : {}) });
+      run.recordEnding(host, sender, detail === undefined ? { reason } : { reason, detail });
+      host.emit('chat-terminated', { agent: host, reason, ...(detail ? { detail } : {}) });
       if (outer && reason !== 'aborted') {
         const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
         if (answer) return { final: true, reply: answer };
@@ -148,31 +159,31 @@ export class GroupChatManager extends ConversableAgent {
     const quietly = { requestReply: false, silent: true, run } as const;
     if (groupchat.sendIntroductions) {
       const intro = groupchat.introductionsMsg();
-      for (const agent of members) await this.send(intro, agent, quietly);
+      for (const agent of members) await host.send(intro, agent, quietly);
     }
     const maxRound = groupchat.maxRound;
     for (let round = 0; round < maxRound; round++) {
       groupchat.append(message, speaker);
       progress.round = round + 1;
       progress.lastSpeaker = speaker.name;
-      this.#lastSpeaker = speaker;
+      if (host instanceof GroupChatManager) host.#lastSpeaker = speaker;
       for (const agent of members) {
-        if (agent !== speaker) await this.send(message, agent, quietly);
+        if (agent !== speaker) await host.send(message, agent, quietly);
       }
-      if (this.isTerminationMsg(message)) {
+      if (host.isTerminationMsg(message)) {
         return end(
           'termination-message',
-          `The manager '${this.name}' found a termination message from ${speaker.name}.`,
+          `The manager '${host.name}' found a termination message from ${speaker.name}.`,
         );
       }
       if (round === maxRound - 1) return end('max-round', `Maximum rounds (${maxRound}) reached.`);
       if (run.aborted) return end('aborted', 'The chat was aborted.');
       let reply: MessageInput | null;
       try {
-        const selection = await groupchat.selectSpeakerWithReason(speaker, this, { run });
+        const selection = await groupchat.selectSpeakerWithReason(speaker, host, { run });
         speaker = selection.speaker;
-        if (!silent) this.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
-        this.emit('speaker-selected', {
+        if (!silent) host.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
+        host.emit('speaker-selected', {
           speaker,
           method: selection.method,
           reason: selection.reason,
@@ -180,8 +191,8 @@ export class GroupChatManager extends ConversableAgent {
           ...(selection.detail ? { detail: selection.detail } : {}),
         });
         if (run.aborted) return end('aborted', 'The chat was aborted.');
-        run.clearEnding(speaker, this);
-        reply = await speaker.generateReply({ sender: this, run });
+        run.clearEnding(speaker, host);
+        reply = await speaker.generateReply({ sender: host, run });
       } catch (error) {
         if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
         // Only our own signal counts: an unrelated AbortError from a member's code is a real error.
@@ -189,14 +200,14 @@ export class GroupChatManager extends ConversableAgent {
         throw error;
       }
       if (reply === null) {
-        const own = run.endingOf(speaker, this);
+        const own = run.endingOf(speaker, host);
         if (own)
           return end(own.reason, `${speaker.name} ended the chat${own.detail ? `: ${own.detail}` : '.'}`);
         return end('no-reply', `${speaker.name} produced no reply.`);
       }
-      if (groupchat.enableClearHistory) reply = clearAgentsHistory(reply, groupchat, this);
-      await speaker.send(reply, this, { requestReply: false, silent, run });
-      message = this.lastMessage(speaker);
+      if (groupchat.enableClearHistory) reply = clearAgentsHistory(reply, groupchat, host);
+      await speaker.send(reply, host, { requestReply: false, silent, run });
+      message = host.lastMessage(speaker);
       if (message === undefined) return end('no-reply', `${speaker.name} produced no reply.`);
     }
     return end('max-round', `Maximum rounds (${maxRound}) reached.`);

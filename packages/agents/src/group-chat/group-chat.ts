@@ -89,12 +89,31 @@ export interface GroupChatOptions {
   selectSpeakerAutoNoneTemplate?: string;
   /** Print the inner selector chat. @default false */
   selectSpeakerAutoVerbose?: boolean;
-  /** Role of the selector's prompt messages, typically `'system'` or `'user'`. @default 'system' */
+  /**
+   * Role of the selector's prompt messages: `'system'`, `'user'` or `'assistant'` (any other role,
+   * `null` or `''` is refused here rather than failing at the first selection). @default 'system'
+   */
   roleForSelectSpeakerMessages?: string;
   /** Model config of the `'auto'` selector. @default the manager's `llmConfig` */
   selectSpeakerAutoLlmConfig?: LlmConfig | false;
   /** Random numbers for `'random'` selection: a seed (reproducible) or a `() => number` in [0, 1). @default Math.random */
   random?: number | RandomSource;
+}
+
+function withDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+/** Roles a plain text message can have in a chat-completion request, so the selector's prompt is valid. */
+const SELECTOR_ROLES = ['system', 'user', 'assistant'];
+
+function requireSelectorRole(role: string): string {
+  if (!SELECTOR_ROLES.includes(role)) {
+    throw new InvalidOptionError(
+      `role_for_select_speaker_messages is set to '${role}': the selector's prompt messages would be invalid chat messages. Use one of ${pythonListRepr(SELECTOR_ROLES)} (roleForSelectSpeakerMessages, case-sensitive).`,
+    );
+  }
+  return role;
 }
 
 function requireText(value: unknown, option: string): string {
@@ -244,8 +263,9 @@ export class GroupChat {
       warnOnce(this, warning);
     }
 
+    // Only a left-out option means the default: null and '' are refused, as AutoGen refuses None and ''.
     this.selectSpeakerMessageTemplate = requireText(
-      options.selectSpeakerMessageTemplate ?? DEFAULT_SELECT_SPEAKER_MESSAGE_TEMPLATE,
+      withDefault(options.selectSpeakerMessageTemplate, DEFAULT_SELECT_SPEAKER_MESSAGE_TEMPLATE),
       'select_speaker_message_template',
     );
     const prompt =
@@ -253,16 +273,18 @@ export class GroupChat {
         ? DEFAULT_SELECT_SPEAKER_PROMPT_TEMPLATE
         : options.selectSpeakerPromptTemplate;
     this.selectSpeakerPromptTemplate = prompt === null || prompt === '' ? null : prompt;
-    this.roleForSelectSpeakerMessages = requireText(
-      options.roleForSelectSpeakerMessages ?? 'system',
-      'role_for_select_speaker_messages',
+    this.roleForSelectSpeakerMessages = requireSelectorRole(
+      requireText(
+        withDefault(options.roleForSelectSpeakerMessages, 'system'),
+        'role_for_select_speaker_messages',
+      ),
     );
     this.selectSpeakerAutoMultipleTemplate = requireText(
-      options.selectSpeakerAutoMultipleTemplate ?? DEFAULT_SELECT_SPEAKER_AUTO_MULTIPLE_TEMPLATE,
+      withDefault(options.selectSpeakerAutoMultipleTemplate, DEFAULT_SELECT_SPEAKER_AUTO_MULTIPLE_TEMPLATE),
       'select_speaker_auto_multiple_template',
     );
     this.selectSpeakerAutoNoneTemplate = requireText(
-      options.selectSpeakerAutoNoneTemplate ?? DEFAULT_SELECT_SPEAKER_AUTO_NONE_TEMPLATE,
+      withDefault(options.selectSpeakerAutoNoneTemplate, DEFAULT_SELECT_SPEAKER_AUTO_NONE_TEMPLATE),
       'select_speaker_auto_none_template',
     );
     const retries = this.maxRetriesForSelectingSpeaker;
