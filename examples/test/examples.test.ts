@@ -160,11 +160,24 @@ describe('examples, offline', { timeout: 120_000 }, () => {
     await expectNoSandboxLeft(result);
   });
 
-  it('08 any provider: Claude is overloaded, the config list falls back to Gemini, which calls the tool', async () => {
-    const result = await run('08-any-provider.ts');
+  it('09 any provider: Claude is overloaded, the config list falls back to Gemini, which calls the tool', async () => {
+    const result = await run('09-any-provider.ts');
     expect(result.stdout).toContain('Claude was asked 4 times, Gemini 2 times.');
     expect(result.stdout).toContain('{"amount":250,"from":"EUR","to":"USD","converted":270}');
     expect(result.stdout).toContain("Answer: 250 EUR is 270 USD at today's rate.");
     expect(result.stdout).toContain("* Model 'gemini-2.5-flash': cost: 0.00019, prompt_tokens: 240");
+  });
+
+  it('10 plot and critic: the Critic is sent each chart as an image, named as the code saved it, and approves the second', async () => {
+    const result = await run('10-plot-and-critic.ts');
+    expect(result.stdout).toContain('Code output: Image saved to sales_analysis.png');
+    expect(result.stdout).toContain('Code output: Image saved to sales_analysis-2.png');
+    expect(result.stdout).toContain('I see the chart (600 x 400 px, 1 image in my prompt)');
+    expect(result.stdout).toContain('The new chart (700 x 400 px) is readable');
+    const chart = await readFile(join(result.runDirectory!, 'sales_analysis-2.png'));
+    expect(isPng(chart)).toBe(true);
+    const transcript = JSON.stringify(await transcriptOf(result));
+    expect(transcript).not.toContain(result.runDirectory!);
+    await expectNoSandboxLeft(result);
   });
 });

@@ -1,11 +1,11 @@
 /**
- * Example 8: any AI SDK provider, with AutoGen's config-list fallback across providers. The assistant's
+ * Example 9: any AI SDK provider, with AutoGen's config-list fallback across providers. The assistant's
  * first choice is Anthropic's Claude; it is overloaded (HTTP 529) on every attempt, so after the retries
  * the client falls back to Google's Gemini, which calls a tool and answers. Offline: both models are the
  * AI SDK's own mock models with scripted answers. For the real services, replace them with
  * `anthropic('claude-sonnet-4-5')` from @ai-sdk/anthropic and `google('gemini-2.5-flash')` from @ai-sdk/google.
  *
- *   npx tsx examples/08-any-provider.ts
+ *   npx tsx examples/09-any-provider.ts
  */
 import type { LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import {
