@@ -28,6 +28,11 @@ import type { ModelClient } from './model-clients/model-client.js';
 import { BUILT_IN_REPLY_STEPS } from './reply/built-in-steps.js';
 import { matchTrigger, type ReplyTrigger, validateTrigger } from './reply/reply-trigger.js';
 import type { RegisterReplyOptions, ReplyFunction } from './reply/reply-types.js';
+import {
+  type ResponseFormat,
+  resolveResponseFormat,
+  type StructuredOutput,
+} from './reply/structured-output.js';
 import { toolDefinition } from './tools/tool-definition.js';
 import type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
 
@@ -79,6 +84,11 @@ export interface ConversableAgentOptions {
   humanInput?: HumanInputProvider;
   /** Draws the transcript. @default a `ConsoleRenderer` on standard output */
   renderer?: TranscriptRenderer;
+  /**
+   * Makes the model answer JSON that matches this zod schema: the reply's content is the JSON text and
+   * its `parsed` the validated value; a reply that fails is sent back with its issues. @default free text
+   */
+  responseFormat?: ResponseFormat;
 }
 
 /** Options of {@link ConversableAgent.send} and {@link ConversableAgent.receive}. */
@@ -138,6 +148,8 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   readonly chatMessages: Map<ConversableAgent, Message[]>;
   /** Functions this agent can run for tool calls. */
   readonly functionMap: Map<string, FunctionMapEntry>;
+  /** The checked `responseFormat`, or `undefined` when the model answers free text. */
+  readonly responseFormat: StructuredOutput | undefined;
   /** Reply used when no reply function produced one. */
   defaultAutoReply: MessageInput;
   /** When set, overrides the `silent` of every call. */
@@ -207,6 +219,10 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     }
     if (options.codeExecutionConfig) resolveImageSettings(options.codeExecutionConfig);
     this.#codeExecutionConfig = options.codeExecutionConfig ?? false;
+    this.responseFormat =
+      options.responseFormat === undefined
+        ? undefined
+        : resolveResponseFormat(options.responseFormat, 'responseFormat');
 
     for (const step of BUILT_IN_REPLY_STEPS) {
       if (step.appliesTo && !step.appliesTo(this)) continue;
@@ -349,7 +365,10 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
    * Starts a conversation with `recipient` and resolves when it ends, with the history, a summary,
    * the cost and why it ended.
    */
-  initiateChat(recipient: ConversableAgent, options: InitiateChatOptions = {}): Promise<ChatResult> {
+  initiateChat<TStructured = unknown>(
+    recipient: ConversableAgent,
+    options: InitiateChatOptions<TStructured> = {},
+  ): Promise<ChatResult<TStructured>> {
     return initiateChatWith(this, recipient, options);
   }
 

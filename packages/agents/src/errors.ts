@@ -51,3 +51,6 @@ export class DangerousCommandError extends HopgenError {
     );
   }
 }
+
+/** A model's replies did not match an agent's `responseFormat` (or a summary's `schema`) after every retry. */
+export class StructuredOutputError extends HopgenError {}

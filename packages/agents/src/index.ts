@@ -24,6 +24,8 @@ export {
 } from './chats/nested-chats.js';
 export {
   DEFAULT_SUMMARY_PROMPT,
+  STRUCTURED_SUMMARY_PROMPT,
+  type StructuredSummary,
   type SummaryArgs,
   type SummaryMethod,
   validateSummaryMethod,
@@ -63,6 +65,7 @@ export {
   InvalidOptionError,
   ModelClientError,
   SenderRequiredError,
+  StructuredOutputError,
 } from './errors.js';
 export type { AgentEvents, MessageEvent } from './events.js';
 export { clearAgentsHistory } from './group-chat/clear-history-command.js';
@@ -114,7 +117,12 @@ export { contentToString, messageSchema, normalizeMessage, toModelMessages } fro
 export type { ConfigListFromJsonOptions, FilterDict } from './model-clients/config-list.js';
 export { configListFromJson, filterConfig, normalizeConfigKeys } from './model-clients/config-list.js';
 export { createModelClient } from './model-clients/create-model-client.js';
-export type { ModelClient, ModelRequest, ModelResponse } from './model-clients/model-client.js';
+export type {
+  JsonSchemaResponseFormat,
+  ModelClient,
+  ModelRequest,
+  ModelResponse,
+} from './model-clients/model-client.js';
 export type { ConfigFailure, OpenAIChatResponse } from './model-clients/openai-chat-client.js';
 export {
   AllConfigsFailedError,
@@ -167,6 +175,7 @@ export type {
   ReplyFunction,
   ReplyResult,
 } from './reply/reply-types.js';
+export type { ResponseFormat, ResponseFormatOptions } from './reply/structured-output.js';
 export { defineTool } from './tools/define-tool.js';
 export {
   executeFunction,

@@ -32,6 +32,11 @@ export interface Message {
    * sent to the model expands them into separate `tool` messages.
    */
   tool_responses?: Message[];
+  /**
+   * For an agent with a `responseFormat`: the reply's JSON, parsed and validated by its schema. The
+   * content keeps the JSON text; this key is never sent to a model.
+   */
+  parsed?: unknown;
 }
 
 /** What callers may pass where a message is expected: plain text or a partial message object. */
@@ -62,6 +67,7 @@ const baseMessageSchema = z.object({
   name: z.string().optional(),
   tool_calls: z.array(toolCallSchema).optional(),
   tool_call_id: z.string().optional(),
+  parsed: z.unknown().optional(),
 });
 
 /** zod schema of a stored message; `tool_responses` holds messages of the same shape. */
@@ -131,7 +137,7 @@ export function normalizeMessage(
     );
   }
   const message: Record<string, unknown> = {};
-  for (const key of ['content', 'tool_calls', 'tool_responses', 'tool_call_id', 'name'] as const) {
+  for (const key of ['content', 'tool_calls', 'tool_responses', 'tool_call_id', 'name', 'parsed'] as const) {
     if (raw[key] !== undefined && raw[key] !== null) message[key] = raw[key];
   }
   if (message['content'] === undefined) message['content'] = null;
@@ -200,10 +206,14 @@ export function toModelMessages(messages: readonly Message[]): Message[] {
 function stripForModel(message: Message): Message {
   // Most messages are already in wire form; returning them as they are keeps a long chat's
   // per-turn prompt building cheap (the clients never change the messages they are given).
-  if (message.tool_responses === undefined && !(message.role === 'tool' && message.name !== undefined)) {
+  if (
+    message.tool_responses === undefined &&
+    message.parsed === undefined &&
+    !(message.role === 'tool' && message.name !== undefined)
+  ) {
     return message;
   }
-  const { tool_responses: _ignored, ...rest } = message;
+  const { tool_responses: _ignored, parsed: _parsed, ...rest } = message;
   // The API rejects `name` on tool messages.
   if (rest.role === 'tool') delete rest.name;
   return rest;

@@ -24,14 +24,16 @@ export type TerminationReason =
   | 'selector-ended'
   | 'aborted';
 
-/** What `initiateChat` returns (AutoGen's `ChatResult`). */
-export interface ChatResult {
+/** What `initiateChat` returns (AutoGen's `ChatResult`); `TStructured` is the type of a `{ schema }` summary. */
+export interface ChatResult<TStructured = unknown> {
   /** Set for chats run by `initiateChats` with a `chatId`. */
   chatId?: number | string;
   /** The conversation as the initiating agent saw it. */
   chatHistory: Message[];
   /** The summary produced by `summaryMethod` (empty when `summaryMethod` is `null`). */
   summary: string;
+  /** With `summaryMethod: { schema }`: the summary as a validated value (unset when the model never got it right). */
+  structured?: TStructured;
   /** Tokens and cost of both agents' model clients. */
   cost: UsageReport;
   /** Every answer a human gave during the chat. */

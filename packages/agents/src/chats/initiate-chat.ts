@@ -1,13 +1,22 @@
+import type { z } from 'zod';
 import type { ConversableAgent } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
 import type { MessageInput } from '../message.js';
 import { gatherUsageSummary } from '../model-clients/usage-summary.js';
 import type { ChatResult, TerminationReason } from './chat-result.js';
 import { ChatRun } from './chat-run.js';
-import { type SummaryArgs, type SummaryMethod, summarize, validateSummaryMethod } from './summary.js';
+import {
+  isStructuredSummary,
+  type StructuredSummary,
+  type SummaryArgs,
+  type SummaryMethod,
+  summarize,
+  summarizeStructured,
+  validateSummaryMethod,
+} from './summary.js';
 
-/** Options of `initiateChat`. */
-export interface InitiateChatOptions {
+/** Options of `initiateChat`; `TStructured` is the type of a `{ schema }` summary. */
+export interface InitiateChatOptions<TStructured = unknown> {
   /**
    * The first message: text, a message object, or a function that builds it (carryover is then
    * not appended). When omitted, a human is asked for it.
@@ -25,8 +34,8 @@ export interface InitiateChatOptions {
   clearHistory?: boolean;
   /** Print nothing. @default false */
   silent?: boolean;
-  /** How to summarise the chat. @default 'last_msg' */
-  summaryMethod?: SummaryMethod;
+  /** How to summarise the chat; `{ schema }` also fills `ChatResult.structured`. @default 'last_msg' */
+  summaryMethod?: SummaryMethod | StructuredSummary<z.ZodType<TStructured>>;
   /** Arguments of the summary method. @default {} */
   summaryArgs?: SummaryArgs;
   /** Context appended to the first message as `"\nContext: \n"` and the items joined by newlines. */
@@ -38,11 +47,11 @@ export interface InitiateChatOptions {
 }
 
 /** Runs a two-agent chat; `ConversableAgent.initiateChat` calls this. */
-export async function initiateChatWith(
+export async function initiateChatWith<TStructured = unknown>(
   sender: ConversableAgent,
   recipient: ConversableAgent,
-  options: InitiateChatOptions,
-): Promise<ChatResult> {
+  options: InitiateChatOptions<TStructured>,
+): Promise<ChatResult<TStructured>> {
   const { maxTurns, clearHistory = true, silent = false, summaryArgs = {}, carryover } = options;
   const summaryMethod = options.summaryMethod === undefined ? 'last_msg' : options.summaryMethod;
   validateSummaryMethod(summaryMethod, sender, recipient);
@@ -90,10 +99,13 @@ export async function initiateChatWith(
     reason = recorded?.reason ?? 'no-reply';
     detail = recorded?.detail;
   }
-  const summary = await summarize(summaryMethod, sender, recipient, summaryArgs);
-  const result: ChatResult = {
+  const { summary, structured } = isStructuredSummary(summaryMethod)
+    ? await summarizeStructured(summaryMethod, sender, recipient, summaryArgs, run.signal)
+    : { summary: await summarize(summaryMethod, sender, recipient, summaryArgs), structured: undefined };
+  const result: ChatResult<TStructured> = {
     chatHistory: [...(sender.chatMessages.get(recipient) ?? [])],
     summary,
+    ...(structured === undefined ? {} : { structured: structured as TStructured }),
     cost: gatherUsageSummary([sender, recipient]),
     humanInput: [...run.humanInput],
     terminationReason: reason,

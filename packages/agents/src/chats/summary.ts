@@ -1,15 +1,35 @@
+import type { z } from 'zod';
 import type { ConversableAgent } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
-import { contentToString } from '../message.js';
+import { contentToString, toModelMessages } from '../message.js';
+import {
+  createStructured,
+  type ResponseFormatOptions,
+  resolveResponseFormat,
+} from '../reply/structured-output.js';
 
 /** AutoGen's prompt for `reflection_with_llm` summaries. */
 export const DEFAULT_SUMMARY_PROMPT =
   'Summarize the takeaway from the conversation. Do not add any introductory phrases.';
 
-/** How a chat is summarised: the last message, a model-written reflection, a function, or not at all. */
+/** The prompt of a `{ schema }` summary. */
+export const STRUCTURED_SUMMARY_PROMPT =
+  'Summarize the takeaway from the conversation as JSON that matches the response schema.';
+
+/**
+ * A typed summary: the model writes it from the conversation as JSON that matches `schema`, and
+ * `ChatResult.structured` is the validated value (`summary` is its JSON text).
+ */
+export type StructuredSummary<TSchema extends z.ZodType = z.ZodType> = ResponseFormatOptions<TSchema>;
+
+/**
+ * How a chat is summarised: the last message, a model-written reflection, a typed value written by
+ * the model (`{ schema }`), a function, or not at all.
+ */
 export type SummaryMethod =
   | 'last_msg'
   | 'reflection_with_llm'
+  | StructuredSummary
   | null
   | ((
       sender: ConversableAgent,
@@ -33,6 +53,15 @@ export function validateSummaryMethod(
   recipient: ConversableAgent,
 ): void {
   if (summaryMethod === null || summaryMethod === undefined || typeof summaryMethod === 'function') return;
+  if (isStructuredSummary(summaryMethod)) {
+    resolveResponseFormat(summaryMethod, 'summaryMethod');
+    if (!recipient.modelClient && !sender.modelClient) {
+      throw new InvalidOptionError(
+        'A summaryMethod with a schema needs a model: give the recipient or the sender an llmConfig.',
+      );
+    }
+    return;
+  }
   if (summaryMethod !== 'last_msg' && summaryMethod !== 'reflection_with_llm') {
     throw new InvalidOptionError(
       "summary_method must be a string chosen from 'reflection_with_llm' or 'last_msg' or a callable, or None. Pass summaryMethod: 'last_msg', 'reflection_with_llm', a function or null.",
@@ -52,7 +81,7 @@ export async function summarize(
   recipient: ConversableAgent,
   summaryArgs: SummaryArgs,
 ): Promise<string> {
-  if (summaryMethod === null) return '';
+  if (summaryMethod === null || isStructuredSummary(summaryMethod)) return '';
   if (typeof summaryMethod === 'function') return summaryMethod(sender, recipient, summaryArgs);
   if (summaryMethod === 'last_msg') {
     const history = recipient.chatMessagesForSummary(sender);
@@ -79,5 +108,50 @@ export async function summarize(
       );
     }
     return '';
+  }
+}
+
+/** Whether `summaryMethod` asks for a typed summary (`{ schema }`). */
+export function isStructuredSummary(summaryMethod: unknown): summaryMethod is StructuredSummary {
+  return typeof summaryMethod === 'object' && summaryMethod !== null && 'schema' in summaryMethod;
+}
+
+/**
+ * A typed summary of the chat, written by the recipient's model (else the sender's) as JSON and validated.
+ * Like a failed reflection, a summary that never validates is a warning: the chat that happened is kept.
+ */
+export async function summarizeStructured(
+  summaryMethod: StructuredSummary,
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  summaryArgs: SummaryArgs,
+  signal: AbortSignal | undefined,
+): Promise<{ summary: string; structured?: unknown }> {
+  const agent = recipient.modelClient ? recipient : sender;
+  const format = resolveResponseFormat(summaryMethod, 'summaryMethod');
+  const messages = [
+    ...toModelMessages(recipient.chatMessagesForSummary(sender)),
+    {
+      role: summaryArgs.summaryRole ?? 'system',
+      content: summaryArgs.summaryPrompt ?? STRUCTURED_SUMMARY_PROMPT,
+    } as const,
+  ];
+  try {
+    const answer = await createStructured(
+      agent.modelClient!,
+      { messages, ...(signal ? { signal } : {}) },
+      format,
+      `The summary of the chat between '${sender.name}' and '${recipient.name}'`,
+    );
+    if (answer.kind === 'value') return { summary: answer.text, structured: answer.value };
+    throw new InvalidOptionError('the model called a tool instead of writing the summary.');
+  } catch (error) {
+    if (sender.silent !== true) {
+      sender.renderer.notice(
+        `Cannot make a structured summary: ${error instanceof Error ? error.message : String(error)}`,
+        'warning',
+      );
+    }
+    return { summary: '' };
   }
 }

@@ -12,6 +12,14 @@ export interface ModelRequest {
   signal?: AbortSignal;
   /** Called with each text fragment while a streamed answer arrives. */
   onTextDelta?: (delta: string) => void;
+  /** Asks for JSON that matches a schema (sent as OpenAI's `response_format`). */
+  responseFormat?: JsonSchemaResponseFormat;
+}
+
+/** OpenAI's `response_format` for structured output: JSON that follows `json_schema.schema`. */
+export interface JsonSchemaResponseFormat {
+  type: 'json_schema';
+  json_schema: { name: string; schema: Record<string, unknown>; strict?: boolean };
 }
 
 /** A model's answer, normalised. */

@@ -193,6 +193,8 @@ export class OpenAIChatClient implements ModelClient {
     const tools = request.tools ?? this.#config.tools;
     if (tools && tools.length > 0) params['tools'] = tools;
     if (this.#config.temperature !== undefined) params['temperature'] = this.#config.temperature;
+    // Part of the cache key too, so answers for one schema never serve another.
+    if (request.responseFormat) params['response_format'] = request.responseFormat;
     return params;
   }
 

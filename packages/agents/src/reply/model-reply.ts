@@ -1,6 +1,8 @@
 import { type Message, toModelMessages } from '../message.js';
+import type { ModelRequest } from '../model-clients/model-client.js';
 import { limitPromptImages } from '../model-clients/prompt-images.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
+import { createStructured } from './structured-output.js';
 
 /** Images kept in a prompt unless `llmConfig.maxImagesInPrompt` says otherwise. */
 const DEFAULT_MAX_IMAGES_IN_PROMPT = 4;
@@ -20,12 +22,25 @@ export async function generateModelReply({ agent, messages, signal }: ReplyConte
   const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...conversation];
   const tools = agent.llmTools;
   const stream = agent.llmConfig !== false && agent.llmConfig.stream === true;
-  const response = await client.create({
+  const request: ModelRequest = {
     messages: prompt,
     ...(tools.length > 0 ? { tools } : {}),
     ...(signal ? { signal } : {}),
     ...(stream ? { onTextDelta: (delta: string) => agent.emit('text-delta', { agent, delta }) } : {}),
-  });
+  };
+  const format = agent.responseFormat;
+  if (format !== undefined) {
+    const answer = await createStructured(client, request, format, `Agent '${agent.name}'`);
+    if (answer.kind === 'value') {
+      return { final: true, reply: { role: 'assistant', content: answer.text, parsed: answer.value } };
+    }
+    const { content, tool_calls: toolCalls } = answer.response.message;
+    return {
+      final: true,
+      reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls ?? [] },
+    };
+  }
+  const response = await client.create(request);
   const { content, tool_calls: toolCalls } = response.message;
   if (toolCalls && toolCalls.length > 0) {
     return { final: true, reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls } };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Message, ToolCall } from '../message.js';
+import { formatZodIssues } from '../zod-issues.js';
 import { isTool } from './tool-definition.js';
 import { normalizeToolName } from './tool-name.js';
 import type { FunctionMapEntry } from './tool-types.js';
@@ -95,10 +96,7 @@ export function formatJsonString(text: string): string {
 }
 
 function describeIssues(name: string, issues: readonly z.core.$ZodIssue[]): string {
-  const lines = issues.map(
-    (issue) => `- ${issue.path.map(String).join('.') || '(arguments)'}: ${issue.message}`,
-  );
-  return `Invalid arguments for function ${name}:\n${lines.join('\n')}`;
+  return `Invalid arguments for function ${name}:\n${formatZodIssues(issues, '(arguments)')}`;
 }
 
 function errorMessage(error: unknown): string {
