@@ -108,8 +108,26 @@ describe('LocalCommandLineCodeExecutor', () => {
     const result = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo ran > ran.txt' }], {
       signal: controller.signal,
     });
-    expect(result).toMatchObject({ exitCode: 124, output: '\nTimeout' });
+    expect(result).toMatchObject({ exitCode: 130, output: 'Aborted' });
     await expect(readFile(join(workDir, 'ran.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('stops an aborted block and answers its partial output, then Aborted', async () => {
+    const executor = new LocalCommandLineCodeExecutor({ workDir });
+    const controller = new AbortController();
+    const running = executor.executeCodeBlocks(
+      [{ language: 'bash', code: 'echo started; touch started.txt; sleep 30' }],
+      { signal: controller.signal },
+    );
+    while (
+      !(await readFile(join(workDir, 'started.txt')).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    expect(await running).toMatchObject({ exitCode: 130, output: 'started\nAborted' });
   });
 });
 

@@ -1,4 +1,5 @@
 import { type BlockFiles, FILENAME_OUTSIDE_WORKSPACE } from './block-files.js';
+import { RUNNING_BLOCK_FILE } from './block-interrupt.js';
 import type { LanguageRuntime } from './languages.js';
 
 /** Extra seconds `timeout` waits after SIGTERM before it sends SIGKILL. */
@@ -55,9 +56,13 @@ export function buildFreshProcessScript(
     lines.push(`__hopgen_file=${scratchFile}`, ...writeBase64('"$__hopgen_file"', block.code, 'exit 1'));
   }
   lines.push(
-    `timeout --kill-after=${KILL_GRACE_SECONDS} ${seconds} ${command}`,
+    // A subshell that execs `timeout` keeps its pid, which an abort finds in RUNNING_BLOCK_FILE (not
+    // `&`: a background job would start the block with SIGINT ignored). This shell's own stderr goes
+    // away so that its `Terminated` line, when an abort stops the block, does not reach the model.
+    'exec 3>&2 2>/dev/null',
+    `( echo "-TERM $BASHPID" > ${RUNNING_BLOCK_FILE}; exec timeout --kill-after=${KILL_GRACE_SECONDS} ${seconds} ${command} 2>&3 3>&- )`,
     '__hopgen_status=$?',
-    'rm -rf "$__hopgen_dir"',
+    `rm -rf "$__hopgen_dir" ${RUNNING_BLOCK_FILE}`,
     'exit $__hopgen_status',
     '',
   );

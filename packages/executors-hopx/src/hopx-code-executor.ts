@@ -18,6 +18,7 @@ import {
 } from '@hopx-ai/sdk';
 import { EventEmitter } from 'eventemitter3';
 import { blockFiles } from './block-files.js';
+import { buildInterruptScript } from './block-interrupt.js';
 import {
   ExecutorClosedError,
   HopXExecutorError,
@@ -57,6 +58,12 @@ export interface SandboxFileEntry {
   directory: boolean;
 }
 
+/** Follows the partial output of a block stopped because the caller aborted. */
+const ABORT_MESSAGE = 'Aborted';
+/** Exit code of an aborted block (128 + SIGINT, as a shell reports Ctrl-C). */
+const ABORT_EXIT_CODE = 130;
+// How long an aborted block has to stop and return its output before its sandbox is killed instead.
+const ABORT_GRACE_MS = 3_000;
 /** Prepended to a block's output when a fresh sandbox had to replace a broken one. */
 export const SANDBOX_RESTARTED_NOTICE = '[sandbox restarted: earlier state was lost]';
 /**
@@ -294,7 +301,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       if (!prepared.ok) return { exitCode: 1, output: prepared.error, outputFiles: [] };
       code = prepared.code;
     }
-    if (signal?.aborted) return { exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] };
+    if (signal?.aborted) return abortedOutcome(undefined);
 
     let restarted = false;
     for (let attempt = 0; ; attempt += 1) {
@@ -309,7 +316,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         // Taken before the run: a replacement during the run (an abort) is for the next block to report.
         const lostBefore = this.#stateLost;
         this.#stateLost = false;
-        const outcome = await this.#runWithAbort(signal, () =>
+        const outcome = await this.#runWithAbort(sandbox, signal, () =>
           this.#runInSandbox(sandbox, runtime, { source: block.code, code, files }, options),
         );
         if (lostBefore && !restarted) onRestart();
@@ -333,24 +340,38 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     }
   }
 
-  // An abort cannot cancel the SDK's HTTP call, so it kills the sandbox, which kills the code.
+  // An abort cannot cancel the SDK's HTTP call: a second request interrupts the block in the sandbox,
+  // so the call returns what the block printed. A block that does not stop in time (it ignores the
+  // signal, or the sandbox no longer answers) costs the sandbox instead, and its output.
   async #runWithAbort(
+    sandbox: Sandbox,
     signal: AbortSignal | undefined,
     run: () => Promise<BlockOutcome>,
   ): Promise<BlockOutcome> {
     if (signal === undefined) return run();
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<BlockOutcome>((resolveAbort) => {
-      onAbort = () => {
-        void this.#discardSandbox('lost');
-        resolveAbort({ exitCode: 124, output: TIMEOUT_MESSAGE, outputFiles: [] });
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
     const running = run();
     running.catch(() => {});
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<void>((resolveAbort) => {
+      onAbort = () => resolveAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      return await Promise.race([running, aborted]);
+      const first = await Promise.race([running, aborted]);
+      if (first !== undefined && !signal.aborted) return first;
+      if (first !== undefined) return abortedOutcome(first);
+      void sandbox
+        .runCode(buildInterruptScript(ABORT_GRACE_MS / 1000 / 2), { language: 'bash', timeout: 5 })
+        .catch(() => {});
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<undefined>((resolveGrace) => {
+        graceTimer = setTimeout(() => resolveGrace(undefined), ABORT_GRACE_MS);
+      });
+      const settled = await Promise.race([running.catch(() => undefined), grace]);
+      clearTimeout(graceTimer);
+      if (settled !== undefined) return abortedOutcome(settled);
+      await this.#discardSandbox('lost');
+      return abortedOutcome(undefined);
     } finally {
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     }
@@ -505,7 +526,6 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       sandboxId: sandbox.sandboxId,
       baseURL: this.#baseURL,
       apiKey: this.#apiKey,
-      kill: () => sandbox.kill(),
     });
     return sandbox;
   }
@@ -590,6 +610,16 @@ function classify(error: unknown): Failure {
 // Blocks' outputs follow one another as printed, as in AutoGen's executors (no separator added).
 function joinOutputs(outputs: string[]): string {
   return outputs.join('');
+}
+
+// What the block printed before it was stopped, then `Aborted` (a `Timeout` that raced the abort is dropped).
+function abortedOutcome(stopped: BlockOutcome | undefined): BlockOutcome {
+  const output = (stopped?.output ?? '').replace(/\n?Timeout$/, '').replace(/\n$/, '');
+  return {
+    exitCode: ABORT_EXIT_CODE,
+    output: output.length > 0 ? `${output}\n${ABORT_MESSAGE}` : ABORT_MESSAGE,
+    outputFiles: stopped?.outputFiles ?? [],
+  };
 }
 
 function describe(error: unknown): string {

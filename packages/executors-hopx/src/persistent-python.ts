@@ -4,6 +4,7 @@
 // only a backstop for code that blocks signals.
 
 import { type BlockFiles, FILENAME_OUTSIDE_WORKSPACE } from './block-files.js';
+import { RUNNING_BLOCK_FILE_PYTHON } from './block-interrupt.js';
 
 const STATUS_MARKER = '__HOPGEN_BLOCK_STATUS__=';
 
@@ -98,7 +99,7 @@ def __hopgen_save_block(name, source):
 
 
 def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
-    import ast, base64, linecache, signal, sys, threading, traceback
+    import ast, base64, linecache, os, signal, sys, threading, traceback
     source = base64.b64decode(source_b64).decode('utf-8')
     # Tracebacks name the saved file, or AutoGen's tmp_code_<md5>.py for a block without a name.
     filename = scratch_name
@@ -110,6 +111,12 @@ def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
             return
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = globals()
+    running_file = ${RUNNING_BLOCK_FILE_PYTHON}
+    try:
+        with open(running_file, 'w') as running:
+            running.write('-INT %d' % os.getpid())
+    except OSError:
+        running_file = None
 
     class HopgenTimeout(BaseException):
         pass
@@ -146,6 +153,10 @@ def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
     except HopgenTimeout:
         status = 124
         __hopgen_kill_descendants()
+    except KeyboardInterrupt:
+        # Sent by the executor when the caller aborted: stop like a timeout, report it as an abort.
+        status = 130
+        __hopgen_kill_descendants()
     except SystemExit as error:
         code = error.code
         if isinstance(code, int):
@@ -161,6 +172,11 @@ def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
     finally:
         if alarm and previous is not None:
             signal.signal(signal.SIGALRM, previous)
+        if running_file is not None:
+            try:
+                os.unlink(running_file)
+            except OSError:
+                pass
     sys.stderr.flush()
     sys.stdout.write('\n${STATUS_MARKER}%d\n' % status)
     sys.stdout.flush()
@@ -177,7 +193,7 @@ export function buildPersistentPythonCell(code: string, files: BlockFiles, timeo
   ].join('\n');
 }
 
-/** The block's own stdout and its status (124 = timed out), or no status if the runner never finished. */
+/** The block's own stdout and its status (124 = timed out, 130 = interrupted by an abort), or no status if the runner never finished. */
 export function parsePersistentPythonStdout(stdout: string): { stdout: string; status: number | undefined } {
   const index = stdout.lastIndexOf(`\n${STATUS_MARKER}`);
   if (index === -1) return { stdout, status: undefined };

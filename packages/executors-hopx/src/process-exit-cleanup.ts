@@ -1,78 +1,82 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
-/** A live sandbox the process must kill on the way out, with what a bare `DELETE` needs. */
+/** A live sandbox that must not outlive this process, with what a bare `DELETE` needs. */
 export interface LiveSandbox {
   sandboxId: string;
   baseURL: string;
   apiKey: string;
-  kill(): Promise<void>;
 }
 
-const liveSandboxes = new Set<LiveSandbox>();
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-// Long enough for a local DELETE, short enough that Ctrl-C still feels immediate.
-const SIGNAL_CLEANUP_DEADLINE_MS = 3_000;
-const EXIT_CLEANUP_DEADLINE_MS = 3_000;
-let installed = false;
+// Longest the reaper waits for one DELETE once this process is gone.
+const REAPER_DELETE_DEADLINE_MS = 5_000;
 
-function onSignal(signal: NodeJS.Signals): void {
-  const pending = [...liveSandboxes];
-  liveSandboxes.clear();
-  uninstall();
-  const kills = Promise.allSettled(pending.map((sandbox) => sandbox.kill()));
-  const deadline = new Promise((resolve) => setTimeout(resolve, SIGNAL_CLEANUP_DEADLINE_MS).unref());
-  void Promise.race([kills, deadline]).then(() => {
-    // We replaced Node's default handler; when nobody else listens, behave as the default would.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+// The reaper is a small Node process in a session of its own (so a Ctrl-C sent to the terminal's
+// process group does not reach it). It learns the live sandboxes on stdin, one JSON line each, and
+// when stdin closes (this process exited, crashed, was killed by any signal) it deletes what is left.
+// Sandboxes travel on stdin, never on the command line: they carry the API key.
+const REAPER_SCRIPT = `
+const live = new Map();
+let buffered = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  buffered += chunk;
+  let newline;
+  while ((newline = buffered.indexOf('\\n')) !== -1) {
+    const line = buffered.slice(0, newline);
+    buffered = buffered.slice(newline + 1);
+    try {
+      const message = JSON.parse(line);
+      if (message.add) live.set(message.add.sandboxId, message.add);
+      if (message.remove) live.delete(message.remove);
+    } catch {}
+  }
+});
+process.stdin.on('close', () => {
+  Promise.allSettled([...live.values()].map((target) => fetch(
+    new URL('/v1/sandboxes/' + encodeURIComponent(target.sandboxId), target.baseURL),
+    { method: 'DELETE', headers: { 'X-API-Key': target.apiKey }, signal: AbortSignal.timeout(${REAPER_DELETE_DEADLINE_MS}) },
+  ))).then(() => process.exit(0));
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
+`;
+
+let reaper: ChildProcess | undefined;
+
+function startReaper(): ChildProcess {
+  const child = spawn(process.execPath, ['-e', REAPER_SCRIPT], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+    // Not the user's NODE_OPTIONS (a loader such as tsx would slow the reaper's start for nothing).
+    env: {},
   });
-}
-
-// 'exit' handlers cannot wait for promises, so the DELETEs run in a short synchronous child process.
-function onExit(): void {
-  const pending = [...liveSandboxes];
-  liveSandboxes.clear();
-  if (pending.length === 0) return;
-  const targets = pending.map(({ sandboxId, baseURL, apiKey }) => ({ sandboxId, baseURL, apiKey }));
-  const script = `
-const targets = JSON.parse(process.env.HOPGEN_SANDBOXES_TO_KILL);
-Promise.allSettled(targets.map((t) => fetch(new URL('/v1/sandboxes/' + encodeURIComponent(t.sandboxId), t.baseURL), {
-  method: 'DELETE', headers: { 'X-API-Key': t.apiKey }, signal: AbortSignal.timeout(${EXIT_CLEANUP_DEADLINE_MS - 500}),
-}))).then(() => process.exit(0));`;
-  spawnSync(process.execPath, ['-e', script], {
-    env: { ...process.env, HOPGEN_SANDBOXES_TO_KILL: JSON.stringify(targets) },
-    stdio: 'ignore',
-    timeout: EXIT_CLEANUP_DEADLINE_MS,
+  // Neither the reaper nor its pipe may keep this process alive.
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  child.stdin?.on('error', () => {});
+  child.on('exit', () => {
+    if (reaper === child) reaper = undefined;
   });
+  return child;
 }
 
-function install(): void {
-  if (installed) return;
-  installed = true;
-  process.on('exit', onExit);
-  for (const signal of SIGNALS) process.on(signal, onSignal);
-}
-
-function uninstall(): void {
-  if (!installed) return;
-  installed = false;
-  process.off('exit', onExit);
-  for (const signal of SIGNALS) process.off(signal, onSignal);
+function send(message: object): void {
+  reaper ??= startReaper();
+  reaper.stdin?.write(`${JSON.stringify(message)}\n`);
 }
 
 /**
- * Registers a sandbox to be killed if the process exits or is interrupted first. One shared set of
- * listeners serves every executor; it is installed with the first live sandbox and removed with the last.
+ * Registers a sandbox to be deleted if this process ends before it does (a normal exit, an uncaught
+ * error, any signal, even SIGKILL). It installs no signal or exit listener, so it never changes how
+ * the process reacts to Ctrl-C: a watcher process started with the first sandbox (one per process)
+ * deletes what is still registered when this process is gone. Returns the function that unregisters it.
  */
 export function trackLiveSandbox(sandbox: LiveSandbox): () => void {
-  liveSandboxes.add(sandbox);
-  install();
-  return () => {
-    liveSandboxes.delete(sandbox);
-    if (liveSandboxes.size === 0) uninstall();
-  };
+  const { sandboxId, baseURL, apiKey } = sandbox;
+  send({ add: { sandboxId, baseURL, apiKey } });
+  return () => send({ remove: sandboxId });
 }
 
-/** How many sandboxes the exit hook would kill right now (for tests and diagnostics). */
-export function liveSandboxCount(): number {
-  return liveSandboxes.size;
+/** The process id of the watcher process, once a sandbox was registered (for tests). */
+export function reaperProcessId(): number | undefined {
+  return reaper?.pid;
 }

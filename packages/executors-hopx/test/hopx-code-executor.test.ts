@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ExecutorClosedError,
@@ -253,21 +254,76 @@ describe('HopXCodeExecutor timeouts', () => {
 });
 
 describe('HopXCodeExecutor abort', () => {
-  it('answers an aborted run as a timeout, kills its sandbox, and stays usable', async () => {
+  it('stops an aborted fresh process, answers its partial output and Aborted, and keeps the sandbox', async () => {
     const executor = pool.create({ stateful: false });
     await executor.executeCodeBlocks([{ language: 'bash', code: 'true' }]);
+    const sandboxId = executor.sandboxId as string;
     const controller = new AbortController();
-    const running = executor.executeCodeBlocks([{ language: 'bash', code: 'echo started; sleep 23.4567' }], {
-      signal: controller.signal,
-    });
-    setTimeout(() => controller.abort(), 500);
-    const started = Date.now();
-    await expect(running).resolves.toEqual({ exitCode: 124, output: 'Timeout' });
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(await liveSandboxIds(server)).toEqual([]);
+    const running = executor.executeCodeBlocks(
+      [{ language: 'bash', code: 'echo started; touch started; sleep 23.4567' }],
+      { signal: controller.signal },
+    );
+    await waitForSandboxFile(sandboxId, '/workspace/started');
+    controller.abort();
+    await expect(running).resolves.toEqual({ exitCode: 130, output: 'started\nAborted' });
+    expect(await liveSandboxIds(server)).toEqual([sandboxId]);
     expect(leftoverProcesses('sleep 23.4567')).toEqual([]);
     const again = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo again' }]);
+    expect(again).toEqual({ exitCode: 0, output: 'again\n' });
+    expect(executor.sandboxId).toBe(sandboxId);
+  });
+
+  it('interrupts an aborted stateful Python block and keeps its variables', async () => {
+    const executor = pool.create();
+    await executor.executeCodeBlocks([{ language: 'python', code: 'kept = 41' }]);
+    const sandboxId = executor.sandboxId as string;
+    const controller = new AbortController();
+    const running = executor.executeCodeBlocks(
+      [
+        {
+          language: 'python',
+          code: 'import subprocess, time\nprint("started", flush=True)\nsubprocess.Popen(["sleep", "34.5678"])\nopen("started", "w").close()\ntime.sleep(60)',
+        },
+      ],
+      { signal: controller.signal },
+    );
+    await waitForSandboxFile(sandboxId, '/workspace/started');
+    controller.abort();
+    await expect(running).resolves.toEqual({ exitCode: 130, output: 'started\nAborted' });
+    expect(leftoverProcesses('sleep 34.5678')).toEqual([]);
+    const again = await executor.executeCodeBlocks([{ language: 'python', code: 'print(kept + 1)' }]);
+    expect(again).toEqual({ exitCode: 0, output: '42\n' });
+  });
+
+  it('kills the sandbox of a block that ignores the interrupt, and says so at the next block', async () => {
+    const executor = pool.create();
+    await executor.executeCodeBlocks([{ language: 'python', code: 'kept = 41' }]);
+    const sandboxId = executor.sandboxId as string;
+    const controller = new AbortController();
+    const running = executor.executeCodeBlocks(
+      [
+        {
+          language: 'python',
+          code: 'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("started", flush=True)\nopen("started", "w").close()\ntime.sleep(60)',
+        },
+      ],
+      { signal: controller.signal },
+    );
+    await waitForSandboxFile(sandboxId, '/workspace/started');
+    controller.abort();
+    await expect(running).resolves.toEqual({ exitCode: 130, output: 'Aborted' });
+    expect(await liveSandboxIds(server)).toEqual([]);
+    const again = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo again' }]);
     expect(again).toEqual({ exitCode: 0, output: `${SANDBOX_RESTARTED_NOTICE}\nagain\n` });
+  });
+
+  it('answers a run aborted before it started without touching the sandbox', async () => {
+    const executor = pool.create();
+    const result = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo never' }], {
+      signal: AbortSignal.abort(),
+    });
+    expect(result).toEqual({ exitCode: 130, output: 'Aborted' });
+    expect(executor.sandboxId).toBeUndefined();
   });
 });
 
@@ -560,6 +616,12 @@ describe('HopXCodeExecutor options and events', () => {
     expect(end.durationMs).toBeGreaterThan(0);
   });
 });
+
+/** Resolves once `path` exists in the sandbox: the block got that far (asked through the real SDK). */
+async function waitForSandboxFile(sandboxId: string, path: string): Promise<void> {
+  const sandbox = await Sandbox.connect(sandboxId, server.apiKey, server.baseURL);
+  while (!(await sandbox.files.exists(path))) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 function leftoverProcesses(pattern: string): string[] {
   try {

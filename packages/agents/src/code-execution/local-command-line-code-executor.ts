@@ -86,7 +86,7 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
     let output = '';
     let codeFile: string | undefined;
     for (const block of codeBlocks) {
-      if (options.signal?.aborted) return { exitCode: 124, output: `${output}\nTimeout`, codeFile };
+      if (options.signal?.aborted) return { ...abortedResult(output), codeFile };
       const language = block.language.toLowerCase();
       const runner = this.#runners[language];
       if (!runner) {
@@ -140,16 +140,25 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
           // Already gone.
         }
       };
+      let aborted = false;
+      const abortGroup = () => {
+        aborted = true;
+        killGroup();
+      };
       const timer = setTimeout(killGroup, this.timeoutMs);
-      signal?.addEventListener('abort', killGroup, { once: true });
+      signal?.addEventListener('abort', abortGroup, { once: true });
       child.on('error', (error) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', killGroup);
+        signal?.removeEventListener('abort', abortGroup);
         resolvePromise({ exitCode: 1, output: `${output()}${error.message}` });
       });
       child.on('close', (code) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', killGroup);
+        signal?.removeEventListener('abort', abortGroup);
+        if (aborted) {
+          resolvePromise(abortedResult(output()));
+          return;
+        }
         if (timedOut) {
           resolvePromise({ exitCode: 124, output: `${output()}\nTimeout` });
           return;
@@ -172,4 +181,10 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
 
   /** Nothing to release. */
   async close(): Promise<void> {}
+}
+
+/** An aborted run: exit code 130 (128 + SIGINT, as a shell reports Ctrl-C), what it printed, then `Aborted`. */
+function abortedResult(output: string): { exitCode: number; output: string } {
+  const printed = output.replace(/\n$/, '');
+  return { exitCode: 130, output: printed.length > 0 ? `${printed}\nAborted` : 'Aborted' };
 }

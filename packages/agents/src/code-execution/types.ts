@@ -8,7 +8,7 @@ export interface CodeBlock {
 
 /** What running one or more code blocks produced. */
 export interface CodeResult {
-  /** 0 on success; the failing block's exit code otherwise; 124 on timeout. */
+  /** 0 on success; the failing block's exit code otherwise; 124 on timeout; 130 when aborted. */
   exitCode: number;
   /** Everything the code printed, as the model will see it. */
   output: string;
@@ -25,7 +25,10 @@ export interface CodeExtractor {
 
 /** Options for one call to {@link CodeExecutor.executeCodeBlocks}. */
 export interface ExecuteCodeBlocksOptions {
-  /** Aborts the run; the executor kills what it started and answers as for a timeout. */
+  /**
+   * Aborts the run: the executor stops what it started and answers exit code 130 with what the
+   * code printed so far, then an `Aborted` line.
+   */
   signal?: AbortSignal;
   /**
    * Also save the PNG files the blocks wrote in the working directory (`savefig("chart.png")`), under the
