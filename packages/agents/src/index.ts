@@ -37,6 +37,7 @@ export {
   type LocalCommandLineCodeExecutorOptions,
 } from './code-execution/local-command-line-code-executor.js';
 export { inferLanguage, MarkdownCodeExtractor } from './code-execution/markdown-code-extractor.js';
+export { silencePip } from './code-execution/silence-pip.js';
 export type {
   CodeBlock,
   CodeExecutor,

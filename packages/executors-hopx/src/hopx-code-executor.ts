@@ -6,6 +6,7 @@ import {
   type CodeResult,
   type ExecuteCodeBlocksOptions,
   MarkdownCodeExtractor,
+  silencePip,
 } from '@hopgen/agents';
 import {
   APIError,
@@ -294,8 +295,10 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       // AutoGen's text, with its leading newline: the model sees it after the previous block's output.
       return { exitCode: 1, output: `\nunknown language ${block.language}`, outputFiles: [] };
     }
-    const files = blockFiles(block.code, runtime.fileExtension);
-    let code = block.code;
+    // As AutoGen: pip is silenced before the block is named, saved and run.
+    const source = silencePip(block.code, block.language.trim().toLowerCase());
+    const files = blockFiles(source, runtime.fileExtension);
+    let code = source;
     if (runtime.prepare !== undefined) {
       const prepared = await runtime.prepare(code);
       if (!prepared.ok) return { exitCode: 1, output: prepared.error, outputFiles: [] };
@@ -317,7 +320,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         const lostBefore = this.#stateLost;
         this.#stateLost = false;
         const outcome = await this.#runWithAbort(sandbox, signal, () =>
-          this.#runInSandbox(sandbox, runtime, { source: block.code, code, files }, options),
+          this.#runInSandbox(sandbox, runtime, { source, code, files }, options),
         );
         if (lostBefore && !restarted) onRestart();
         if (restarted || lostBefore) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;

@@ -88,6 +88,19 @@ describe('HopXCodeExecutor languages', () => {
     expect(executor.sandboxId).toBeUndefined();
   });
 
+  it('adds -qqq to pip install lines as AutoGen does, and pip says at once that there is no network', async () => {
+    const executor = pool.create();
+    const shadowed = await executor.executeCodeBlocks([
+      { language: 'bash', code: 'pip() { echo "pip $*"; }\npip install numpy' },
+    ]);
+    expect(shadowed).toEqual({ exitCode: 0, output: 'pip install -qqq numpy\n' });
+    const real = await executor.executeCodeBlocks([{ language: 'bash', code: 'pip install requests' }]);
+    expect(real.exitCode).toBe(1);
+    expect(real.output).toMatch(
+      /^STDERR:\npip install: this sandbox has no network access, so nothing can be installed; use the installed packages: .*numpy.*\n$/,
+    );
+  });
+
   it('lets the languages option add aliases and runtimes', async () => {
     const executor = pool.create({
       languages: { py3: 'python', perlish: { fileExtension: '.sh', command: 'bash {file} extra-argument' } },

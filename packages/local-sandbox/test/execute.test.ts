@@ -100,6 +100,36 @@ describe('runCode (POST /execute)', () => {
   });
 });
 
+describe('pip without network access', () => {
+  const noNetworkLine =
+    /^pip install: this sandbox has no network access, so nothing can be installed; use the installed packages: .*\bnumpy\b.*\bpandas\b.*\n$/;
+
+  it('answers pip install at once, in one line, with the installed packages', async () => {
+    for (const command of [
+      'pip install requests',
+      'pip3 install -qqq requests',
+      'python3 -m pip install --break-system-packages requests',
+    ]) {
+      const result = await sandbox.runCode(command, { language: 'bash' });
+      expect(result.exit_code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(noNetworkLine);
+    }
+    const fromPython = await sandbox.runCode(
+      'import subprocess, sys\nsubprocess.run([sys.executable, "-m", "pip", "install", "requests"])',
+    );
+    expect(fromPython.stderr).toMatch(noNetworkLine);
+  });
+
+  it('leaves the other pip commands to the real pip', async () => {
+    const list = await sandbox.runCode('pip list 2>/dev/null', { language: 'bash' });
+    expect(list.exit_code).toBe(0);
+    expect(list.stdout).toMatch(/^numpy\s+\d/m);
+    const version = await sandbox.runCode('python3 -m pip --version', { language: 'bash' });
+    expect(version.stdout).toMatch(/^pip \d+\.\d+/);
+  });
+});
+
 describe('runIpython (POST /execute/ipython)', () => {
   it('keeps variables between calls and returns the final expression as result', async () => {
     await sandbox.runIpython('counter = 40');

@@ -7,6 +7,7 @@ import { assertDurationMs } from '../timer-limits.js';
 import { fileNameFromCode, resolveInside } from './code-file-name.js';
 import { dangerousCommandReason } from './dangerous-commands.js';
 import { MarkdownCodeExtractor } from './markdown-code-extractor.js';
+import { silencePip } from './silence-pip.js';
 import type {
   CodeBlock,
   CodeExecutor,
@@ -92,18 +93,19 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
       if (!runner) {
         return { exitCode: 1, output: `${output}\nunknown language ${language}`, codeFile };
       }
-      const requested = fileNameFromCode(block.code);
+      const code = silencePip(block.code, language);
+      const requested = fileNameFromCode(code);
       let path: string;
       if (requested) {
         const inside = resolveInside(this.workDir, requested);
         if (!inside) return { exitCode: 1, output: 'Filename is not in the workspace', codeFile };
         path = inside;
       } else {
-        const hash = createHash('md5').update(block.code).digest('hex');
+        const hash = createHash('md5').update(code).digest('hex');
         path = resolve(this.workDir, `tmp_code_${hash}.${runner.extension}`);
       }
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, block.code);
+      await writeFile(path, code);
       codeFile ??= path;
       const result = await this.#run(runner.command, path, options.signal);
       output += result.output;

@@ -51,13 +51,19 @@ export function sandboxView(backendName: string, sandbox: IsolatedSandbox): Sand
   return { workspace: SANDBOX_WORKSPACE_PATH, runtime: SANDBOX_RUNTIME_PATH };
 }
 
-/** The variables every run gets before the sandbox's and the request's own. */
-export function baseEnvironment(view: SandboxView): Record<string, string> {
+/**
+ * The variables every run gets before the sandbox's and the request's own. Without network access,
+ * the runtime's `offline/` comes first on PATH and PYTHONPATH: its `pip` says in one line that
+ * nothing can be installed and lists what is (the real pip would print Debian's PEP 668 text, or
+ * wait seconds for DNS with `--break-system-packages`).
+ */
+export function baseEnvironment(view: SandboxView, internetAccess: boolean): Record<string, string> {
+  const offline = `${view.runtime}/offline`;
   return {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
+    PATH: `${internetAccess ? '' : `${offline}/bin:`}/usr/local/bin:/usr/bin:/bin`,
     HOME: view.workspace,
     LANG: 'C.UTF-8',
-    PYTHONPATH: view.runtime,
+    PYTHONPATH: internetAccess ? view.runtime : `${offline}:${view.runtime}`,
     PYTHONDONTWRITEBYTECODE: '1',
     MPLBACKEND: 'module://hopgen_mpl',
   };
@@ -116,7 +122,7 @@ export class SandboxSession {
       zygotePath: path.posix.join(SANDBOX_RUNTIME_PATH, 'zygote.py'),
       runCgroupPath: options.isolated.runCgroupPath,
       cwd: SANDBOX_WORKSPACE_PATH,
-      env: baseEnvironment(this.view),
+      env: baseEnvironment(this.view, options.internetAccess),
     });
   }
 
@@ -132,7 +138,7 @@ export class SandboxSession {
 
   /** The complete environment of a run: base, then sandbox variables, then the request's. */
   runEnvironment(requestEnv: Record<string, string> | undefined): Record<string, string> {
-    return { ...baseEnvironment(this.view), ...this.envVars, ...(requestEnv ?? {}) };
+    return { ...baseEnvironment(this.view, this.internetAccess), ...this.envVars, ...(requestEnv ?? {}) };
   }
 
   /** Maps a request's working directory (`/workspace/x`, `x`) to the path the sandbox sees. */
