@@ -97,7 +97,7 @@ describe('HopXCodeExecutor languages', () => {
     const real = await executor.executeCodeBlocks([{ language: 'bash', code: 'pip install requests' }]);
     expect(real.exitCode).toBe(1);
     expect(real.output).toMatch(
-      /^STDERR:\npip install: this sandbox has no network access, so nothing can be installed; use the installed packages: .*numpy.*\n$/,
+      /^pip install: this sandbox has no network access, so nothing can be installed; use the installed packages: .*numpy.*\n$/,
     );
   });
 
