@@ -61,9 +61,25 @@ def _write_file(path, text):
         handle.write(text)
 
 
-def enter_workspace(root, workspace, uid, gid):
+def enter_namespaces(pid):
+    """Joins the user and mount namespaces of a rootless sandbox's workspace holder, where its
+    workspace is mounted. The server's user owns that user namespace, so joining it grants the
+    rights to make a private copy of the mount namespace, bind and chroot below."""
+    descriptors = [os.open("/proc/%d/ns/%s" % (pid, kind), os.O_RDONLY | os.O_CLOEXEC) for kind in ("user", "mnt")]
+    try:
+        _check(_libc.setns(descriptors[0], CLONE_NEWUSER), "setns user")
+        _check(_libc.setns(descriptors[1], CLONE_NEWNS), "setns mnt")
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+
+
+def enter_workspace(root, workspace, uid, gid, namespace_pid=None):
     """Makes `/workspace` the sandbox's workspace and the only thing reachable; drops privileges."""
-    if os.geteuid() == 0:
+    if namespace_pid is not None:
+        enter_namespaces(namespace_pid)
+    elif os.geteuid() == 0:
         _check(_libc.unshare(CLONE_NEWNS), "unshare")
     else:
         # Without root a user namespace grants the mount and chroot rights, for this process only.
@@ -306,7 +322,10 @@ def handle(connection, root):
     if operation is None:
         raise Refused("BAD_REQUEST")
     if request.get("isolate", True):
-        view = enter_workspace(root, request["workspace"], request.get("uid"), request.get("gid"))
+        namespace_pid = request.get("namespace_pid")
+        if namespace_pid is not None and (type(namespace_pid) is not int or namespace_pid <= 1):
+            raise Refused("BAD_REQUEST")
+        view = enter_workspace(root, request["workspace"], request.get("uid"), request.get("gid"), namespace_pid)
     else:
         # The `none` backend: sandboxed code runs as the server's user with the host's files anyway.
         view = request["workspace"]

@@ -11,7 +11,7 @@ export class LocalSandboxError extends Error {
 
 /** The host lacks something the isolation backend needs; the message names the fix. */
 export class PreflightError extends LocalSandboxError {
-  /** Which check failed: `platform`, `arch`, `bwrap`, `bash`, `setpriv`, `userns`, `cgroups` or `directories`. */
+  /** Which check failed: `platform`, `arch`, `bwrap`, `bash`, `setpriv`, `nsenter`, `userns`, `cgroups` or `directories`. */
   readonly check: string;
   constructor(check: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -101,18 +101,16 @@ export function bubblewrapSandboxArguments(plan: SandboxMountPlan): string[] {
   return argumentsList;
 }
 
-/** The per-spawn tail of the command line: cwd, environment, seccomp fd, then the command. */
+/** The per-spawn options: cwd, environment and seccomp fd (the command follows them). */
 export function bubblewrapSpawnArguments(options: {
   cwd: string;
   environment: Record<string, string>;
   seccompFd: number;
-  command: string;
-  args: string[];
 }): string[] {
   const argumentsList = ['--chdir', options.cwd, '--clearenv'];
   for (const [name, value] of Object.entries(options.environment))
     argumentsList.push('--setenv', name, value);
-  argumentsList.push('--seccomp', String(options.seccompFd), '--', options.command, ...options.args);
+  argumentsList.push('--seccomp', String(options.seccompFd));
   return argumentsList;
 }
 

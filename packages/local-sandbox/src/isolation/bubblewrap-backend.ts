@@ -2,7 +2,7 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import {
   InvalidOptionError,
@@ -16,6 +16,7 @@ import {
   bubblewrapSpawnArguments,
   SANDBOX_CGROUP_PATH,
 } from './bubblewrap-arguments.js';
+import { delegatedCgroupLayout, delegationCommand } from './cgroup-delegation.js';
 import { CgroupFactory, detectCgroupLayout, missingCgroupFeatures, type SandboxCgroup } from './cgroups.js';
 import {
   findHostTools,
@@ -41,6 +42,7 @@ import type {
   SandboxSpawnOptions,
 } from './types.js';
 import { UidLeases } from './uid-leases.js';
+import { WorkspaceNamespace } from './workspace-namespace.js';
 
 /** Options of the bubblewrap backend. */
 export interface BubblewrapBackendOptions {
@@ -105,8 +107,13 @@ interface HostSetup {
   /** Host uids of sandboxes; null when the server is not root (sandboxes then run as its own uid). */
   uidLeases: UidLeases | null;
   cgroups: CgroupFactory | null;
-  /** Whether workspaces are size-capped tmpfs mounts (root only). */
+  /** Whether workspaces are size-capped tmpfs mounts on the host (root). */
   cappedWorkspaces: boolean;
+  /**
+   * Whether workspaces are size-capped tmpfs mounts inside a namespace of each sandbox's own
+   * (rootless: see `workspace-namespace.ts`).
+   */
+  namespacedWorkspaces: boolean;
 }
 
 /**
@@ -166,6 +173,7 @@ export class BubblewrapBackend implements IsolationBackend {
     let uid: number | null = null;
     let cgroup: SandboxCgroup | null = null;
     let directory: string | undefined;
+    let namespace: WorkspaceNamespace | null = null;
     try {
       await this.preflight();
       setup = await this.#setup!;
@@ -177,11 +185,22 @@ export class BubblewrapBackend implements IsolationBackend {
           owner: setup.cappedWorkspaces ? owner : null,
           workspaceBytes: options.limits.workspaceBytes,
           tmpBytes: options.limits.tmpBytes,
+          privateTmp: setup.namespacedWorkspaces,
         }),
       ]);
       cgroup = takenCgroup;
       directory = directories.directory;
-      const delegatedCgroup = cgroup && owner ? await cgroup.delegate(owner) : null;
+      if (setup.namespacedWorkspaces) {
+        namespace = await WorkspaceNamespace.create(setup.tools.python, [
+          { target: directories.workspace, bytes: options.limits.workspaceBytes },
+          { target: directories.tmp!, bytes: options.limits.tmpBytes },
+        ]);
+      }
+      const delegatedCgroup = cgroup
+        ? owner
+          ? await cgroup.delegate(owner)
+          : await cgroup.delegateToSharedUid()
+        : null;
       if (owner && !setup.cappedWorkspaces) {
         await chown(directories.workspace, owner.uid, owner.gid);
       }
@@ -202,6 +221,7 @@ export class BubblewrapBackend implements IsolationBackend {
         runCgroupPath: delegatedCgroup ? SANDBOX_CGROUP_PATH : null,
         setup,
         cgroup,
+        namespace,
         sandboxArguments,
         onDestroy: async () => {
           await setup!.directories.removeSandbox(directories.directory);
@@ -214,6 +234,7 @@ export class BubblewrapBackend implements IsolationBackend {
       this.#sandboxes.set(options.id, sandbox);
       return sandbox;
     } catch (error) {
+      await namespace?.close();
       await cgroup?.remove().catch(() => undefined);
       if (directory) await setup?.directories.removeSandbox(directory).catch(() => undefined);
       if (uid !== null) await setup?.uidLeases?.release(uid);
@@ -267,32 +288,48 @@ export class BubblewrapBackend implements IsolationBackend {
       let problem: string | null = null;
       let cgroups: CgroupFactory | null = null;
       let cappedWorkspaces = false;
-      if (!isRoot) {
-        problem =
-          'the server does not run as root, so it can neither create cgroups nor mount tmpfs workspaces';
+      let namespacedWorkspaces = false;
+      const hostLayout = await detectCgroupLayout();
+      const layout =
+        isRoot || !hostLayout ? hostLayout : await delegatedCgroupLayout(hostLayout, process.getuid!());
+      const missing = missingCgroupFeatures(layout);
+      if (missing.length > 0) {
+        problem = isRoot
+          ? `cgroups are incomplete: ${missing.join(', ')}`
+          : `the server does not run as root and no cgroup is delegated to its user (${missing.join(', ')}). ` +
+            `To delegate cgroups to ${currentUser().name}, ${delegationCommand(hostLayout, currentUser())}`;
       } else {
-        const layout = await detectCgroupLayout();
-        const missing = missingCgroupFeatures(layout);
-        if (missing.length > 0) problem = `cgroups are incomplete: ${missing.join(', ')}`;
-        else {
-          const factory = new CgroupFactory(layout!, {
-            poolSize: this.#options.poolSize!,
-            instanceName: `hopgen-${process.pid}-${randomBytes(4).toString('hex')}`,
-          });
-          try {
-            await factory.start();
-            cgroups = factory;
-          } catch (error) {
-            await factory.close().catch(() => undefined);
-            problem = `cgroups are not writable (${(error as Error).message})`;
-          }
+        const factory = new CgroupFactory(layout!, {
+          poolSize: this.#options.poolSize!,
+          instanceName: `hopgen-${process.pid}-${randomBytes(4).toString('hex')}`,
+        });
+        try {
+          await factory.start();
+          cgroups = factory;
+        } catch (error) {
+          await factory.close().catch(() => undefined);
+          problem = `cgroups are not writable (${(error as Error).message})`;
         }
+      }
+      if (isRoot) {
         try {
           await directories.checkMounting();
           cappedWorkspaces = true;
           directories.startPool();
         } catch (error) {
           problem ??= `tmpfs workspaces cannot be mounted (${(error as Error).message})`;
+        }
+      } else {
+        // Workspaces are mounted in a namespace of each sandbox's own; check that one can be made.
+        const trialDirectory = path.join(directories.root, '.namespace-check');
+        await mkdir(trialDirectory, { mode: 0o700 });
+        try {
+          await (
+            await WorkspaceNamespace.create(tools.python, [{ target: trialDirectory, bytes: 1 << 20 }])
+          ).close();
+          namespacedWorkspaces = true;
+        } catch (error) {
+          problem ??= (error as Error).message;
         }
       }
       if (problem) {
@@ -307,6 +344,7 @@ export class BubblewrapBackend implements IsolationBackend {
         uidLeases,
         cgroups: problem ? null : cgroups,
         cappedWorkspaces: !problem && cappedWorkspaces,
+        namespacedWorkspaces: !problem && namespacedWorkspaces,
       };
     } catch (error) {
       await directories.remove().catch(() => undefined);
@@ -350,10 +388,10 @@ export class BubblewrapBackend implements IsolationBackend {
 /** The host-side command line: sh (rlimits, cgroup join), setpriv (drop root), bwrap. */
 function launcherCommand(
   tools: HostTools,
-  options: { uid: number | null; highestFd: number; procsFiles: string[] },
+  options: { uid: number | null; highestFd: number; procsFiles: string[]; enter?: string[] },
   bwrapArguments: string[],
 ): string[] {
-  const { uid, highestFd, procsFiles } = options;
+  const { uid, highestFd, procsFiles, enter = [] } = options;
   const command = [
     tools.bash,
     // Node's stdio pipes are sockets, and bash sources ~/.bashrc when stdin is a socket unless --norc.
@@ -369,8 +407,18 @@ function launcherCommand(
     // bwrap run as root keeps root's capabilities over bound host files; never let it.
     command.push(tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--');
   }
-  command.push(tools.bwrap, ...bwrapArguments);
+  command.push(...enter, tools.bwrap, ...bwrapArguments);
   return command;
+}
+
+/** The server's user, for messages that name the command to run. */
+function currentUser(): { uid: number; name: string } {
+  const uid = process.getuid?.() ?? -1;
+  try {
+    return { uid, name: userInfo().username };
+  } catch {
+    return { uid, name: String(uid) };
+  }
 }
 
 function assertValidLimits(limits: SandboxLimits): void {
@@ -403,8 +451,10 @@ class BubblewrapSandbox implements IsolatedSandbox {
   readonly workspaceDir: string;
   readonly owner: { uid: number; gid: number } | null;
   readonly runCgroupPath: string | null;
+  readonly workspaceNamespacePid: number | null;
   readonly #setup: HostSetup;
   readonly #cgroup: SandboxCgroup | null;
+  readonly #namespace: WorkspaceNamespace | null;
   readonly #sandboxArguments: string[];
   readonly #onDestroy: () => Promise<void>;
   readonly #children = new Set<ChildProcess>();
@@ -417,6 +467,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
     runCgroupPath: string | null;
     setup: HostSetup;
     cgroup: SandboxCgroup | null;
+    namespace: WorkspaceNamespace | null;
     sandboxArguments: string[];
     onDestroy: () => Promise<void>;
   }) {
@@ -426,6 +477,8 @@ class BubblewrapSandbox implements IsolatedSandbox {
     this.runCgroupPath = options.runCgroupPath;
     this.#setup = options.setup;
     this.#cgroup = options.cgroup;
+    this.#namespace = options.namespace;
+    this.workspaceNamespacePid = options.namespace?.pid ?? null;
     this.#sandboxArguments = options.sandboxArguments;
     this.#onDestroy = options.onDestroy;
   }
@@ -437,31 +490,43 @@ class BubblewrapSandbox implements IsolatedSandbox {
       options.env,
     );
     const stdio = normalizeStdio(options.stdio);
-    // The filter goes in on the first fd after the caller's, so the caller's fd numbering is kept.
+    // The filter and bwrap's arguments go in on the first fds after the caller's, so the caller's fd
+    // numbering is kept.
     const seccompFd = stdio.length;
-    const bwrapArguments = [
+    const argumentsFd = seccompFd + 1;
+    const bwrapOptions = [
       ...this.#sandboxArguments,
-      ...bubblewrapSpawnArguments({
-        cwd: options.cwd ?? SANDBOX_WORKSPACE_PATH,
-        environment,
-        seccompFd,
-        command,
-        args,
-      }),
+      ...bubblewrapSpawnArguments({ cwd: options.cwd ?? SANDBOX_WORKSPACE_PATH, environment, seccompFd }),
     ];
     const launcher = launcherCommand(
       this.#setup.tools,
-      { uid: this.owner?.uid ?? null, highestFd: seccompFd, procsFiles: this.#cgroup?.procsFiles ?? [] },
-      bwrapArguments,
+      {
+        uid: this.owner?.uid ?? null,
+        highestFd: argumentsFd,
+        procsFiles: this.#cgroup?.procsFiles ?? [],
+        enter: this.#namespace?.enterCommand(this.#setup.tools.nsenter!) ?? [],
+      },
+      // Options through a pipe, not the command line: bwrap stays pid 1 of the sandbox, and its
+      // command line, which any process inside (and any local user's `ps`) reads, would show host
+      // paths and the run's environment. bwrap wants the command itself on the command line.
+      ['--args', String(argumentsFd), '--', command, ...args],
     );
     // A fresh open per spawn: bwrap reads the filter to EOF, and a shared fd would share the offset.
     const filterFd = openSync(this.#setup.seccompFile, 'r');
     let child: ChildProcess;
     try {
-      child = spawn(launcher[0]!, launcher.slice(1), { cwd: '/', env: {}, stdio: [...stdio, filterFd] });
+      child = spawn(launcher[0]!, launcher.slice(1), {
+        cwd: '/',
+        env: {},
+        stdio: [...stdio, filterFd, 'pipe'],
+      });
     } finally {
       closeSync(filterFd);
     }
+    const argumentsPipe = child.stdio[argumentsFd] as NodeJS.WritableStream | null;
+    // A launcher that dies early closes the pipe; its exit is what the caller sees.
+    (argumentsPipe as unknown as NodeJS.EventEmitter | null)?.on('error', () => undefined);
+    argumentsPipe?.end(`${bwrapOptions.join('\0')}\0`);
     this.#children.add(child);
     child.once('exit', () => this.#children.delete(child));
     child.once('error', () => this.#children.delete(child));
@@ -499,6 +564,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
   destroy(): Promise<void> {
     this.#destroying ??= (async () => {
       await this.killAll().catch(() => undefined);
+      await this.#namespace?.close();
       await this.#cgroup?.remove();
       await this.#onDestroy();
     })();

@@ -19,8 +19,15 @@ const CPU_PERIOD_MICROSECONDS = 100_000;
 /** Where one hierarchy is mounted and where this process sits in it. */
 interface Hierarchy {
   version: 1 | 2;
-  /** Directory of this process's own cgroup in the hierarchy (mount point + own path). */
+  /** Where the hierarchy is mounted. */
+  mountPoint: string;
+  /**
+   * Directory under which this server makes its cgroups: its own cgroup in the hierarchy (mount
+   * point + own path), or, without root, the cgroup delegated to its user.
+   */
   ownDirectory: string;
+  /** This process's own cgroup in the hierarchy. */
+  processDirectory: string;
 }
 
 /** The hierarchies a sandbox cgroup is made of, found from /proc/self/mountinfo and /proc/self/cgroup. */
@@ -86,7 +93,8 @@ export async function detectCgroupLayout(): Promise<CgroupLayout | null> {
     );
     const ownPath = ownPaths.get(controller);
     if (!mount || ownPath === undefined) return null;
-    return { version: 1, ownDirectory: directoryOf(mount, ownPath) };
+    const directory = directoryOf(mount, ownPath);
+    return { version: 1, mountPoint: mount.mountPoint, ownDirectory: directory, processDirectory: directory };
   };
   const hasV1 = mounts.some((mount) => mount.version === 1 && !mount.controllers.includes('name=systemd'));
   const unifiedMount = mounts.find((candidate) => candidate.version === 2);
@@ -96,7 +104,9 @@ export async function detectCgroupLayout(): Promise<CgroupLayout | null> {
     unifiedMount && ownUnifiedPath !== undefined
       ? {
           version: 2,
+          mountPoint: unifiedMount.mountPoint,
           ownDirectory: hasV1 ? directoryOf(unifiedMount, ownUnifiedPath) : unifiedMount.mountPoint,
+          processDirectory: directoryOf(unifiedMount, ownUnifiedPath),
         }
       : null;
   const v2Controllers = unified
@@ -137,6 +147,8 @@ export class SandboxCgroup {
   readonly #layout: CgroupLayout;
   /** Directory per role; roles sharing a hierarchy (pure v2) share a directory. */
   readonly #directories: { memory: string; pids: string; cpu: string; unified?: string; freezer?: string };
+  /** The child of the v2 cgroup that processes join when the sandbox shares the server's uid. */
+  #sharedUidChild: string | undefined;
 
   constructor(
     layout: CgroupLayout,
@@ -154,7 +166,12 @@ export class SandboxCgroup {
 
   /** The `cgroup.procs` files a launcher writes its pid to, before exec'ing the sandbox. */
   get procsFiles(): string[] {
-    return this.directories.map((directory) => path.join(directory, 'cgroup.procs'));
+    return this.directories.map((directory) =>
+      path.join(
+        directory === this.#directories.unified ? (this.#sharedUidChild ?? directory) : directory,
+        'cgroup.procs',
+      ),
+    );
   }
 
   /** Applies memory, pids and cpu limits. Swap is limited too, so memory cannot spill into it. */
@@ -272,15 +289,30 @@ export class SandboxCgroup {
     return unified;
   }
 
+  /**
+   * The rootless form of {@link delegate}: the sandbox runs as the server's own uid, which owns
+   * every file of the sandbox's cgroups, its limits included. So the sandbox gets a child of its
+   * v2 cgroup instead (`<cgroup>/sandbox`, where its processes start): it may make run cgroups below
+   * it, but the limits, the freeze and the kill of the parent are not in the bound directory, and a
+   * frozen or killed parent freezes or kills every descendant whatever the child's own files say.
+   * Returns the host directory to bind at `/sys/fs/cgroup`, or null without a v2 hierarchy.
+   */
+  async delegateToSharedUid(): Promise<string | null> {
+    const { unified } = this.#directories;
+    if (!unified || !(await exists(path.join(unified, 'cgroup.kill')))) return null;
+    await writeFile(path.join(unified, 'cgroup.max.descendants'), '65');
+    await writeFile(path.join(unified, 'cgroup.max.depth'), '2');
+    const child = path.join(unified, 'sandbox');
+    await mkdir(child);
+    this.#sharedUidChild = child;
+    return child;
+  }
+
   /** Kills what is left and removes every directory, sub-cgroups the sandbox made included. */
   async remove(): Promise<void> {
     await this.killAll().catch(() => undefined);
     const { unified } = this.#directories;
-    const subCgroups = unified
-      ? (await readdir(unified, { withFileTypes: true }).catch(() => []))
-          .filter((entry) => entry.isDirectory())
-          .map((entry) => path.join(unified, entry.name))
-      : [];
+    const subCgroups = unified ? await cgroupsBelow(unified) : [];
     for (const directory of [...subCgroups, ...this.directories]) {
       // The kernel may still be tearing down the last exited task for a few milliseconds.
       await waitFor(async () => {
@@ -293,6 +325,18 @@ export class SandboxCgroup {
       }, 'remove');
     }
   }
+}
+
+/** Every cgroup below `directory` (two levels at most), deepest first, so each can be removed in turn. */
+async function cgroupsBelow(directory: string, depth = 2): Promise<string[]> {
+  if (depth === 0) return [];
+  const found: string[] = [];
+  for (const entry of await readdir(directory, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.isDirectory()) continue;
+    const child = path.join(directory, entry.name);
+    found.push(...(await cgroupsBelow(child, depth - 1)), child);
+  }
+  return found;
 }
 
 async function writeOptional(file: string, value: string): Promise<void> {
@@ -435,17 +479,8 @@ async function removeStaleCgroups(layout: CgroupLayout): Promise<void> {
   }
   if (staleParents.length === 0) return;
   const children: string[] = [];
-  for (const parent of staleParents) {
-    for (const child of await readdir(parent, { withFileTypes: true }).catch(() => [])) {
-      if (!child.isDirectory()) continue;
-      const directory = path.join(parent, child.name);
-      // Sub-cgroups a sandbox made in its delegated cgroup go first.
-      for (const grandchild of await readdir(directory, { withFileTypes: true }).catch(() => [])) {
-        if (grandchild.isDirectory()) children.push(path.join(directory, grandchild.name));
-      }
-      children.push(directory);
-    }
-  }
+  // Sub-cgroups a sandbox made in its delegated cgroup go first.
+  for (const parent of staleParents) children.push(...(await cgroupsBelow(parent, 3)));
   // The v2 hierarchy (first) kills every process; the v1 directories then empty with it.
   for (const child of children) {
     const killFile = path.join(child, 'cgroup.kill');

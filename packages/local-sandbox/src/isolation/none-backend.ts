@@ -88,6 +88,7 @@ export class NoneBackend implements IsolationBackend {
 
 class NoneSandbox implements IsolatedSandbox {
   readonly owner = null;
+  readonly workspaceNamespacePid = null;
   readonly runCgroupPath = null;
   readonly #sandboxDirectory: string;
   readonly #temporaryDirectory: string;

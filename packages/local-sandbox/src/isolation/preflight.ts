@@ -12,6 +12,10 @@ export interface HostTools {
   setpriv: string | null;
   /** Mounts the size-capped tmpfs workspaces; null when the server is not root. */
   mount: string | null;
+  /** Enters a rootless sandbox's workspace namespace before bwrap; null when the server is root. */
+  nsenter: string | null;
+  /** Debian's Python, which runs the workspace holder of rootless sandboxes. */
+  python: string;
 }
 
 const SEARCH_DIRECTORIES = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
@@ -54,7 +58,18 @@ export async function findHostTools(options: { bwrapPath?: string; isRoot: boole
       'bash',
       'bash was not found in /usr/bin or /bin. Install it with `apt-get install bash`.',
     );
-  if (!options.isRoot) return { bwrap, bash, setpriv: null, mount: null };
+  const python = (await findExecutable('python3')) ?? '/usr/bin/python3';
+  if (!options.isRoot) {
+    const nsenter = await findExecutable('nsenter');
+    if (!nsenter) {
+      throw new PreflightError(
+        'nsenter',
+        'nsenter was not found. Without root, every spawn enters its sandbox workspace namespace with it: ' +
+          'install util-linux (`apt-get install util-linux`).',
+      );
+    }
+    return { bwrap, bash, setpriv: null, mount: null, nsenter, python };
+  }
   const [setpriv, mount] = await Promise.all([findExecutable('setpriv'), findExecutable('mount')]);
   if (!setpriv || !mount) {
     throw new PreflightError(
@@ -64,7 +79,7 @@ export async function findHostTools(options: { bwrapPath?: string; isRoot: boole
         '(`apt-get install util-linux mount`).',
     );
   }
-  return { bwrap, bash, setpriv, mount };
+  return { bwrap, bash, setpriv, mount, nsenter: null, python };
 }
 
 /** Runs a command to completion; resolves with its exit code and stderr. */
@@ -104,7 +119,7 @@ export function userNamespaceError(stderr: string): PreflightError {
 export function limitsUnavailableError(reason: string): PreflightError {
   return new PreflightError(
     'cgroups',
-    `Sandbox limits cannot be enforced: ${reason}. Run the server as root (it drops every sandbox to an ` +
+    `Sandbox limits cannot be enforced: ${reason}. Or run the server as root (it drops every sandbox to an ` +
       'unprivileged uid itself) on a host whose cgroups are writable: v1 memory, pids and cpu, or v2 with ' +
       'those controllers available to the server (in a container: a writable cgroup mount). Or set ' +
       '`HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1` (or pass `allowUnlimited: true` to startLocalSandboxServer, or ' +
@@ -119,7 +134,8 @@ export function unlimitedWarning(reason: string): string {
     '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' +
     `!! @hopgen/local-sandbox: sandboxes run WITHOUT resource limits (${reason}).\n` +
     '!! Namespaces and seccomp still isolate them, but a fork bomb, a memory bomb or a full\n' +
-    '!! workspace hits the whole host. Run the server as root for memory/pids/cpu/disk limits.\n' +
+    '!! workspace hits the whole host. Delegate cgroups to this user (see the error without\n' +
+    '!! --allow-unlimited for the command) or run the server as root for memory/pids/cpu/disk limits.\n' +
     '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
   );
 }

@@ -136,7 +136,13 @@ export class SandboxDirectories {
    */
   async createSandbox(
     id: string,
-    options: { owner: { uid: number; gid: number } | null; workspaceBytes: number; tmpBytes: number },
+    options: {
+      owner: { uid: number; gid: number } | null;
+      workspaceBytes: number;
+      tmpBytes: number;
+      /** Make an empty `tmp` too, for a rootless sandbox to mount its own tmpfs on. */
+      privateTmp?: boolean;
+    },
   ): Promise<{ directory: string; workspace: string; tmp: string | null }> {
     const directory = path.join(this.root, id);
     const workspace = path.join(directory, 'workspace');
@@ -145,7 +151,9 @@ export class SandboxDirectories {
     if (!owner || !this.mountPath) {
       await mkdir(directory, { mode: 0o711 });
       await mkdir(workspace, { mode: 0o700 });
-      return { directory, workspace, tmp: null };
+      if (!options.privateTmp) return { directory, workspace, tmp: null };
+      await mkdir(tmp, { mode: 0o700 });
+      return { directory, workspace, tmp };
     }
     const sizes = {
       workspaceBytes: Math.floor(options.workspaceBytes),

@@ -65,7 +65,8 @@ export interface SandboxSpawnOptions {
 export interface IsolatedSandbox {
   readonly id: string;
   /**
-   * Host directory mounted read-write at `/workspace` inside the sandbox. Sandboxed code controls its
+   * Host directory mounted read-write at `/workspace` inside the sandbox (in rootless mode, inside the
+   * namespaces of {@link workspaceNamespacePid}). Sandboxed code controls its
    * contents, including symlinks: resolve paths without following links out of it (`O_NOFOLLOW`,
    * `realpath` + prefix check) before the server reads or writes there.
    */
@@ -76,6 +77,13 @@ export interface IsolatedSandbox {
    * `null` when the sandbox runs as the server's own user (the `none` backend, or no root).
    */
   readonly owner: { uid: number; gid: number } | null;
+  /**
+   * Host pid of the process whose user and mount namespaces hold the workspace (rootless mode: the
+   * workspace is a tmpfs mounted there, and the host sees only an empty directory at
+   * {@link workspaceDir}); enter both before using the path. null when {@link workspaceDir} is the
+   * workspace itself on the host.
+   */
+  readonly workspaceNamespacePid: number | null;
   /**
    * Path inside the sandbox of a cgroup v2 directory delegated to the sandbox (`/sys/fs/cgroup`), or
    * null when the host cannot delegate one. A long-lived process in the sandbox (the zygote) uses it to

@@ -15,6 +15,8 @@ export interface FileHelperTarget {
   isolate: boolean;
   /** Host uid and gid the operation runs as, or null to keep the server's. */
   owner: { uid: number; gid: number } | null;
+  /** Pid whose user and mount namespaces hold the workspace (rootless mode), or null. */
+  namespacePid: number | null;
 }
 
 /** The helper's answer: its JSON header and, for reads, the bytes after it. */
@@ -107,6 +109,7 @@ export class FileHelper {
       isolate: target.isolate,
       uid: target.owner?.uid ?? null,
       gid: target.owner?.gid ?? null,
+      namespace_pid: target.namespacePid,
     });
     const limit = (options.maxReplyBytes ?? 0) + 1024 * 1024;
     return new Promise<FileHelperReply>((resolve, reject) => {

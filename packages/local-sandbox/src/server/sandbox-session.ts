@@ -132,6 +132,7 @@ export class SandboxSession {
       workspace,
       isolate: this.#backendName !== 'none',
       owner: this.isolated.owner,
+      namespacePid: this.isolated.workspaceNamespacePid,
     }));
     return this.#fileTarget;
   }
