@@ -79,6 +79,7 @@ LANDLOCK_ACCESS_FS_MAKE_DIR = 1 << 7
 LANDLOCK_ACCESS_FS_REFER = 1 << 13
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class _PathBeneath(ctypes.Structure):
@@ -189,9 +190,35 @@ def kill_cgroup(path):
     remove_dead_cgroups()
 
 
+def kill_orphans():
+    """Without a delegated cgroup (a rootless server on a host whose cgroup v2 hierarchy is not
+    delegated to it), the zygote is a child subreaper: whatever a run or the REPL leaves behind
+    when its parent exits (daemons, double-forked jobs) becomes a child of the zygote, and every
+    child that is neither a live run nor the REPL is killed here. Its pid cannot be reused before
+    the zygote reaps it, so the kill cannot hit anything else. A descendant whose parent still
+    lives (a plain background job of the REPL) stays until that parent exits."""
+    me = os.getpid()
+    allowed = {*children, *([repl_pid] if repl_pid is not None else [])}
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in allowed:
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as handle:
+                # The command name may hold spaces and parentheses: the fields follow the last ')'.
+                parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == me:
+            try:
+                os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def sweep_strays():
     """Kills what sits where no run is: see the comment at RUN_CGROUP_ROOT."""
     if RUN_CGROUP_ROOT is None:
+        kill_orphans()
         return
     known = {entry[5] for entry in children.values()}
     known.update(dying_cgroups)
@@ -491,6 +518,8 @@ def main():
     # root, which this user namespace does not map. Children inherit it; runs switch it back on.
     if _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
+    if RUN_CGROUP_ROOT is None:
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     sys.path.insert(0, RUNTIME_DIR)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)

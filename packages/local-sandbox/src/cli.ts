@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { unmountLazily } from './isolation/sandbox-directories.js';
+import { reclaimDeadServers } from './isolation/server-registry.js';
 import { runMcpCommand } from './mcp-command.js';
 import { startLocalSandboxServer } from './server/server.js';
 
 const USAGE = `Usage: hopgen-sandbox [--host 127.0.0.1] [--port 7070] [--api-key KEY] [--pool-size N] [--isolation bubblewrap|none] [--allow-unlimited]
+       hopgen-sandbox --reclaim
 
 Runs a local HopX-compatible sandbox server. Point @hopx-ai/sdk at it with
   Sandbox.create({ template: 'code-interpreter', baseURL, apiKey })
+--reclaim removes what servers of this user that are no longer running left behind (cgroups,
+mounts, sandbox folders, uid leases) without starting a server. Live servers are never touched.
 
 hopgen-sandbox mcp --help: the sandbox as an MCP server (stdio or streamable HTTP).`;
 
@@ -22,10 +27,22 @@ async function main(): Promise<void> {
       isolation: { type: 'string' },
       'allow-unlimited': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      reclaim: { type: 'boolean' },
     },
   });
   if (values.help) {
     console.log(USAGE);
+    return;
+  }
+  if (values.reclaim) {
+    const report = await reclaimDeadServers({
+      unmount:
+        process.getuid?.() === 0 ? (mountPoint) => unmountLazily('/usr/bin/mount', mountPoint) : undefined,
+    });
+    console.log(
+      `Reclaimed ${report.servers.length} dead server(s): ${report.resources.length} folder(s) and cgroup(s), ${report.uidLeases} uid lease(s).`,
+    );
+    for (const resource of report.resources) console.log(`  ${resource.kind} ${resource.path}`);
     return;
   }
   const port = values.port === undefined ? 7070 : Number(values.port);

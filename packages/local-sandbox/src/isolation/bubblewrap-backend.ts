@@ -26,7 +26,7 @@ import {
   unlimitedWarning,
   userNamespaceError,
 } from './preflight.js';
-import { SandboxDirectories } from './sandbox-directories.js';
+import { SandboxDirectories, unmountLazily } from './sandbox-directories.js';
 import {
   assertValidSandboxId,
   buildSandboxEnvironment,
@@ -34,6 +34,7 @@ import {
   SANDBOX_WORKSPACE_PATH,
 } from './sandbox-environment.js';
 import { buildSeccompFilter } from './seccomp-filter.js';
+import { reclaimDeadServers, uidLeaseDirectory } from './server-registry.js';
 import type {
   IsolatedSandbox,
   IsolatedSandboxOptions,
@@ -56,7 +57,7 @@ export interface BubblewrapBackendOptions {
   /**
    * First host uid (and gid) of sandboxes when the server runs as root. Every live sandbox gets a
    * random free uid in `[hostUidBase, hostUidBase + hostUidCount)`, leased through files in
-   * `<baseDirectory>/hopgen-sandbox-uids`, so no two sandboxes on the host (whichever server made
+   * `/run/hopgen-sandbox/uid-leases`, so no two sandboxes on the host (whichever server made
    * them) share a uid, and none shares one with a real user. Inside, the uid is always 1000.
    * @default 1_900_000_000
    */
@@ -263,6 +264,10 @@ export class BubblewrapBackend implements IsolationBackend {
     const tools = await findHostTools({ bwrapPath: this.#options.bwrapPath, isRoot });
     await mkdir(this.#options.baseDirectory ?? tmpdir(), { recursive: true });
     const baseDirectory = await resolveBaseDirectory(this.#options.baseDirectory);
+    // What servers killed without a close() left, wherever their base directory was.
+    await reclaimDeadServers({
+      unmount: tools.mount ? (mountPoint) => unmountLazily(tools.mount!, mountPoint) : undefined,
+    });
     const directories = await SandboxDirectories.create(baseDirectory, tools.mount, {
       size: this.#options.poolSize!,
       ...POOLED_SIZES,
@@ -272,7 +277,7 @@ export class BubblewrapBackend implements IsolationBackend {
       await writeFile(seccompFile, buildSeccompFilter(), { mode: 0o600 });
       const uidLeases = isRoot
         ? new UidLeases({
-            directory: path.join(baseDirectory, 'hopgen-sandbox-uids'),
+            directory: uidLeaseDirectory(),
             base: this.#options.hostUidBase!,
             count: this.#options.hostUidCount!,
           })

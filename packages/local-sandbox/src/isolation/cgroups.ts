@@ -2,6 +2,7 @@ import { access, chown, constants, mkdir, readdir, readFile, rmdir, writeFile } 
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalSandboxError } from '../errors.js';
+import { recordServerResource } from './server-registry.js';
 import type { SandboxLimits } from './types.js';
 
 /**
@@ -392,7 +393,10 @@ export class CgroupFactory {
   /** Creates the per-instance parents (enabling v2 controllers where needed) and fills the pool. */
   async start(): Promise<void> {
     await removeStaleCgroups(this.#layout);
-    for (const parent of this.parentDirectories) await mkdir(parent, { recursive: true });
+    for (const parent of this.parentDirectories) {
+      await recordServerResource({ kind: 'cgroup', path: parent });
+      await mkdir(parent, { recursive: true });
+    }
     if (this.#layout.mode === 'v2' && this.#layout.unified) {
       const owner = this.#layout.unified.ownDirectory;
       const parent = path.join(owner, this.#instanceName);

@@ -1,17 +1,5 @@
 import { execFile } from 'node:child_process';
-import {
-  chmod,
-  chown,
-  cp,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +7,7 @@ import { promisify } from 'node:util';
 import { ETC_NETWORK_FILES } from './bubblewrap-arguments.js';
 import { processAlive } from './cgroups.js';
 import { RUNTIME_DIRECTORY_URL } from './sandbox-environment.js';
+import { mountPointsBelow, recordServerResource } from './server-registry.js';
 
 const run = promisify(execFile);
 
@@ -93,6 +82,7 @@ export class SandboxDirectories {
   ): Promise<SandboxDirectories> {
     await removeStaleRoots(baseDirectory, mountPath);
     const root = await mkdtemp(path.join(baseDirectory, `hopgen-sandboxes-${process.pid}-`));
+    await recordServerResource({ kind: 'directory', path: root });
     await chmod(root, 0o711);
     const directories = new SandboxDirectories(root, mountPath, pool.size);
     await directories.#writeSharedFiles();
@@ -309,30 +299,15 @@ async function makeWorldReadable(directory: string): Promise<void> {
   }
 }
 
-/** Mount points at or below `directory`, deepest first, from /proc/self/mountinfo. */
-async function mountPointsBelow(directory: string): Promise<string[]> {
-  const mountInfo = await readFile('/proc/self/mountinfo', 'utf8');
-  const prefix = directory.endsWith('/') ? directory : `${directory}/`;
-  return mountInfo
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((mountPoint): mountPoint is string => !!mountPoint)
-    .map((mountPoint) =>
-      mountPoint.replace(/\\([0-7]{3})/g, (_, octal: string) =>
-        String.fromCharCode(Number.parseInt(octal, 8)),
-      ),
-    )
-    .filter((mountPoint) => mountPoint === directory || mountPoint.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
+/** Unmounts one mount point lazily: a file the server still has open must not keep the sandbox's memory alive. */
+export async function unmountLazily(mountPath: string, mountPoint: string): Promise<void> {
+  await run(mountPath.replace(/mount$/, 'umount'), ['--lazy', mountPoint], { env: {} });
 }
 
 async function unmountBelow(directory: string, mountPath: string | null): Promise<void> {
   if (!mountPath) return;
   for (const mountPoint of await mountPointsBelow(directory)) {
-    // Lazy: a file the server still has open must not keep the sandbox's memory alive forever.
-    await run(mountPath.replace(/mount$/, 'umount'), ['--lazy', mountPoint], { env: {} }).catch(
-      () => undefined,
-    );
+    await unmountLazily(mountPath, mountPoint).catch(() => undefined);
   }
 }
 

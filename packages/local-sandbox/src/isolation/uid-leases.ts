@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { lstat, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LocalSandboxError, SandboxCreateError } from '../errors.js';
+import { SandboxCreateError } from '../errors.js';
 import { processAlive } from './cgroups.js';
+import { ensurePrivateDirectory } from './server-registry.js';
 
 /**
  * Host uids for sandboxes, unique across every server on the host, not only within this one: two
@@ -27,14 +28,8 @@ export class UidLeases {
 
   /** Creates the lease directory, refusing one that someone else could have prepared. */
   async open(): Promise<void> {
-    await mkdir(this.#directory, { recursive: true, mode: 0o700 });
-    const entry = await lstat(this.#directory);
-    const uid = process.getuid?.();
-    if (!entry.isDirectory() || entry.uid !== uid || (entry.mode & 0o022) !== 0) {
-      throw new LocalSandboxError(
-        `${this.#directory} must be a directory owned by uid ${uid} and writable only by it; remove it and restart.`,
-      );
-    }
+    await ensurePrivateDirectory(path.dirname(this.#directory));
+    await ensurePrivateDirectory(this.#directory);
   }
 
   /** Leases a free uid. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_DIRECTORY_URL } from '../isolation/sandbox-environment.js';
+import { recordServerResource } from '../isolation/server-registry.js';
 
 /** Which workspace a request works in and as whom. */
 export interface FileHelperTarget {
@@ -55,7 +56,11 @@ export class FileHelper {
 
   #start(): Promise<string> {
     this.#started ??= (async () => {
-      this.#directory ??= await mkdtemp(path.join(tmpdir(), 'hopgen-files-'));
+      if (this.#directory === undefined) {
+        this.#directory = await mkdtemp(path.join(tmpdir(), 'hopgen-files-'));
+        // Reclaimed by the next server if this one dies without close().
+        await recordServerResource({ kind: 'directory', path: this.#directory });
+      }
       const directory = this.#directory;
       const child = spawn(this.#python, ['-I', '-S', HELPER_PATH, directory], {
         stdio: ['ignore', 'pipe', 'pipe'],
