@@ -8,11 +8,18 @@ of the sandbox enters these two namespaces before bwrap, and the file helper ent
 the workspace, so files persist across spawns while no host mount exists. When this process dies (the
 sandbox is destroyed, or the server dies: PR_SET_PDEATHSIG), the namespaces and the tmpfs pages go.
 
-Usage: workspace-holder.py TARGET SIZE_BYTES [TARGET SIZE_BYTES ...]. Writes "ready" on stdout.
+The server keeps one more holder of its own (the shared one): its tmpfs holds a copy of the files
+every sandbox binds read-only (`/etc`, `/opt/hopgen`), so that inside a sandbox /proc/self/mountinfo
+shows them as the roots of a tmpfs, not as host paths. Each sandbox's holder joins the shared one's
+namespaces (--join) and makes its own mount namespace below them.
+
+Usage: workspace-holder.py [--join PID] [--copy SOURCE DESTINATION]... TARGET SIZE_BYTES [TARGET SIZE_BYTES ...].
+Copies run after the mounts. Writes "ready" on stdout.
 """
 
 import ctypes
 import os
+import shutil
 import signal
 import sys
 
@@ -43,13 +50,30 @@ def main():
     # The server may already be gone between its spawn and the prctl above.
     if os.getppid() == 1:
         sys.exit(1)
-    uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
-    _write_file("/proc/self/setgroups", "deny")
-    _write_file("/proc/self/uid_map", "%d %d 1" % (uid, uid))
-    _write_file("/proc/self/gid_map", "%d %d 1" % (gid, gid))
+    arguments = sys.argv[1:]
+    join = None
+    copies = []
+    while arguments and arguments[0] in ("--join", "--copy"):
+        if arguments[0] == "--join":
+            join, arguments = int(arguments[1]), arguments[2:]
+        else:
+            copies.append((arguments[1], arguments[2]))
+            arguments = arguments[3:]
+    if join is not None:
+        descriptors = [os.open("/proc/%d/ns/%s" % (join, kind), os.O_RDONLY) for kind in ("user", "mnt")]
+        _check(_libc.setns(descriptors[0], CLONE_NEWUSER), "setns user")
+        _check(_libc.setns(descriptors[1], CLONE_NEWNS), "setns mnt")
+        for descriptor in descriptors:
+            os.close(descriptor)
+        _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    else:
+        uid, gid = os.getuid(), os.getgid()
+        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+        _write_file("/proc/self/setgroups", "deny")
+        _write_file("/proc/self/uid_map", "%d %d 1" % (uid, uid))
+        _write_file("/proc/self/gid_map", "%d %d 1" % (gid, gid))
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    pairs = sys.argv[1:]
+    pairs = arguments
     for index in range(0, len(pairs) - 1, 2):
         target, size = pairs[index], int(pairs[index + 1])
         options = ("size=%d,mode=0700" % size).encode()
@@ -57,6 +81,8 @@ def main():
             _libc.mount(b"hopgen-sandbox", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
             "mount tmpfs on %s" % target,
         )
+    for source, destination in copies:
+        shutil.copytree(source, destination, symlinks=True)
     os.chdir("/")
     sys.stdout.write("ready\n")
     sys.stdout.flush()

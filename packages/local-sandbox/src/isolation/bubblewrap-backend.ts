@@ -115,6 +115,8 @@ interface HostSetup {
    * (rootless: see `workspace-namespace.ts`).
    */
   namespacedWorkspaces: boolean;
+  /** Rootless: the namespace every sandbox's workspace namespace is made below (see `useSharedCopy`). */
+  sharedNamespace: WorkspaceNamespace | null;
 }
 
 /**
@@ -192,10 +194,14 @@ export class BubblewrapBackend implements IsolationBackend {
       cgroup = takenCgroup;
       directory = directories.directory;
       if (setup.namespacedWorkspaces) {
-        namespace = await WorkspaceNamespace.create(setup.tools.python, [
-          { target: directories.workspace, bytes: options.limits.workspaceBytes },
-          { target: directories.tmp!, bytes: options.limits.tmpBytes },
-        ]);
+        namespace = await WorkspaceNamespace.create(
+          setup.tools.python,
+          [
+            { target: directories.workspace, bytes: options.limits.workspaceBytes },
+            { target: directories.tmp!, bytes: options.limits.tmpBytes },
+          ],
+          { join: setup.sharedNamespace ?? undefined },
+        );
       }
       const delegatedCgroup = cgroup
         ? owner
@@ -255,6 +261,7 @@ export class BubblewrapBackend implements IsolationBackend {
     this.#setup = undefined;
     if (!setup) return;
     await setup.cgroups?.close();
+    await setup.sharedNamespace?.close();
     await setup.directories.remove();
   }
 
@@ -294,6 +301,7 @@ export class BubblewrapBackend implements IsolationBackend {
       let cgroups: CgroupFactory | null = null;
       let cappedWorkspaces = false;
       let namespacedWorkspaces = false;
+      let sharedNamespace: WorkspaceNamespace | null = null;
       const hostLayout = await detectCgroupLayout();
       const layout =
         isRoot || !hostLayout ? hostLayout : await delegatedCgroupLayout(hostLayout, process.getuid!());
@@ -320,23 +328,27 @@ export class BubblewrapBackend implements IsolationBackend {
         try {
           await directories.checkMounting();
           cappedWorkspaces = true;
+          await directories.useSharedCopy();
           directories.startPool();
         } catch (error) {
           problem ??= `tmpfs workspaces cannot be mounted (${(error as Error).message})`;
         }
       } else {
-        // Workspaces are mounted in a namespace of each sandbox's own; check that one can be made.
-        const trialDirectory = path.join(directories.root, '.namespace-check');
-        await mkdir(trialDirectory, { mode: 0o700 });
+        // Workspaces are mounted in a namespace of each sandbox's own, made below this one.
+        const shared = directories.sharedCopy;
         try {
-          await (
-            await WorkspaceNamespace.create(tools.python, [{ target: trialDirectory, bytes: 1 << 20 }])
-          ).close();
+          sharedNamespace = await WorkspaceNamespace.create(
+            tools.python,
+            [{ target: shared.target, bytes: shared.bytes }],
+            { copies: shared.copies },
+          );
           namespacedWorkspaces = true;
         } catch (error) {
           problem ??= (error as Error).message;
         }
       }
+      if (sharedNamespace && !problem) await directories.useSharedCopy(true);
+      else await sharedNamespace?.close();
       if (problem) {
         await cgroups?.close();
         if (!this.#options.allowUnlimited) throw limitsUnavailableError(problem);
@@ -350,6 +362,7 @@ export class BubblewrapBackend implements IsolationBackend {
         cgroups: problem ? null : cgroups,
         cappedWorkspaces: !problem && cappedWorkspaces,
         namespacedWorkspaces: !problem && namespacedWorkspaces,
+        sharedNamespace: problem ? null : sharedNamespace,
       };
     } catch (error) {
       await directories.remove().catch(() => undefined);

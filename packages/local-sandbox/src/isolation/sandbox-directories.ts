@@ -11,6 +11,9 @@ import { mountPointsBelow, recordServerResource } from './server-registry.js';
 
 const run = promisify(execFile);
 
+/** Size cap of the `.shared` tmpfs (the runtime and /etc copies take about 2 MiB). */
+const SHARED_BYTES = 64 * 1024 * 1024;
+
 /** Host `/etc` entries sandboxes see: what the dynamic linker, Python, matplotlib, fonts and node read. */
 const ETC_SNAPSHOT = [
   'ld.so.cache',
@@ -56,6 +59,8 @@ export class SandboxDirectories {
   #poolCounter = 0;
   #refilling: Promise<void> | undefined;
   #closed = false;
+  /** Whether sandboxes bind the copies on the `.shared` tmpfs instead of `.runtime` and `.etc`. */
+  #shared = false;
 
   private constructor(
     /** The per-instance root. */
@@ -86,6 +91,7 @@ export class SandboxDirectories {
     await chmod(root, 0o711);
     const directories = new SandboxDirectories(root, mountPath, pool.size);
     await directories.#writeSharedFiles();
+    await mkdir(directories.sharedCopy.target, { mode: 0o755 });
     directories.#poolSizes = { workspaceBytes: pool.workspaceBytes, tmpBytes: pool.tmpBytes };
     return directories;
   }
@@ -97,12 +103,46 @@ export class SandboxDirectories {
 
   /** Host path bound read-only at `/opt/hopgen`. */
   get runtimeDirectory(): string {
-    return path.join(this.root, '.runtime');
+    return path.join(this.root, this.#shared ? '.shared/runtime' : '.runtime');
   }
 
   /** Host path bound read-only at `/etc`. */
   get etcDirectory(): string {
-    return path.join(this.root, '.etc');
+    return path.join(this.root, this.#shared ? '.shared/etc' : '.etc');
+  }
+
+  /** Where the `.shared` tmpfs goes, and the copies to make on it. */
+  get sharedCopy(): { target: string; bytes: number; copies: { source: string; destination: string }[] } {
+    const target = path.join(this.root, '.shared');
+    return {
+      target,
+      bytes: SHARED_BYTES,
+      copies: [
+        { source: path.join(this.root, '.runtime'), destination: path.join(target, 'runtime') },
+        { source: path.join(this.root, '.etc'), destination: path.join(target, 'etc') },
+      ],
+    };
+  }
+
+  /**
+   * Puts the files every sandbox binds read-only on a tmpfs of their own (as root, on the host;
+   * rootless, the caller mounted it in the shared namespace and calls this with `mounted`): a bind
+   * mount shows its path within its file system in the sandbox's /proc/self/mountinfo, and below
+   * the base directory that path names the host's temporary directory and the server's pid.
+   */
+  async useSharedCopy(mounted = false): Promise<void> {
+    const { target, bytes, copies } = this.sharedCopy;
+    if (!mounted) {
+      await this.#mountTmpfs(target, `size=${bytes},mode=0755`);
+      for (const copy of copies) {
+        await cp(copy.source, copy.destination, {
+          recursive: true,
+          verbatimSymlinks: true,
+          preserveTimestamps: true,
+        });
+      }
+    }
+    this.#shared = true;
   }
 
   /** Mounts and unmounts a tiny tmpfs, to find out whether capped workspaces work here. */

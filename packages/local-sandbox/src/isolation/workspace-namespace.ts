@@ -29,6 +29,12 @@ export class WorkspaceNamespace {
   static async create(
     python: string,
     mounts: { target: string; bytes: number }[],
+    options: {
+      /** Another holder whose namespaces this one's mount namespace is made below (the shared one). */
+      join?: WorkspaceNamespace;
+      /** Directory trees copied, after the mounts, from a host path to a path in the new namespace. */
+      copies?: { source: string; destination: string }[];
+    } = {},
   ): Promise<WorkspaceNamespace> {
     const child = spawn(
       python,
@@ -36,6 +42,8 @@ export class WorkspaceNamespace {
         '-I',
         '-S',
         HOLDER_PATH,
+        ...(options.join ? ['--join', String(options.join.pid)] : []),
+        ...(options.copies ?? []).flatMap((copy) => ['--copy', copy.source, copy.destination]),
         ...mounts.flatMap((mount) => [mount.target, String(Math.floor(mount.bytes))]),
       ],
       { cwd: '/', env: {}, stdio: ['ignore', 'pipe', 'pipe'] },
