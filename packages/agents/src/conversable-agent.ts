@@ -12,6 +12,7 @@ import {
 } from './chats/nested-chats.js';
 import { type CodeExecutionConfig, resolveImageSettings } from './code-execution/code-execution-config.js';
 import { ConsoleRenderer, type TranscriptRenderer } from './console-renderer.js';
+import type { JsonValue } from './durable/run-store.js';
 import { ConversationNotFoundError, InvalidOptionError, ModelClientError } from './errors.js';
 import type { AgentEvents } from './events.js';
 import { type HumanInputProvider, TerminalHumanInput } from './human-input.js';
@@ -308,6 +309,18 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
     const silent = this.silent ?? options.silent ?? false;
     const stored = normalizeMessage(message, { role: 'user', name: sender.name }, 'receive');
     this.#history(sender).push(stored);
+    // The checkpoint after every message of a durable run: the log has the message before anyone answers it.
+    if (options.run?.journal) {
+      const run = options.run;
+      const messageId = run.takeMessageId(sender);
+      await run.record('message-sent', {
+        sender: sender.name,
+        recipient: this.name,
+        message: stored as unknown as JsonValue,
+        silent,
+        ...(messageId ? { messageId } : {}),
+      });
+    }
     if (!silent) this.renderer.messageReceived(stored, sender.name, this.name);
     this.emit('message-received', { sender, recipient: this, message: stored, silent });
     const requestReply = options.requestReply ?? this.#replyAtReceive.get(sender) ?? false;

@@ -6,6 +6,7 @@ export {
 export { type ChatId, type ChatQueueItem, planChatOrder, validateChatQueue } from './chats/chat-queue.js';
 export type { ChatResult, TerminationReason } from './chats/chat-result.js';
 export {
+  type ApprovalDecision,
   type AskHumanOptions,
   type ChatEnding,
   ChatRun,
@@ -55,6 +56,44 @@ export {
   type PrepareChatOptions,
   type SendOptions,
 } from './conversable-agent.js';
+export {
+  InvalidSnapshotError,
+  NotDurableError,
+  RequestAnswerError,
+  RunDivergedError,
+  RunLockedError,
+  RunNotFoundError,
+} from './durable/durable-errors.js';
+export {
+  DurableRun,
+  type DurableRunOptions,
+  type ResumeRunOptions,
+  resumeRun,
+  startChat,
+  startChats,
+} from './durable/durable-run.js';
+export { FileRunStore, type FileRunStoreOptions } from './durable/file-run-store.js';
+export { InMemoryRunStore } from './durable/in-memory-run-store.js';
+export type { RunDefinition } from './durable/run-definition.js';
+export { type RunEvent, readRunEvents } from './durable/run-events.js';
+export type { ApprovalPolicy } from './durable/run-journal.js';
+export {
+  approve,
+  type PendingRequest,
+  pendingRequests,
+  provideInput,
+  reject,
+} from './durable/run-requests.js';
+export { parseRunSnapshot, RUN_SNAPSHOT_VERSION, type RunSnapshot } from './durable/run-snapshot.js';
+export type {
+  JsonValue,
+  NewRunEntry,
+  RequestAnswer,
+  RunEntry,
+  RunHeader,
+  RunStore,
+  StoredRun,
+} from './durable/run-store.js';
 export {
   CodeExecutionError,
   ConversationNotFoundError,
@@ -168,7 +207,11 @@ export {
   printUsageSummary,
 } from './model-clients/usage-summary.js';
 export { BUILT_IN_REPLY_STEPS, type BuiltInReplyStep } from './reply/built-in-steps.js';
-export { autoLastNMessages, generateCodeExecutionReply } from './reply/code-execution-reply.js';
+export {
+  autoLastNMessages,
+  generateCodeExecutionReply,
+  INTERRUPTED_CODE_OUTPUT,
+} from './reply/code-execution-reply.js';
 export type { ReplyTrigger } from './reply/reply-trigger.js';
 export type {
   RegisterReplyOptions,

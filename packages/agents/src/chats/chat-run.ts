@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversableAgent } from '../conversable-agent.js';
+import type { InterruptedStep, RunJournal } from '../durable/run-journal.js';
+import type { JsonValue } from '../durable/run-store.js';
 import type { TerminationReason } from './chat-result.js';
 
 /** How and why one agent ended its side of a conversation. */
@@ -16,6 +18,16 @@ export interface GroupChatProgress {
   round: number;
   /** Name of the agent that spoke last. */
   lastSpeaker: string | undefined;
+  /** How many numbers a seeded `'random'` selection drew so far in this run. */
+  randomDraws: number;
+}
+
+/** A person's decision on an approval request. */
+export interface ApprovalDecision {
+  /** Whether the side effect may run. */
+  approved: boolean;
+  /** Why it was rejected; the model receives it as the result. */
+  reason?: string;
 }
 
 /** Options of {@link ChatRun}. */
@@ -26,6 +38,8 @@ export interface ChatRunOptions {
   parent?: ChatRun;
   /** The run's id. @default a random UUID */
   id?: string;
+  /** The durable log the run writes to. @default the parent's, or none (nothing is stored) */
+  journal?: RunJournal;
 }
 
 /** Options of {@link ChatRun.askHuman}. */
@@ -59,11 +73,113 @@ export class ChatRun {
   readonly #autoReplies = new Map<string, number>();
   readonly #endings = new Map<string, ChatEnding>();
   readonly #groupChats = new Map<string, GroupChatProgress>();
+  /** Where this run sits under the root run (`r`, `r.3`, `r.3.1`...): the prefix of its step ids. */
+  readonly path: string;
+  /** The durable log, when the run is stored. */
+  readonly journal: RunJournal | undefined;
+  #ordinal = 0;
+  #children = 0;
+  readonly #messageIds = new Map<string, string>();
 
   constructor(options: ChatRunOptions = {}) {
     this.id = options.id ?? randomUUID();
     this.parent = options.parent;
     this.signal = options.signal ?? options.parent?.signal;
+    this.journal = options.journal ?? options.parent?.journal;
+    this.path = options.parent ? `${options.parent.path}.${options.parent.#nextChild()}` : 'r';
+  }
+
+  #nextChild(): number {
+    this.#children += 1;
+    return this.#children;
+  }
+
+  /** A run for a chat started from this one (nested chats, speaker selection): shares the signal and the log. */
+  child(options: { signal?: AbortSignal } = {}): ChatRun {
+    return new ChatRun({ ...options, parent: this });
+  }
+
+  /** The next step id of this run. The same path through the conversation gives the same ids. */
+  nextKey(): string {
+    this.#ordinal += 1;
+    return `${this.path}:${this.#ordinal}`;
+  }
+
+  /** Writes an event to the durable log, if the run has one. */
+  async record(type: string, data: { [key: string]: JsonValue }): Promise<string> {
+    const key = this.nextKey();
+    // After an abort nothing more is written: the log ends where the run stopped, so it can resume.
+    if (this.journal && !this.aborted) await this.journal.record(key, type, data);
+    return key;
+  }
+
+  /**
+   * Runs a side effect as a step: without a durable log it just runs; with one it runs at most once
+   * per step id (see `RunJournal.step`). `execute` gets the step id.
+   */
+  async step<T extends JsonValue>(
+    kind: string,
+    data: { [key: string]: JsonValue },
+    execute: (stepId: string) => Promise<T>,
+    interrupted: InterruptedStep<T>,
+  ): Promise<T> {
+    const key = this.nextKey();
+    if (!this.journal || this.aborted) return execute(key);
+    return this.journal.step(key, kind, data, () => execute(key), interrupted);
+  }
+
+  /** Asks for approval of a side effect when the durable run's policy says so; approves otherwise. */
+  async approve(
+    kind: 'code-execution' | 'tool-call',
+    agent: ConversableAgent,
+    data: { [key: string]: JsonValue },
+  ): Promise<ApprovalDecision> {
+    const journal = this.journal;
+    const needed = kind === 'code-execution' ? journal?.approval.codeExecution : journal?.approval.toolCalls;
+    if (!journal || !needed) return { approved: true };
+    const answer = await journal.request(
+      this.nextKey(),
+      'approval',
+      { kind, agent: agent.name, ...data },
+      this.signal ? { signal: this.signal } : {},
+    );
+    return answer['approved'] === true
+      ? { approved: true }
+      : { approved: false, reason: String(answer['reason'] ?? 'Rejected.') };
+  }
+
+  /** Remembers that `agent`'s next message is the one a model call (`stepId`) builds, for `messageId`. */
+  setNextMessageId(agent: ConversableAgent, stepId: string): void {
+    this.#messageIds.set(agent.name, stepId);
+  }
+
+  /** Takes the id set by {@link setNextMessageId} for `agent`'s message, if any. */
+  takeMessageId(agent: ConversableAgent): string | undefined {
+    const id = this.#messageIds.get(agent.name);
+    this.#messageIds.delete(agent.name);
+    return id;
+  }
+
+  /** The run's counters, endings, human input and group progress as plain JSON (for snapshots and UIs). */
+  toJSON(): { [key: string]: JsonValue } {
+    return {
+      path: this.path,
+      autoReplies: Object.fromEntries(this.#autoReplies),
+      endings: Object.fromEntries(
+        [...this.#endings].map(([key, ending]) => [key, { ...ending } as { [key: string]: JsonValue }]),
+      ),
+      humanInput: [...this.humanInput],
+      groupChats: Object.fromEntries(
+        [...this.#groupChats].map(([name, progress]) => [
+          name,
+          {
+            round: progress.round,
+            lastSpeaker: progress.lastSpeaker ?? null,
+            randomDraws: progress.randomDraws,
+          },
+        ]),
+      ),
+    };
   }
 
   /** Whether the conversation's signal was aborted. */
@@ -100,7 +216,7 @@ export class ChatRun {
   groupChat(manager: ConversableAgent): GroupChatProgress {
     let progress = this.#groupChats.get(manager.name);
     if (progress === undefined) {
-      progress = { round: 0, lastSpeaker: undefined };
+      progress = { round: 0, lastSpeaker: undefined, randomDraws: 0 };
       this.#groupChats.set(manager.name, progress);
     }
     return progress;
@@ -110,7 +226,20 @@ export class ChatRun {
   async askHuman(agent: ConversableAgent, prompt: string, options: AskHumanOptions = {}): Promise<string> {
     const { sender, record = true } = options;
     agent.emit('human-input-requested', { agent, prompt, ...(sender ? { sender } : {}) });
-    const answer = await agent.humanInput.getInput(prompt);
+    const journal = this.journal;
+    // A durable run asks through a stored request, which any process can answer, now or after a restart.
+    const answer = journal
+      ? String(
+          (
+            await journal.request(
+              this.nextKey(),
+              'human-input',
+              { agent: agent.name, prompt, sender: sender?.name ?? null },
+              { ...journal.humanInputOptions, ...(this.signal ? { signal: this.signal } : {}) },
+            )
+          )['text'] ?? '',
+        )
+      : await agent.humanInput.getInput(prompt);
     if (record) this.humanInput.push(answer);
     return answer;
   }

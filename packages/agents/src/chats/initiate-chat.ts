@@ -44,6 +44,8 @@ export interface InitiateChatOptions<TStructured = unknown> {
   signal?: AbortSignal;
   /** The conversation this chat is started from (a nested chat gets its reply step's `context.run`). @default none */
   parentRun?: ChatRun;
+  /** The run to hold this chat's state, made beforehand (durable runs and queues do). @default a new run */
+  run?: ChatRun;
 }
 
 /** Runs a two-agent chat; `ConversableAgent.initiateChat` calls this. */
@@ -58,10 +60,12 @@ export async function initiateChatWith<TStructured = unknown>(
   if (maxTurns !== undefined && !(Number.isInteger(maxTurns) && maxTurns > 0)) {
     throw new InvalidOptionError(`maxTurns must be a positive integer, got ${maxTurns}.`);
   }
-  const run = new ChatRun({
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.parentRun ? { parent: options.parentRun } : {}),
-  });
+  const run =
+    options.run ??
+    new ChatRun({
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.parentRun ? { parent: options.parentRun } : {}),
+    });
   let reason: TerminationReason | undefined;
   let detail: string | undefined;
   try {
@@ -101,7 +105,7 @@ export async function initiateChatWith<TStructured = unknown>(
   }
   const { summary, structured } = isStructuredSummary(summaryMethod)
     ? await summarizeStructured(summaryMethod, sender, recipient, summaryArgs, run.signal)
-    : { summary: await summarize(summaryMethod, sender, recipient, summaryArgs), structured: undefined };
+    : { summary: await summarize(summaryMethod, sender, recipient, summaryArgs, run), structured: undefined };
   const result: ChatResult<TStructured> = {
     chatHistory: [...(sender.chatMessages.get(recipient) ?? [])],
     summary,
@@ -110,6 +114,12 @@ export async function initiateChatWith<TStructured = unknown>(
     humanInput: [...run.humanInput],
     terminationReason: reason,
   };
+  await run.record('chat-terminated', {
+    agent: sender.name,
+    reason,
+    ...(detail ? { detail } : {}),
+    summary,
+  });
   sender.emit('chat-terminated', { agent: sender, reason, ...(detail ? { detail } : {}), result });
   return result;
 }

@@ -68,7 +68,11 @@ async function runOne(
  */
 export async function initiateChats(queue: readonly ChatQueueItem[]): Promise<ChatResult[]> {
   const warnings = validateChatQueue(queue);
-  const items = queue as readonly ResolvedChatQueueItem[];
+  // Child runs are made up front, in queue order, so their step ids do not depend on which chat of a
+  // dependency graph happens to start first.
+  const items = (queue as readonly ResolvedChatQueueItem[]).map((item) =>
+    item.parentRun && !item.run ? { ...item, run: item.parentRun.child() } : item,
+  );
   if (isDependencyQueue(items)) return runDependencyQueue(items, warnings);
   for (const warning of warnings) process.emitWarning(warning, { type: 'HopgenWarning' });
   const finished: ChatResult[] = [];

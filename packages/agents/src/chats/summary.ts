@@ -7,6 +7,7 @@ import {
   type ResponseFormatOptions,
   resolveResponseFormat,
 } from '../reply/structured-output.js';
+import type { ChatRun } from './chat-run.js';
 
 /** AutoGen's prompt for `reflection_with_llm` summaries. */
 export const DEFAULT_SUMMARY_PROMPT =
@@ -80,6 +81,7 @@ export async function summarize(
   sender: ConversableAgent,
   recipient: ConversableAgent,
   summaryArgs: SummaryArgs,
+  run?: ChatRun,
 ): Promise<string> {
   if (summaryMethod === null || isStructuredSummary(summaryMethod)) return '';
   if (typeof summaryMethod === 'function') return summaryMethod(sender, recipient, summaryArgs);
@@ -94,11 +96,14 @@ export async function summarize(
   }
   const agent = recipient.modelClient ? recipient : sender;
   try {
-    return await agent.reflectWithLlm(
-      recipient.chatMessagesForSummary(sender),
-      summaryArgs.summaryPrompt ?? DEFAULT_SUMMARY_PROMPT,
-      summaryArgs.summaryRole ?? 'system',
-    );
+    const reflect = () =>
+      agent.reflectWithLlm(
+        recipient.chatMessagesForSummary(sender),
+        summaryArgs.summaryPrompt ?? DEFAULT_SUMMARY_PROMPT,
+        summaryArgs.summaryRole ?? 'system',
+      );
+    if (!run) return await reflect();
+    return await run.step('summary-call', { agent: agent.name }, reflect, 'repeat');
   } catch (error) {
     // As AutoGen does: a failed summary must not throw away a chat that already happened.
     if (sender.silent !== true) {

@@ -147,8 +147,9 @@ export class GroupChatManager extends ConversableAgent {
     // As a member of an outer group chat, the manager answers that group with its own chat's last
     // message (AutoGen replies nothing, which ends the outer chat).
     const outer = sender instanceof GroupChatManager && sender.groupchat.agents.includes(host);
-    const end = (reason: TerminationReason, detail?: string): ReplyResult => {
+    const end = async (reason: TerminationReason, detail?: string): Promise<ReplyResult> => {
       run.recordEnding(host, sender, detail === undefined ? { reason } : { reason, detail });
+      await run.record('chat-terminated', { agent: host.name, reason, ...(detail ? { detail } : {}) });
       host.emit('chat-terminated', { agent: host, reason, ...(detail ? { detail } : {}) });
       if (outer && reason !== 'aborted') {
         const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
@@ -183,6 +184,13 @@ export class GroupChatManager extends ConversableAgent {
         const selection = await groupchat.selectSpeakerWithReason(speaker, host, { run });
         speaker = selection.speaker;
         if (!silent) host.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
+        await run.record('speaker-selected', {
+          speaker: speaker.name,
+          method: selection.method,
+          reason: selection.reason,
+          round: round + 1,
+          ...(selection.detail ? { detail: selection.detail } : {}),
+        });
         host.emit('speaker-selected', {
           speaker,
           method: selection.method,

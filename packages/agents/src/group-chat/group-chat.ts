@@ -183,6 +183,8 @@ export class GroupChat {
   selectSpeakerAutoLlmConfig: LlmConfig | false | undefined;
   /** The random source used by `'random'` selection. */
   readonly random: RandomSource;
+  /** The seed of `random`, when one was given: a run then draws by position (see `seededRandomAt`). */
+  readonly randomSeed: number | undefined;
 
   /** Transitions as sets, so a selection costs O(agents) however long the chat is. */
   #transitionSets = new WeakMap<
@@ -215,6 +217,7 @@ export class GroupChat {
     this.sendIntroductions = options.sendIntroductions ?? false;
     this.selectSpeakerAutoLlmConfig = options.selectSpeakerAutoLlmConfig;
     this.random = toRandomSource(options.random);
+    this.randomSeed = typeof options.random === 'number' ? options.random : undefined;
 
     const allowRepeat = options.allowRepeatSpeaker;
     if (allowRepeat !== undefined && typeof allowRepeat !== 'boolean' && !Array.isArray(allowRepeat)) {

@@ -16,6 +16,17 @@ export function seededRandom(seed: number): RandomSource {
   };
 }
 
+/**
+ * The `index`-th number (0-based) of `seededRandom(seed)`, computed directly: mulberry32's state only
+ * adds a constant per draw, so a run can store its position instead of the generator.
+ */
+export function seededRandomAt(seed: number, index: number): number {
+  let t = ((seed >>> 0) + (index + 1) * 0x6d2b79f5) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 /** A random source from a seed, a function, or `Math.random` when neither is given. */
 export function toRandomSource(random: number | RandomSource | undefined): RandomSource {
   if (random === undefined) return Math.random;

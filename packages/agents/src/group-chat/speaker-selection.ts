@@ -9,6 +9,7 @@ import type { GroupChat, SpeakerSelectionMethodName } from './group-chat.js';
 import { NoEligibleSpeakerError, SpeakerSelectionError } from './group-chat-errors.js';
 import { mentionedAgents } from './mentioned-agents.js';
 import { formatTemplate, pythonListRepr } from './python-format.js';
+import { seededRandomAt } from './seeded-random.js';
 import { warnOnce } from './warnings.js';
 
 /**
@@ -217,8 +218,10 @@ export async function selectNextSpeaker(
   switch (method) {
     case 'round_robin':
       return { speaker: groupchat.nextAgent(lastSpeaker, eligible), method, reason: 'round-robin' };
-    case 'random':
-      return { speaker: groupchat.randomSelectSpeaker(eligible), method, reason: 'random' };
+    case 'random': {
+      const value = await drawRandom(groupchat, selector, run);
+      return { speaker: eligible[Math.floor(value * eligible.length)]!, method, reason: 'random' };
+    }
     case 'manual': {
       const chosen = await manualSelectSpeaker(groupchat, selector, eligible, run);
       if (chosen) return { speaker: chosen, method, reason: 'manual' };
@@ -232,6 +235,20 @@ export async function selectNextSpeaker(
     default:
       return autoSelectSpeaker(groupchat, lastSpeaker, selector, eligible, run);
   }
+}
+
+/**
+ * A number in [0, 1) for `'random'` selection. A seeded group draws the run's next position, so a
+ * resumed run goes on with the same sequence; any other source is a step, so its draws are stored.
+ */
+async function drawRandom(groupchat: GroupChat, selector: ConversableAgent, run: ChatRun): Promise<number> {
+  const seed = groupchat.randomSeed;
+  if (seed !== undefined) {
+    const progress = run.groupChat(selector);
+    progress.randomDraws += 1;
+    return seededRandomAt(seed, progress.randomDraws - 1);
+  }
+  return run.step('random-draw', { agent: selector.name }, async () => groupchat.random(), 'repeat');
 }
 
 /** Asks a human to pick the next speaker by number; at most two answers are read, as in AutoGen. */

@@ -1,7 +1,16 @@
 import { resolveImageSettings } from '../code-execution/code-execution-config.js';
 import { imagePartsFor } from '../code-execution/image-parts.js';
+import type { CodeResult } from '../code-execution/types.js';
+import type { JsonValue } from '../durable/run-store.js';
 import type { ContentPart, Message } from '../message.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
+
+/**
+ * What the model reads when a resumed run finds a code block that started but never reported back
+ * (the process died while it ran). The block is not run again: it may have done part of its work.
+ */
+export const INTERRUPTED_CODE_OUTPUT =
+  'The code was interrupted: the process running this conversation stopped while the code was running, so it may have partly run. It was not run again. Check what it already did before running it again.';
 
 /** How many trailing messages `'auto'` scans: those received since the agent last spoke (role `user`). */
 export function autoLastNMessages(messages: readonly Message[]): number {
@@ -23,6 +32,7 @@ export async function generateCodeExecutionReply({
   agent,
   messages,
   signal,
+  run,
 }: ReplyContext): Promise<ReplyResult> {
   const config = agent.codeExecutionConfig;
   if (config === false) return { final: false };
@@ -43,13 +53,25 @@ export async function generateCodeExecutionReply({
         'code',
       );
     }
+    const decision = await run.approve('code-execution', agent, {
+      codeBlocks: codeBlocks as unknown as JsonValue,
+    });
+    if (!decision.approved) {
+      return { final: true, reply: `exitcode: 1 (execution failed)\nCode output: ${decision.reason ?? ''}` };
+    }
     agent.emit('code-execution-start', { agent, codeBlocks });
     const started = performance.now();
     const imagesToModel = config.imagesToModel === true;
-    const result = await executor.executeCodeBlocks(codeBlocks, {
-      ...(signal ? { signal } : {}),
-      ...(imagesToModel ? { collectImageFiles: true } : {}),
-    });
+    const result = (await run.step(
+      'code-execution',
+      { agent: agent.name, codeBlocks: codeBlocks as unknown as JsonValue },
+      async () =>
+        (await executor.executeCodeBlocks(codeBlocks, {
+          ...(signal ? { signal } : {}),
+          ...(imagesToModel ? { collectImageFiles: true } : {}),
+        })) as unknown as JsonValue,
+      () => ({ exitCode: 1, output: INTERRUPTED_CODE_OUTPUT }),
+    )) as unknown as CodeResult;
     agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });
     const outcome = result.exitCode === 0 ? 'execution succeeded' : 'execution failed';
     const text = `exitcode: ${result.exitCode} (${outcome})\nCode output: ${result.output}`;

@@ -1,5 +1,6 @@
-import { type Message, toModelMessages } from '../message.js';
-import type { ModelRequest } from '../model-clients/model-client.js';
+import type { JsonValue } from '../durable/run-store.js';
+import { type Message, type MessageInput, toModelMessages } from '../message.js';
+import type { ModelRequest, ModelResponse } from '../model-clients/model-client.js';
 import { limitPromptImages } from '../model-clients/prompt-images.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
 import { createStructured } from './structured-output.js';
@@ -7,11 +8,20 @@ import { createStructured } from './structured-output.js';
 /** Images kept in a prompt unless `llmConfig.maxImagesInPrompt` says otherwise. */
 const DEFAULT_MAX_IMAGES_IN_PROMPT = 4;
 
+/** What a model call step keeps: the answer and its usage, without the cache flag's noise. */
+type RecordedModelAnswer = Pick<ModelResponse, 'message' | 'model' | 'usage' | 'cached'>;
+
 /**
  * The model step of the reply pipeline: sends the system message and the conversation (with the
- * agent's tools) to the agent's model and replies with its text or tool calls.
+ * agent's tools) to the agent's model and replies with its text or tool calls. In a durable run the
+ * answer is stored; a resumed run reuses it, and a call that never answered is made again.
  */
-export async function generateModelReply({ agent, messages, signal }: ReplyContext): Promise<ReplyResult> {
+export async function generateModelReply({
+  agent,
+  messages,
+  run,
+  signal,
+}: ReplyContext): Promise<ReplyResult> {
   const client = agent.modelClient;
   if (client === null) return { final: false };
   const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;
@@ -22,26 +32,71 @@ export async function generateModelReply({ agent, messages, signal }: ReplyConte
   const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...conversation];
   const tools = agent.llmTools;
   const stream = agent.llmConfig !== false && agent.llmConfig.stream === true;
-  const request: ModelRequest = {
-    messages: prompt,
-    ...(tools.length > 0 ? { tools } : {}),
-    ...(signal ? { signal } : {}),
-    ...(stream ? { onTextDelta: (delta: string) => agent.emit('text-delta', { agent, delta }) } : {}),
-  };
   const format = agent.responseFormat;
   if (format !== undefined) {
-    const answer = await createStructured(client, request, format, `Agent '${agent.name}'`);
-    if (answer.kind === 'value') {
-      return { final: true, reply: { role: 'assistant', content: answer.text, parsed: answer.value } };
-    }
-    const { content, tool_calls: toolCalls } = answer.response.message;
-    return {
-      final: true,
-      reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls ?? [] },
+    const request: ModelRequest = {
+      messages: prompt,
+      ...(tools.length > 0 ? { tools } : {}),
+      ...(signal ? { signal } : {}),
+      ...(stream ? { onTextDelta: (delta: string) => agent.emit('text-delta', { agent, delta }) } : {}),
     };
+    const reply = await run.step(
+      'model-call',
+      { agent: agent.name },
+      async (stepId) => {
+        run.setNextMessageId(agent, stepId);
+        const answer = await createStructured(client, request, format, `Agent '${agent.name}'`);
+        if (answer.kind === 'value') {
+          return { role: 'assistant', content: answer.text, parsed: answer.value } as JsonValue;
+        }
+        const { content, tool_calls: toolCalls } = answer.response.message;
+        return {
+          role: 'assistant',
+          content: content ?? null,
+          tool_calls: toolCalls ?? [],
+        } as unknown as JsonValue;
+      },
+      'repeat',
+    );
+    return { final: true, reply: reply as unknown as MessageInput };
   }
-  const response = await client.create(request);
-  const { content, tool_calls: toolCalls } = response.message;
+  const answer = (await run.step(
+    'model-call',
+    { agent: agent.name },
+    async (stepId) => {
+      run.setNextMessageId(agent, stepId);
+      const journal = run.journal;
+      let deltas = 0;
+      let deltaWrites = Promise.resolve();
+      const response = await client.create({
+        messages: prompt,
+        ...(tools.length > 0 ? { tools } : {}),
+        ...(signal ? { signal } : {}),
+        ...(stream
+          ? {
+              onTextDelta: (delta: string) => {
+                agent.emit('text-delta', { agent, delta });
+                if (!journal) return;
+                deltas += 1;
+                const key = `${stepId}.delta${deltas}`;
+                const data = { agent: agent.name, messageId: stepId, delta };
+                deltaWrites = deltaWrites.then(() => journal.record(key, 'text-delta', data));
+              },
+            }
+          : {}),
+      });
+      await deltaWrites;
+      const recorded: RecordedModelAnswer = {
+        message: response.message,
+        model: response.model,
+        usage: response.usage,
+        cached: response.cached,
+      };
+      return recorded as unknown as JsonValue;
+    },
+    'repeat',
+  )) as unknown as RecordedModelAnswer;
+  const { content, tool_calls: toolCalls } = answer.message;
   if (toolCalls && toolCalls.length > 0) {
     return { final: true, reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls } };
   }

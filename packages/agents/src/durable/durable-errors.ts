@@ -1,0 +1,22 @@
+import { HopgenError } from '../errors.js';
+
+/** A run, a request or a snapshot cannot be found or read. The message names which and why. */
+export class RunNotFoundError extends HopgenError {}
+
+/** Another live process is running this run. Wait for it, or stop it before resuming. */
+export class RunLockedError extends HopgenError {}
+
+/** A snapshot does not match any known schema version; the message lists the first problems. */
+export class InvalidSnapshotError extends HopgenError {}
+
+/**
+ * A resumed run took another path than the stored one: a reply function, selector or message
+ * function gave a different answer the second time. Make them depend only on the conversation.
+ */
+export class RunDivergedError extends HopgenError {}
+
+/** A request was answered twice, answered with the wrong kind of answer, or does not exist. */
+export class RequestAnswerError extends HopgenError {}
+
+/** A durable run was given options that cannot be stored as JSON (functions, agents by object). */
+export class NotDurableError extends HopgenError {}

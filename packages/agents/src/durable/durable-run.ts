@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatQueueItem } from '../chats/chat-queue.js';
+import type { ChatResult } from '../chats/chat-result.js';
+import { ChatRun } from '../chats/chat-run.js';
+import type { InitiateChatOptions } from '../chats/initiate-chat.js';
+import { initiateChats } from '../chats/initiate-chats.js';
+import type { ConversableAgent } from '../conversable-agent.js';
+import { RunNotFoundError } from './durable-errors.js';
+import { FileRunStore } from './file-run-store.js';
+import { InMemoryRunStore } from './in-memory-run-store.js';
+import { bindAgents, type RunDefinition, storableChatOptions, storableQueue } from './run-definition.js';
+import { followEvents, type RunEvent } from './run-events.js';
+import { type ApprovalPolicy, RunJournal } from './run-journal.js';
+import { answerRequest, type PendingRequest, pendingRequests } from './run-requests.js';
+import { parseRunSnapshot, RUN_SNAPSHOT_VERSION, type RunSnapshot, statusOf } from './run-snapshot.js';
+import type { JsonValue, RunStore } from './run-store.js';
+
+/** Options of {@link startChat} and {@link startChats}. */
+export interface DurableRunOptions {
+  /** Where the run's log goes. @default a `FileRunStore` in `.hopgen/runs` */
+  store?: RunStore;
+  /** The run's id. @default a random UUID */
+  runId?: string;
+  /** Side effects that wait for a person's approval (stored, so they survive a restart). @default none */
+  approval?: ApprovalPolicy;
+  /** Human-input requests: answer with `defaultAnswer` after `timeoutMs` milliseconds. @default wait forever */
+  humanInput?: { timeoutMs?: number; defaultAnswer?: string };
+  /**
+   * Stops the run in this process (a shutdown, a deploy): nothing more is written, the run is not
+   * marked finished, and `resumeRun` continues it later. @default none
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link resumeRun}. */
+export interface ResumeRunOptions {
+  /** The agents of the run, found by name (the flow's senders and recipients). */
+  agents: readonly ConversableAgent[];
+  /** The store to resume from, or to load a snapshot into. @default a `FileRunStore` for a run id, an `InMemoryRunStore` for a snapshot */
+  store?: RunStore;
+  /** Stops the run cleanly between turns. @default none */
+  signal?: AbortSignal;
+}
+
+/**
+ * A conversation that is stored as it goes: every message and every side effect is written to a
+ * {@link RunStore} with a stable step id, so the run can be resumed after a crash or a deploy
+ * (by {@link resumeRun}, in any process), watched ({@link DurableRun.events}) and answered from
+ * outside ({@link DurableRun.provideInput}, {@link DurableRun.approve}, {@link DurableRun.reject}).
+ */
+export class DurableRun {
+  /** The run's id. */
+  readonly id: string;
+  /** Where the run is stored. */
+  readonly store: RunStore;
+  /** The results, one per chat of the flow, when the flow ends. */
+  readonly result: Promise<ChatResult[]>;
+  readonly #journal: RunJournal;
+  readonly #root: ChatRun;
+  readonly #createdAt: number;
+  readonly #definition: RunDefinition;
+  #done = false;
+
+  /** Use {@link startChat}, {@link startChats} or {@link resumeRun}. */
+  constructor(options: {
+    id: string;
+    store: RunStore;
+    journal: RunJournal;
+    root: ChatRun;
+    createdAt: number;
+    definition: RunDefinition;
+    execute: (root: ChatRun) => Promise<ChatResult[]>;
+  }) {
+    this.id = options.id;
+    this.store = options.store;
+    this.#journal = options.journal;
+    this.#root = options.root;
+    this.#createdAt = options.createdAt;
+    this.#definition = options.definition;
+    const owner = randomUUID();
+    const { id, store, journal, root } = options;
+    this.result = (async () => {
+      await store.acquire(id, owner);
+      try {
+        const results = await options.execute(root);
+        // A stopped run is not finished: its log ends where it stopped and resumeRun goes on from there.
+        if (root.aborted) return results;
+        await journal.record('run:finished', 'run-finished', {
+          results: results.map((result) => ({
+            summary: result.summary,
+            terminationReason: result.terminationReason,
+            ...(result.chatId === undefined ? {} : { chatId: result.chatId }),
+          })),
+        });
+        return results;
+      } finally {
+        this.#done = true;
+        await store.release(id, owner);
+      }
+    })();
+    // A caller that only watches events must not get an unhandled rejection; `result` still rejects.
+    this.result.catch(() => {});
+  }
+
+  /** The run as plain JSON with a schema version; `resumeRun(snapshot, { agents })` continues it. */
+  async snapshot(): Promise<RunSnapshot> {
+    const stored = await this.store.loadRun(this.id);
+    if (!stored) throw new RunNotFoundError(`Run ${this.id} is no longer in its store.`);
+    return {
+      schemaVersion: RUN_SNAPSHOT_VERSION,
+      runId: this.id,
+      createdAt: this.#createdAt,
+      status: statusOf(stored.entries, stored.answers),
+      definition: this.#definition,
+      entries: stored.entries,
+      answers: stored.answers,
+      state: this.#root.toJSON(),
+    };
+  }
+
+  /**
+   * The run's events from sequence number `after` on: first those in the store, then live ones as
+   * they happen, each once and in order; ends when the run ends. A reader that reconnects with the
+   * last sequence it saw misses nothing and sees nothing twice.
+   */
+  events(options: { after?: number; signal?: AbortSignal } = {}): AsyncIterable<RunEvent> {
+    return followEvents({
+      store: this.store,
+      runId: this.id,
+      after: options.after ?? 0,
+      subscribe: (listener) => this.#journal.subscribe(listener),
+      isDone: () => this.#done,
+      done: this.result.then(
+        () => undefined,
+        () => undefined,
+      ),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** Requests (human input, approvals) that wait for an answer. */
+  pendingRequests(): Promise<PendingRequest[]> {
+    return pendingRequests(this.store, this.id);
+  }
+
+  /** Answers a human-input request of this run. */
+  provideInput(requestId: string, text: string): Promise<void> {
+    return answerRequest(this.store, this.id, requestId, { text }, this.#journal);
+  }
+
+  /** Lets the side effect of an approval request run. */
+  approve(requestId: string): Promise<void> {
+    return answerRequest(this.store, this.id, requestId, { approved: true }, this.#journal);
+  }
+
+  /** Refuses the side effect of an approval request; the model receives `reason` as its result. */
+  reject(requestId: string, reason: string): Promise<void> {
+    return answerRequest(this.store, this.id, requestId, { approved: false, reason }, this.#journal);
+  }
+}
+
+function definitionOf(flow: RunDefinition['flow'], options: DurableRunOptions): RunDefinition {
+  return {
+    flow,
+    approval: { ...options.approval },
+    humanInput: { ...options.humanInput },
+  };
+}
+
+function journalFor(
+  runId: string,
+  store: RunStore,
+  definition: RunDefinition,
+  stored?: Pick<RunSnapshot, 'entries' | 'answers'>,
+): RunJournal {
+  const { timeoutMs, defaultAnswer } = definition.humanInput;
+  return new RunJournal({
+    runId,
+    store,
+    approval: definition.approval,
+    humanInput: {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(defaultAnswer === undefined ? {} : { defaultAnswer: { text: defaultAnswer } }),
+    },
+    ...(stored ? { entries: stored.entries, answers: stored.answers } : {}),
+  });
+}
+
+function executor(
+  definition: RunDefinition,
+  agents: Map<string, ConversableAgent>,
+): (root: ChatRun) => Promise<ChatResult[]> {
+  const flow = definition.flow;
+  const agent = (name: string) => agents.get(name)!;
+  if (flow.kind === 'chat') {
+    return async (root) => [
+      await agent(flow.sender).initiateChat(agent(flow.recipient), {
+        ...(flow.options as InitiateChatOptions),
+        run: root,
+      }),
+    ];
+  }
+  return (root) =>
+    initiateChats(
+      flow.queue.map((item) => ({
+        ...(item as InitiateChatOptions),
+        sender: agent(item.sender),
+        recipient: agent(item.recipient),
+        ...(item.chatId === undefined ? {} : { chatId: item.chatId }),
+        ...(item.prerequisites ? { prerequisites: item.prerequisites } : {}),
+        ...(item.finishedChatIndexesToExcludeFromCarryover
+          ? { finishedChatIndexesToExcludeFromCarryover: item.finishedChatIndexesToExcludeFromCarryover }
+          : {}),
+        parentRun: root,
+      })),
+    );
+}
+
+async function start(
+  flow: RunDefinition['flow'],
+  agents: readonly ConversableAgent[],
+  options: DurableRunOptions,
+): Promise<DurableRun> {
+  const store = options.store ?? new FileRunStore();
+  const id = options.runId ?? randomUUID();
+  const definition = definitionOf(flow, options);
+  const createdAt = Date.now();
+  await store.createRun({
+    runId: id,
+    createdAt,
+    definition: definition as unknown as { [key: string]: JsonValue },
+  });
+  const journal = journalFor(id, store, definition);
+  const root = new ChatRun({ id, journal, ...(options.signal ? { signal: options.signal } : {}) });
+  return new DurableRun({
+    id,
+    store,
+    journal,
+    root,
+    createdAt,
+    definition,
+    execute: executor(definition, bindAgents(flow, agents)),
+  });
+}
+
+/** Starts a durable two-agent chat (a group chat when `recipient` is a `GroupChatManager`). */
+export async function startChat(
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  options: InitiateChatOptions & DurableRunOptions,
+): Promise<DurableRun> {
+  const flow: RunDefinition['flow'] = {
+    kind: 'chat',
+    sender: sender.name,
+    recipient: recipient.name,
+    options: storableChatOptions(options, 'startChat'),
+  };
+  return start(flow, [sender, recipient], options);
+}
+
+/** Starts a durable `initiateChats` queue (in order, or as a dependency graph with `prerequisites`). */
+export async function startChats(
+  queue: readonly ChatQueueItem[],
+  options: DurableRunOptions = {},
+): Promise<DurableRun> {
+  const agents = queue.flatMap((item) => (item.sender ? [item.sender, item.recipient] : [item.recipient]));
+  return start(storableQueue(queue), agents, options);
+}
+
+/**
+ * Continues a stored run, from its id (in `options.store`) or from a snapshot. The flow runs again
+ * from the start with the given agents, answered from the log: finished side effects are not
+ * repeated, and the run goes on live from where it stopped.
+ */
+export async function resumeRun(
+  from: string | RunSnapshot | unknown,
+  options: ResumeRunOptions,
+): Promise<DurableRun> {
+  let store = options.store;
+  let runId: string;
+  if (typeof from === 'string') {
+    store ??= new FileRunStore();
+    runId = from;
+  } else {
+    const snapshot = parseRunSnapshot(from);
+    runId = snapshot.runId;
+    store ??= new InMemoryRunStore();
+    if (!(await store.loadRun(runId))) {
+      await store.createRun({
+        runId,
+        createdAt: snapshot.createdAt,
+        definition: snapshot.definition as unknown as { [key: string]: JsonValue },
+      });
+      await store.append(
+        runId,
+        snapshot.entries.map(({ sequence: _sequence, ...entry }) => entry),
+      );
+      for (const answer of snapshot.answers) await store.addAnswer(runId, answer);
+    }
+  }
+  const stored = await store.loadRun(runId);
+  if (!stored) throw new RunNotFoundError(`No run ${runId} in the store. Check the run id and the store.`);
+  const parsed = parseRunSnapshot({
+    schemaVersion: RUN_SNAPSHOT_VERSION,
+    runId,
+    createdAt: stored.header.createdAt,
+    status: statusOf(stored.entries, stored.answers),
+    definition: stored.header.definition,
+    entries: stored.entries,
+    answers: stored.answers,
+    state: null,
+  });
+  const journal = journalFor(runId, store, parsed.definition, stored);
+  const root = new ChatRun({ id: runId, journal, ...(options.signal ? { signal: options.signal } : {}) });
+  return new DurableRun({
+    id: runId,
+    store,
+    journal,
+    root,
+    createdAt: stored.header.createdAt,
+    definition: parsed.definition,
+    execute: executor(parsed.definition, bindAgents(parsed.definition.flow, options.agents)),
+  });
+}

@@ -1,0 +1,89 @@
+import type { RunEntry, RunStore } from './run-store.js';
+
+/** A run's event in its JSON form: a log entry plus the run's id. */
+export interface RunEvent extends RunEntry {
+  /** The run it belongs to. */
+  runId: string;
+}
+
+/** How often a reader in another process looks for new entries, in milliseconds. */
+const FOLLOW_POLL_MS = 50;
+
+/**
+ * Replays a run's entries after `after` from the store, then follows new ones until the run ends.
+ * In the run's own process, `subscribe` delivers entries as they are written; elsewhere the store
+ * is polled. Entries are delivered once each, in sequence order.
+ */
+export async function* followEvents(options: {
+  store: RunStore;
+  runId: string;
+  after: number;
+  subscribe?: (listener: (entry: RunEntry) => void) => () => void;
+  isDone?: () => boolean;
+  done?: Promise<void>;
+  signal?: AbortSignal;
+}): AsyncGenerator<RunEvent> {
+  const { store, runId, signal } = options;
+  const buffered: RunEntry[] = [];
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    wake?.();
+    wake = undefined;
+  };
+  // Listen before reading the store, so nothing written in between is missed (duplicates are skipped).
+  const unsubscribe = options.subscribe?.((entry) => {
+    buffered.push(entry);
+    poke();
+  });
+  void options.done?.then(poke);
+  signal?.addEventListener('abort', poke, { once: true });
+  let last = options.after;
+  try {
+    for (;;) {
+      const fresh =
+        unsubscribe && buffered.length > 0 && buffered[0]!.sequence <= last + 1
+          ? buffered.splice(0)
+          : await store.readEntries(runId, last);
+      for (const entry of fresh) {
+        if (entry.sequence <= last) continue;
+        last = entry.sequence;
+        yield { ...entry, runId };
+        if (entry.type === 'run-finished') return;
+      }
+      if (signal?.aborted) return;
+      if (options.isDone?.() && buffered.length === 0) {
+        // The run stopped (finished or failed): hand out whatever reached the store, then end.
+        for (const entry of await store.readEntries(runId, last)) {
+          last = entry.sequence;
+          yield { ...entry, runId };
+        }
+        return;
+      }
+      if (buffered.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (!unsubscribe) setTimeout(poke, FOLLOW_POLL_MS);
+        });
+      }
+    }
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+/**
+ * Reads a run's events from any process: the stored ones after `after`, then new ones as the
+ * running process writes them (polling the store), until the run finishes or `signal` aborts.
+ */
+export function readRunEvents(
+  store: RunStore,
+  runId: string,
+  options: { after?: number; signal?: AbortSignal } = {},
+): AsyncIterable<RunEvent> {
+  return followEvents({
+    store,
+    runId,
+    after: options.after ?? 0,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}

@@ -1,0 +1,407 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AssistantAgent,
+  type CodeBlock,
+  type CodeExecutor,
+  type CodeResult,
+  ConversableAgent,
+  defineTool,
+  FileRunStore,
+  GroupChat,
+  GroupChatManager,
+  INTERRUPTED_CODE_OUTPUT,
+  InMemoryRunStore,
+  MarkdownCodeExtractor,
+  NotDurableError,
+  pendingRequests,
+  provideInput,
+  RequestAnswerError,
+  type RunEvent,
+  reject,
+  resumeRun,
+  ScriptedModelClient,
+  startChat,
+  startChats,
+  UserProxyAgent,
+} from '@hopgen/agents';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+const quiet = { silent: true } as const;
+const folders: string[] = [];
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+function fileStore(): FileRunStore {
+  const directory = mkdtempSync(join(tmpdir(), 'hopgen-runs-'));
+  folders.push(directory);
+  return new FileRunStore({ directory });
+}
+
+/** A model whose answer depends only on the prompt, so a resumed run gets the same answers. */
+function countingModel(options: { failAt?: number; finishAfter?: number } = {}) {
+  let calls = 0;
+  const model = new ScriptedModelClient({
+    replies: (request) => {
+      calls += 1;
+      if (options.failAt === calls) throw new Error('the model process died');
+      const turns = request.messages.filter((message) => message.role === 'user').length;
+      return turns >= (options.finishAfter ?? 3) ? `answer ${turns} TERMINATE` : `answer ${turns}`;
+    },
+  });
+  return { model, calls: () => calls };
+}
+
+function pair(model: ScriptedModelClient) {
+  const assistant = new AssistantAgent({ name: 'assistant', llmConfig: { modelClient: model }, ...quiet });
+  const user = new UserProxyAgent({
+    name: 'user',
+    humanInputMode: 'NEVER',
+    defaultAutoReply: 'go on',
+    isTerminationMsg: (message) => String(message.content ?? '').includes('TERMINATE'),
+    ...quiet,
+  });
+  return { assistant, user };
+}
+
+function transcript(messages: readonly { content?: unknown; name?: string }[]): string[] {
+  return messages.map((message) => `${message.name ?? '?'}: ${String(message.content)}`);
+}
+
+describe('durable two-agent chats', () => {
+  it('stores every message and step, and a resumed run replays them without calling the model again', async () => {
+    const store = fileStore();
+    const first = countingModel();
+    const { assistant, user } = pair(first.model);
+    const run = await startChat(user, assistant, { message: 'start', store });
+    const [result] = await run.result;
+    expect(result?.terminationReason).toBe('termination-message');
+    expect(first.calls()).toBe(3);
+
+    const snapshot = await run.snapshot();
+    expect(snapshot.status).toBe('finished');
+    expect(snapshot.entries.filter((entry) => entry.type === 'message-sent')).toHaveLength(6);
+    expect(snapshot.entries.filter((entry) => entry.type === 'model-call-end')).toHaveLength(3);
+
+    const again = countingModel();
+    const fresh = pair(again.model);
+    const resumed = await resumeRun(JSON.parse(JSON.stringify(snapshot)), {
+      agents: [fresh.user, fresh.assistant],
+    });
+    const [replayed] = await resumed.result;
+    expect(again.calls()).toBe(0);
+    expect(transcript(replayed!.chatHistory)).toEqual(transcript(result!.chatHistory));
+  });
+
+  it('makes a model call again when the run died before its answer was stored', async () => {
+    const store = fileStore();
+    const failing = countingModel({ failAt: 2 });
+    const first = pair(failing.model);
+    const run = await startChat(first.user, first.assistant, { message: 'start', store, runId: 'dies-once' });
+    await expect(run.result).rejects.toThrow(/the model process died/);
+
+    const healthy = countingModel();
+    const second = pair(healthy.model);
+    const resumed = await resumeRun('dies-once', { agents: [second.user, second.assistant], store });
+    const [result] = await resumed.result;
+    // The first answer came from the log; the failed call and the last one were made again.
+    expect(healthy.calls()).toBe(2);
+    const reference = pair(countingModel().model);
+    const expected = await reference.user.initiateChat(reference.assistant, { message: 'start' });
+    expect(transcript(result!.chatHistory)).toEqual(transcript(expected.chatHistory));
+  });
+
+  it('tells the model that a code block whose result was never stored was interrupted, and does not run it again', async () => {
+    const store = new InMemoryRunStore();
+    let runs = 0;
+    const dyingExecutor: CodeExecutor = {
+      codeExtractor: new MarkdownCodeExtractor(),
+      async executeCodeBlocks(_blocks: CodeBlock[]): Promise<CodeResult> {
+        runs += 1;
+        throw new Error('the process died while the code ran');
+      },
+      async restart() {},
+      async close() {},
+    };
+    const model = new ScriptedModelClient({
+      replies: (request) =>
+        String(request.messages.at(-1)?.content).includes('interrupted')
+          ? 'TERMINATE'
+          : '```python\nprint(1)\n```',
+    });
+    const coder = () => new AssistantAgent({ name: 'coder', llmConfig: { modelClient: model }, ...quiet });
+    const runner = (executor: CodeExecutor) =>
+      new UserProxyAgent({
+        name: 'runner',
+        humanInputMode: 'NEVER',
+        codeExecutionConfig: { executor },
+        ...quiet,
+      });
+    const run = await startChat(runner(dyingExecutor), coder(), {
+      message: 'write code',
+      store,
+      runId: 'code',
+    });
+    await expect(run.result).rejects.toThrow(/died while the code ran/);
+    expect(runs).toBe(1);
+
+    const resumed = await resumeRun('code', { agents: [runner(dyingExecutor), coder()], store });
+    const [result] = await resumed.result;
+    expect(runs).toBe(1);
+    expect(result?.chatHistory.map((message) => message.content)).toContain(
+      `exitcode: 1 (execution failed)\nCode output: ${INTERRUPTED_CODE_OUTPUT}`,
+    );
+  });
+
+  it('refuses options a resumed run could not rebuild', async () => {
+    const { assistant, user } = pair(countingModel().model);
+    await expect(
+      startChat(user, assistant, { message: () => 'hi', store: new InMemoryRunStore() }),
+    ).rejects.toBeInstanceOf(NotDurableError);
+    await expect(
+      startChat(user, assistant, { message: 'hi', clearHistory: false, store: new InMemoryRunStore() }),
+    ).rejects.toThrow(/clearHistory: false/);
+  });
+});
+
+describe('stored requests', () => {
+  it('asks for human input through a stored request that another store instance answers after a restart', async () => {
+    const store = fileStore();
+    const model = countingModel({ finishAfter: 2 }).model;
+    const make = () => {
+      const assistant = new AssistantAgent({
+        name: 'assistant',
+        llmConfig: { modelClient: model },
+        ...quiet,
+      });
+      const user = new UserProxyAgent({ name: 'user', humanInputMode: 'ALWAYS', ...quiet });
+      return { assistant, user };
+    };
+    const first = make();
+    const controller = new AbortController();
+    const run = await startChat(first.user, first.assistant, {
+      message: 'start',
+      store,
+      runId: 'human',
+      signal: controller.signal,
+    });
+    const requested = await nextEvent(run.events(), 'human-input-requested');
+    // The process "stops": the waiting run is abandoned without an answer.
+    controller.abort();
+    await run.result.catch(() => undefined);
+
+    const other = new FileRunStore({ directory: store.directory });
+    const [pending] = await pendingRequests(other, 'human');
+    expect(pending?.requestId).toBe(requested.key);
+    expect(pending?.data['prompt']).toContain('Provide feedback to assistant');
+    await provideInput(other, 'human', pending!.requestId, 'exit');
+    await expect(provideInput(other, 'human', pending!.requestId, 'again')).rejects.toBeInstanceOf(
+      RequestAnswerError,
+    );
+
+    const second = make();
+    const resumed = await resumeRun('human', { agents: [second.user, second.assistant], store });
+    const [result] = await resumed.result;
+    expect(result?.humanInput).toEqual(['exit']);
+    expect(result?.terminationReason).toBe('human-exit');
+  });
+
+  it('answers with the default when a request times out', async () => {
+    const model = countingModel({ finishAfter: 9 }).model;
+    const assistant = new AssistantAgent({ name: 'assistant', llmConfig: { modelClient: model }, ...quiet });
+    const user = new UserProxyAgent({ name: 'user', humanInputMode: 'ALWAYS', ...quiet });
+    const run = await startChat(user, assistant, {
+      message: 'start',
+      store: new InMemoryRunStore(),
+      humanInput: { timeoutMs: 30, defaultAnswer: 'exit' },
+    });
+    const [result] = await run.result;
+    expect(result?.humanInput).toEqual(['exit']);
+    const snapshot = await run.snapshot();
+    const provided = snapshot.entries.find((entry) => entry.type === 'human-input-provided');
+    expect(provided?.data['answer']).toEqual({ text: 'exit', timedOut: true });
+  });
+
+  it('waits for approval before a tool call; a rejection reaches the model as the result', async () => {
+    const store = new InMemoryRunStore();
+    let toolRuns = 0;
+    const weather = defineTool({
+      name: 'weather',
+      description: 'Weather of a city',
+      parameters: z.object({ city: z.string() }),
+      execute: async () => {
+        toolRuns += 1;
+        return 'sunny';
+      },
+    });
+    const model = new ScriptedModelClient({
+      replies: (request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? `tool said: ${String(request.messages.at(-1)?.content)} TERMINATE`
+          : {
+              tool_calls: [
+                { id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } },
+              ],
+            },
+    });
+    const assistant = new AssistantAgent({ name: 'assistant', llmConfig: { modelClient: model }, ...quiet });
+    assistant.registerForLlm(weather);
+    const user = new UserProxyAgent({
+      name: 'user',
+      humanInputMode: 'NEVER',
+      isTerminationMsg: (message) => String(message.content ?? '').includes('TERMINATE'),
+      ...quiet,
+    });
+    user.registerForExecution(weather);
+    const run = await startChat(user, assistant, {
+      message: 'weather?',
+      store,
+      approval: { toolCalls: true },
+    });
+    const requested = await nextEvent(run.events(), 'approval-requested');
+    expect(requested.data).toMatchObject({
+      kind: 'tool-call',
+      name: 'weather',
+      arguments: '{"city":"Paris"}',
+    });
+    await reject(store, run.id, requested.key, 'Not allowed to look up the weather today.');
+    const [result] = await run.result;
+    expect(toolRuns).toBe(0);
+    expect(result?.summary).toContain('tool said: Not allowed to look up the weather today.');
+  });
+});
+
+describe('events', () => {
+  it('a reader that disconnects and reconnects with its last sequence ends with exactly the run events', async () => {
+    const store = new InMemoryRunStore();
+    const { assistant, user } = pair(countingModel({ finishAfter: 5 }).model);
+    const run = await startChat(user, assistant, { message: 'start', store });
+    const seen: RunEvent[] = [];
+    for await (const event of run.events()) {
+      seen.push(event);
+      if (seen.length === 4) break;
+    }
+    for await (const event of run.events({ after: seen.at(-1)!.sequence })) seen.push(event);
+    await run.result;
+    const all = (await run.snapshot()).entries;
+    expect(seen.map((event) => event.sequence)).toEqual(all.map((entry) => entry.sequence));
+    expect(seen.map((event) => event.key)).toEqual(all.map((entry) => entry.key));
+    expect(seen.at(-1)?.type).toBe('run-finished');
+    expect(new Set(seen.map((event) => event.runId))).toEqual(new Set([run.id]));
+  });
+});
+
+describe('durable group chats, queues and nested chats', () => {
+  function team(model: ScriptedModelClient) {
+    const writer = new AssistantAgent({ name: 'writer', llmConfig: { modelClient: model }, ...quiet });
+    const critic = new AssistantAgent({ name: 'critic', llmConfig: { modelClient: model }, ...quiet });
+    const user = new UserProxyAgent({
+      name: 'user',
+      humanInputMode: 'NEVER',
+      defaultAutoReply: 'more',
+      ...quiet,
+    });
+    const groupchat = new GroupChat({
+      agents: [user, writer, critic],
+      speakerSelectionMethod: 'random',
+      random: 7,
+      maxRound: 8,
+    });
+    const manager = new GroupChatManager({ groupchat, ...quiet });
+    return { user, manager, groupchat };
+  }
+
+  it('resumes a seeded random group chat mid-way with the same speakers as an uninterrupted run', async () => {
+    const answer = (failAt?: number) => countingModel({ finishAfter: 99, ...(failAt ? { failAt } : {}) });
+    const reference = team(answer().model);
+    await reference.user.initiateChat(reference.manager, { message: 'plan' });
+    const expected = transcript(reference.groupchat.messages);
+
+    const store = fileStore();
+    const first = team(answer(3).model);
+    const run = await startChat(first.user, first.manager, { message: 'plan', store, runId: 'group' });
+    await expect(run.result).rejects.toThrow(/died/);
+    const second = team(answer().model);
+    const resumed = await resumeRun('group', { agents: [second.user, second.manager], store });
+    await resumed.result;
+    expect(transcript(second.groupchat.messages)).toEqual(expected);
+  });
+
+  it('resumes sequential and dependency-graph queues and nested chats without repeating finished chats', async () => {
+    const build = (failAt?: number) => {
+      const counter = countingModel({ finishAfter: 1, ...(failAt ? { failAt } : {}) });
+      const make = (name: string) =>
+        new AssistantAgent({ name, llmConfig: { modelClient: counter.model }, ...quiet });
+      const user = new UserProxyAgent({
+        name: 'user',
+        humanInputMode: 'NEVER',
+        isTerminationMsg: (message) => String(message.content ?? '').includes('TERMINATE'),
+        ...quiet,
+      });
+      const inner = make('inner');
+      const outer = make('outer');
+      outer.registerNestedChats([{ recipient: inner, summaryMethod: 'last_msg', maxTurns: 1 }], {
+        trigger: user,
+      });
+      return { counter, user, a: make('a'), b: make('b'), outer };
+    };
+    const queue = (agents: ReturnType<typeof build>) => [
+      { sender: agents.user, recipient: agents.a, message: 'first', chatId: 1, prerequisites: [] },
+      { sender: agents.user, recipient: agents.b, message: 'second', chatId: 2, prerequisites: [] },
+      {
+        sender: agents.user,
+        recipient: agents.outer,
+        message: 'third',
+        chatId: 3,
+        prerequisites: [1, 2],
+        maxTurns: 1,
+      },
+    ];
+    const reference = build();
+    const store = fileStore();
+    const expected = (await (await startChats(queue(reference), { store })).result).map((result) =>
+      transcript(result.chatHistory),
+    );
+
+    const first = build(3);
+    const run = await startChats(queue(first), { store, runId: 'queue' });
+    await expect(run.result).rejects.toThrow(/died/);
+    const second = build();
+    const resumed = await resumeRun('queue', {
+      agents: [second.user, second.a, second.b, second.outer],
+      store,
+    });
+    const results = await resumed.result;
+    expect(results.map((result) => transcript(result.chatHistory))).toEqual(expected);
+    // Two chats finished before the failure; only the third one's calls were made again.
+    expect(second.counter.calls()).toBeLessThan(reference.counter.calls());
+  });
+});
+
+describe('file store', () => {
+  it('drops a log line cut short by a crash and goes on appending after it', async () => {
+    const store = fileStore();
+    await store.createRun({ runId: 'torn', createdAt: 1, definition: {} });
+    await store.append('torn', [{ key: 'a', type: 'message-sent', time: 1, data: {} }]);
+    const path = join(store.directory, 'torn', 'log.jsonl');
+    const { appendFileSync } = await import('node:fs');
+    appendFileSync(path, '[{"key":"b","ty');
+    const reopened = new FileRunStore({ directory: store.directory });
+    expect((await reopened.loadRun('torn'))?.entries.map((entry) => entry.key)).toEqual(['a']);
+    await reopened.append('torn', [{ key: 'c', type: 'message-sent', time: 2, data: {} }]);
+    expect((await reopened.readEntries('torn', 0)).map((entry) => `${entry.sequence}${entry.key}`)).toEqual([
+      '1a',
+      '2c',
+    ]);
+    expect(readFileSync(path, 'utf8').includes('"ty\n')).toBe(false);
+  });
+});
+
+async function nextEvent(events: AsyncIterable<RunEvent>, type: string): Promise<RunEvent> {
+  for await (const event of events) if (event.type === type) return event;
+  throw new Error(`The run ended without ${type}.`);
+}
+
+void ConversableAgent;
