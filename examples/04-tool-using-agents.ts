@@ -1,55 +1,66 @@
 /**
- * Example 4: tool-using agents. Three zod-typed tools share one sandbox: runDataAnalysis,
- * createVisualization and installPackage. The analyst's model calls them; the executor agent runs
- * them. Offline (the local sandbox has no network), installPackage fails fast with a clear message
- * and the analyst carries on without the package.
+ * Example 4: tool-using agents. Two zod-typed tools share one sandbox; the analyst's model calls them
+ * and the tool runner executes them. The local sandbox is offline, so installPackage fails with a
+ * clear message and the analyst carries on without the package.
  *
  *   npx tsx examples/04-tool-using-agents.ts
  */
-import { AssistantAgent, contentToString, registerFunction, UserProxyAgent } from '@hopgen/agents';
+import { mkdir, writeFile } from 'node:fs/promises';
+import {
+  AssistantAgent,
+  contentToString,
+  defineTool,
+  registerFunction,
+  UserProxyAgent,
+} from '@hopgen/agents';
+import { HopXCodeExecutor } from '@hopgen/executors-hopx';
+import { startLocalSandboxServer } from '@hopgen/local-sandbox';
+import { z } from 'zod';
 import { analystScript } from './scripted/04-tool-using-agents.js';
-import { runExample } from './support/run-example.js';
-import { createSandboxTools } from './support/sandbox-tools.js';
+import { llmConfigFor } from './scripted/llm-config.js';
 
-const task =
-  'Using your tools: install the tabulate package to print tables, compute the mean sepal and petal measurements per species of the iris dataset (from scikit-learn), and create a scatter plot of petal length against petal width by species, saved as iris_petals.png.';
-
-await runExample(
-  { slug: 'tool-using-agents', title: 'Tool-using agents', task, scripts: { analyst: analystScript } },
-  async ({ runtime, renderer, watch, recorder, runDirectory }) => {
-    const executor = runtime.createExecutor({ timeoutMs: 60_000 });
-    const analyst = new AssistantAgent({
-      name: 'analyst',
-      systemMessage:
-        'You are a data analyst. Work only through your tools, one call at a time: runDataAnalysis runs Python in a sandbox whose variables persist between calls, createVisualization saves a chart, installPackage installs a pip package. If a tool fails, read its message and adapt. When everything is done, summarise the results and reply TERMINATE.',
-      llmConfig: runtime.llmConfig('analyst'),
-      renderer,
-    });
-    const toolRunner = new UserProxyAgent({
-      name: 'tool_runner',
-      humanInputMode: 'NEVER',
-      maxConsecutiveAutoReply: 10,
-      isTerminationMsg: (message) => contentToString(message.content).includes('TERMINATE'),
-      renderer,
-    });
-    watch(analyst, toolRunner);
-
-    const tools = createSandboxTools({ executor, runDirectory, recorder, toolRunner: () => toolRunner });
-    for (const tool of Object.values(tools))
-      registerFunction(tool, { caller: analyst, executor: toolRunner });
-
-    recorder.beginChat('tool_runner → analyst');
-    const result = await toolRunner.initiateChat(analyst, { message: task });
-    recorder.endChat(result);
-
-    const toolAnswers = result.chatHistory.flatMap((message) =>
-      (message.tool_responses ?? []).map((response) => contentToString(response.content)),
+const server = await startLocalSandboxServer();
+const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey });
+const runDataAnalysis = defineTool({
+  name: 'runDataAnalysis',
+  description:
+    'Runs Python in the sandbox (pandas, scikit-learn, matplotlib; variables persist); returns its output.',
+  parameters: z.object({ code: z.string().min(1) }),
+  execute: async ({ code }) => (await executor.executeCodeBlocks([{ code, language: 'python' }])).output,
+});
+const installPackage = defineTool({
+  name: 'installPackage',
+  description: 'Installs a pip package in the sandbox; needs network access from the sandbox.',
+  parameters: z.object({ packageName: z.string().regex(/^[A-Za-z0-9][\w.-]*$/) }),
+  async execute({ packageName }) {
+    const code = `python3 -m pip install -qqq --retries 0 --timeout 5 ${packageName}`;
+    const result = await executor.executeCodeBlocks([{ code, language: 'bash' }]);
+    if (result.exitCode === 0) return `Installed ${packageName}.`;
+    throw new Error(
+      `could not install ${packageName}: the sandbox has no network access; use what is installed`,
     );
-    const problems: string[] = [];
-    if (toolAnswers.length === 0) problems.push('No tool was called.');
-    if (recorder.charts.length === 0) problems.push('createVisualization produced no chart.');
-    if (result.terminationReason !== 'termination-message')
-      problems.push(`The chat ended with ${result.terminationReason} instead of TERMINATE.`);
-    return { problems };
   },
-);
+});
+try {
+  const analyst = new AssistantAgent({
+    name: 'analyst',
+    systemMessage:
+      'You are a data analyst. Work through your tools, one call at a time; if one fails, adapt. When done, summarise and reply TERMINATE.',
+    llmConfig: llmConfigFor(analystScript),
+  });
+  const isTerminationMsg = (message: { content?: unknown }) =>
+    contentToString(message.content as string).includes('TERMINATE');
+  const toolRunner = new UserProxyAgent({ name: 'tool_runner', humanInputMode: 'NEVER', isTerminationMsg });
+  for (const tool of [runDataAnalysis, installPackage])
+    registerFunction(tool, { caller: analyst, executor: toolRunner });
+  await toolRunner.initiateChat(analyst, {
+    message:
+      'Install tabulate, compute the mean iris measurements per species (scikit-learn), and plot petal length against width by species, saved as iris_petals.png.',
+  });
+  await mkdir('out', { recursive: true });
+  await writeFile('out/iris_petals.png', await executor.downloadFile('iris_petals.png'));
+  console.log('\nDownloaded the chart from the sandbox to out/iris_petals.png');
+} finally {
+  await executor.close();
+  await server.close();
+}

@@ -1,5 +1,5 @@
 import type { ModelRequest } from '@hopgen/agents';
-import { capture, lastMessage, parseExecution, python, reportFailure } from '../support/scripted.js';
+import { capture, lastMessage, parseExecution, python, reportFailure } from './helpers.js';
 
 /** Offline replies of example 1's assistant: first the code, then an answer read from its real output. */
 export function assistantScript(request: ModelRequest): string {

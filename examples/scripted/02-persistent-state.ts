@@ -1,5 +1,5 @@
 import { contentToString, type ModelRequest } from '@hopgen/agents';
-import { capture, conversation, parseExecution, python, reportFailure } from '../support/scripted.js';
+import { capture, conversation, parseExecution, python, reportFailure } from './helpers.js';
 
 /**
  * Offline replies of example 2's assistant. Each request of the user gets one code block that

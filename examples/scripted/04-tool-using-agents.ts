@@ -1,5 +1,5 @@
 import { contentToString, type ModelRequest, type ScriptedReply } from '@hopgen/agents';
-import { capture, conversation } from '../support/scripted.js';
+import { capture, conversation } from './helpers.js';
 
 /**
  * Offline replies of example 4's analyst: tool calls, one step at a time, then a summary written
@@ -33,8 +33,7 @@ print(f"Longest petals: {largest} ({means.loc[largest, 'petal_length']} cm on av
     });
   }
   if (chart === undefined) {
-    return call('call_chart', 'createVisualization', {
-      fileName: 'iris_petals.png',
+    return call('call_chart', 'runDataAnalysis', {
       code: `import matplotlib.pyplot as plt
 
 fig, axis = plt.subplots(figsize=(7, 4.5))
@@ -46,7 +45,9 @@ axis.set_ylabel("petal width (cm)")
 axis.legend(frameon=False)
 axis.grid(alpha=0.3)
 fig.tight_layout()
-fig.savefig("iris_petals.png", dpi=110)`,
+fig.savefig("iris_petals.png", dpi=110)
+plt.close(fig)
+print("Saved iris_petals.png in the sandbox")`,
     });
   }
   const installNote = install.startsWith('Error')

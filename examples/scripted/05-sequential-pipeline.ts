@@ -1,12 +1,5 @@
 import { contentToString, type ModelRequest } from '@hopgen/agents';
-import {
-  capture,
-  conversation,
-  lastMessage,
-  parseExecution,
-  python,
-  reportFailure,
-} from '../support/scripted.js';
+import { capture, conversation, lastMessage, parseExecution, python, reportFailure } from './helpers.js';
 
 /** Offline replies of example 5. Each stage's summary is read from the sandbox's real output. */
 

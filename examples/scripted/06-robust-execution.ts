@@ -1,13 +1,6 @@
 import type { ModelRequest } from '@hopgen/agents';
 import { SANDBOX_RESTARTED_NOTICE } from '@hopgen/executors-hopx';
-import {
-  capture,
-  executions,
-  lastMessage,
-  parseExecution,
-  python,
-  reportFailure,
-} from '../support/scripted.js';
+import { capture, executions, lastMessage, parseExecution, python, reportFailure } from './helpers.js';
 
 /**
  * Offline replies of example 6's assistant. It reacts to what the executor reports: when the output

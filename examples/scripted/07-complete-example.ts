@@ -1,5 +1,5 @@
 import type { ModelRequest } from '@hopgen/agents';
-import { capture, executions, python, reportFailure } from '../support/scripted.js';
+import { capture, executions, python, reportFailure } from './helpers.js';
 
 /** Offline replies of example 7: the analyst's code, and the critic's review of its real output. */
 

@@ -1,7 +1,7 @@
 import { ScriptedModelClient } from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
-import { chooseRuntime } from '../support/choose-runtime.js';
-import { Progress } from '../support/progress.js';
+import { chooseRuntime } from '../demo/support/choose-runtime.js';
+import { Progress } from '../demo/support/progress.js';
 
 const progress = () => new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 const scripts = { assistant: ['hello'] };

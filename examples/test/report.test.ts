@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeTermination, renderReport, timelineTicks } from '../support/report.js';
-import type { Transcript } from '../support/transcript.js';
+import { describeTermination, renderReport, timelineTicks } from '../demo/support/report.js';
+import type { Transcript } from '../demo/support/transcript.js';
 
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 

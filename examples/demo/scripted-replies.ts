@@ -1,5 +1,5 @@
 import { contentToString, type Message, type ModelRequest } from '@hopgen/agents';
-import { capture, executions, parseExecution, python, reportFailure } from '../support/scripted.js';
+import { capture, executions, parseExecution, python, reportFailure } from '../scripted/helpers.js';
 
 /**
  * Offline replies of example 3. The Coder's code really runs in the sandbox; the Analyst and the

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: examples write their output under `<root>/out/`, whatever the working directory. */
-export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Creates `out/<run-id>/` for one run of an example and returns its absolute path and id. */
 export async function createRunDirectory(example: string): Promise<{ runId: string; directory: string }> {

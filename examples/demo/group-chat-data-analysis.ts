@@ -1,17 +1,15 @@
 /**
- * Example 3 (the demo, `npx pnpm@10 demo`): a group chat analyses sales data in a sandbox.
+ * The demo (`npx pnpm@10 demo`): a group chat analyses sales data in a sandbox.
  * User runs the code, Coder writes it, Analyst interprets the numbers, Reviewer checks the work;
  * a GroupChatManager picks who speaks next. The run ends with out/<run-id>/report.html.
  *
- *   npx tsx examples/03-group-chat-data-analysis.ts
+ * Unlike the examples, it runs inside a harness (demo/support/) that picks the runtime, records the
+ * transcript, shows progress and writes the report; the examples show the same API without it.
+ *
+ *   npx tsx examples/demo/group-chat-data-analysis.ts
  */
 import { AssistantAgent, contentToString, GroupChat, GroupChatManager, UserProxyAgent } from '@hopgen/agents';
-import {
-  analystScript,
-  coderScript,
-  managerScript,
-  reviewerScript,
-} from './scripted/03-group-chat-data-analysis.js';
+import { analystScript, coderScript, managerScript, reviewerScript } from './scripted-replies.js';
 import { downloadCharts, savedChartNames } from './support/charts.js';
 import { runExample } from './support/run-example.js';
 
