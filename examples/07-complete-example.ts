@@ -1,7 +1,7 @@
 /**
  * Example 7: a group chat. A user proxy that runs code, a data analyst and a critic share one
  * sandbox; a custom speaker-selection function routes the turns; figures the code shows are saved in
- * out/; try/finally closes the sandbox whatever happens.
+ * out/complete-example/; try/finally closes the sandbox whatever happens.
  *
  *   npx tsx examples/07-complete-example.ts
  */
@@ -23,7 +23,7 @@ const server = await startLocalSandboxServer();
 const executor = new HopXCodeExecutor({
   baseURL: server.baseURL,
   apiKey: server.apiKey,
-  outputDir: resolve('out'),
+  outputDir: resolve('out/complete-example'),
 });
 try {
   const user = new UserProxyAgent({
