@@ -34,6 +34,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-npx --yes pnpm@10 install --frozen-lockfile
-npx --yes pnpm@10 build
+# Rootless mode: the local sandbox enforces its limits for an ordinary user in cgroups delegated to
+# that user (see scripts/delegate-cgroups.sh). Under sudo, that user is the one who ran sudo.
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+  bash scripts/delegate-cgroups.sh "$SUDO_USER"
+elif [ "$(id -u)" -ne 0 ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ] \
+  && [ ! -d "/sys/fs/cgroup/memory/hopgen-delegate-$(id -u)" ]; then
+  echo "The local sandbox needs cgroups delegated to you for its limits. Run once:" >&2
+  echo "  sudo bash scripts/delegate-cgroups.sh $(id -un)" >&2
+  exit 1
+fi
+
+# Under sudo, the workspace's files belong to the user who ran it, not to root.
+as_invoking_user() {
+  if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    sudo -u "$SUDO_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+as_invoking_user npx --yes pnpm@10 install --frozen-lockfile
+as_invoking_user npx --yes pnpm@10 build
 echo "hopgen is set up."

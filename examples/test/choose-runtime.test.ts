@@ -24,6 +24,24 @@ describe('chooseRuntime', () => {
     await runtime.close();
   });
 
+  it('on macOS and Windows without HOPX_API_KEY, says to use HopX cloud or a Linux VM instead of starting anything', async () => {
+    for (const platform of ['darwin', 'win32'] as const) {
+      await expect(
+        chooseRuntime({ scripts, progress: progress(), environment: {}, platform }),
+      ).rejects.toThrow(
+        `The local sandbox needs Linux, and this is ${platform}. Either use HopX cloud: set HOPX_API_KEY`,
+      );
+    }
+    const runtime = await chooseRuntime({
+      scripts,
+      progress: progress(),
+      environment: { HOPX_API_KEY: 'key' },
+      platform: 'darwin',
+    });
+    expect(runtime.choice.sandbox).toBe('hopx');
+    await runtime.close();
+  });
+
   it('names OpenAI and the model when only OPENAI_API_KEY is set', async () => {
     const runtime = await chooseRuntime({
       scripts,

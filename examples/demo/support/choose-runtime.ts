@@ -36,6 +36,8 @@ export interface ChooseRuntimeOptions {
   outputDirectory?: string;
   /** Read instead of `process.env` (tests). @default process.env */
   environment?: NodeJS.ProcessEnv;
+  /** The operating system to choose for (tests). @default process.platform */
+  platform?: NodeJS.Platform;
 }
 
 /** The parts an example runs on. `close()` closes every executor it made and stops the local server. */
@@ -92,6 +94,15 @@ export async function chooseRuntime(options: ChooseRuntimeOptions): Promise<Runt
     executorDefaults = { apiKey: hopxKey, ...(baseURL ? { baseURL } : {}) };
     sandboxDescription = baseURL ? `HopX-compatible server at ${baseURL}` : 'HopX cloud (api.hopx.dev)';
   } else {
+    const platform = options.platform ?? process.platform;
+    if (platform !== 'linux') {
+      // The local sandbox is bubblewrap, seccomp and cgroups: Linux kernel features.
+      throw new Error(
+        `The local sandbox needs Linux, and this is ${platform}. Either use HopX cloud: set HOPX_API_KEY ` +
+          '(and HOPX_BASE_URL for another HopX-compatible server), or run the examples inside a Linux VM or ' +
+          'container, step by step in docs/getting-started.md ("macOS and Windows").',
+      );
+    }
     // A warm sandbox only pays off while a real model thinks; scripted replies are instant.
     const poolSize = model === 'scripted' ? 0 : 1;
     server = await progress.track('starting the local sandbox server', () =>

@@ -39,8 +39,10 @@ export async function findHostTools(options: { bwrapPath?: string; isRoot: boole
   if (process.platform !== 'linux') {
     throw new PreflightError(
       'platform',
-      `The bubblewrap backend needs Linux (this is ${process.platform}). ` +
-        "On macOS, start the server with the 'none' backend, for development with trusted code only.",
+      `The bubblewrap backend needs Linux (this is ${process.platform}): bubblewrap, seccomp and cgroups ` +
+        'are Linux kernel features. Use HopX cloud (set HOPX_API_KEY), or run the local server inside a ' +
+        'Linux VM or container (docs/getting-started.md, "macOS and Windows"). The \'none\' backend runs ' +
+        'code without any isolation, for development with trusted code only.',
     );
   }
   assertSeccompSupported();
