@@ -34,6 +34,7 @@ import {
   resolveResponseFormat,
   type StructuredOutput,
 } from './reply/structured-output.js';
+import { requestedModel, traceAgentTurn, traceModelCall } from './telemetry/spans.js';
 import { toolDefinition } from './tools/tool-definition.js';
 import type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
 
@@ -338,7 +339,11 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
    * Produces a reply by walking the reply pipeline; the first final reply function wins, otherwise
    * `defaultAutoReply`. `null` means the conversation ends.
    */
-  async generateReply(options: GenerateReplyOptions = {}): Promise<MessageInput | null> {
+  generateReply(options: GenerateReplyOptions = {}): Promise<MessageInput | null> {
+    return traceAgentTurn(this.name, () => this.#generateReply(options));
+  }
+
+  async #generateReply(options: GenerateReplyOptions): Promise<MessageInput | null> {
     const { sender, exclude } = options;
     const run = options.run ?? new ChatRun();
     if (options.messages === undefined && sender === undefined) {
@@ -614,9 +619,10 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
         `Agent '${this.name}' has no llmConfig, so it cannot write a reflection_with_llm summary.`,
       );
     }
-    const response = await client.create({
-      messages: [...toModelMessages(messages), { role, content: prompt }],
-    });
+    const request = { messages: [...toModelMessages(messages), { role, content: prompt }] };
+    const response = await traceModelCall(requestedModel(this.#llmConfig), request, () =>
+      client.create(request),
+    );
     return response.message.content ?? '';
   }
 

@@ -220,6 +220,7 @@ export type {
   ReplyResult,
 } from './reply/reply-types.js';
 export type { ResponseFormat, ResponseFormatOptions } from './reply/structured-output.js';
+export { configureTracing, type TracingOptions } from './telemetry/tracing.js';
 export { defineTool } from './tools/define-tool.js';
 export {
   executeFunction,

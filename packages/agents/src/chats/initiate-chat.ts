@@ -3,6 +3,7 @@ import type { ConversableAgent } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
 import type { MessageInput } from '../message.js';
 import { gatherUsageSummary } from '../model-clients/usage-summary.js';
+import { traceRun } from '../telemetry/spans.js';
 import type { ChatResult, TerminationReason } from './chat-result.js';
 import { ChatRun } from './chat-run.js';
 import {
@@ -49,7 +50,15 @@ export interface InitiateChatOptions<TStructured = unknown> {
 }
 
 /** Runs a two-agent chat; `ConversableAgent.initiateChat` calls this. */
-export async function initiateChatWith<TStructured = unknown>(
+export function initiateChatWith<TStructured = unknown>(
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  options: InitiateChatOptions<TStructured>,
+): Promise<ChatResult<TStructured>> {
+  return traceRun(sender.name, recipient.name, () => runChat(sender, recipient, options));
+}
+
+async function runChat<TStructured>(
   sender: ConversableAgent,
   recipient: ConversableAgent,
   options: InitiateChatOptions<TStructured>,

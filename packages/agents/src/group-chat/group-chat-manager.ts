@@ -7,6 +7,7 @@ import {
 import { InvalidOptionError } from '../errors.js';
 import { contentToString, type Message, type MessageInput, normalizeMessage } from '../message.js';
 import type { ReplyContext, ReplyResult } from '../reply/reply-types.js';
+import { traceSpeakerSelection } from '../telemetry/spans.js';
 import { clearAgentsHistory } from './clear-history-command.js';
 import { GroupChat } from './group-chat.js';
 import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
@@ -181,7 +182,10 @@ export class GroupChatManager extends ConversableAgent {
       if (run.aborted) return end('aborted', 'The chat was aborted.');
       let reply: MessageInput | null;
       try {
-        const selection = await groupchat.selectSpeakerWithReason(speaker, host, { run });
+        const previous = speaker;
+        const selection = await traceSpeakerSelection(host.name, round + 1, () =>
+          groupchat.selectSpeakerWithReason(previous, host, { run }),
+        );
         speaker = selection.speaker;
         if (!silent) host.renderer.notice(`\nNext speaker: ${speaker.name}\n`);
         await run.record('speaker-selected', {

@@ -3,6 +3,7 @@ import { imagePartsFor } from '../code-execution/image-parts.js';
 import type { CodeResult } from '../code-execution/types.js';
 import type { JsonValue } from '../durable/run-store.js';
 import type { ContentPart, Message } from '../message.js';
+import { traceCodeExecution } from '../telemetry/spans.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
 
 /**
@@ -66,10 +67,12 @@ export async function generateCodeExecutionReply({
       'code-execution',
       { agent: agent.name, codeBlocks: codeBlocks as unknown as JsonValue },
       async () =>
-        (await executor.executeCodeBlocks(codeBlocks, {
-          ...(signal ? { signal } : {}),
-          ...(imagesToModel ? { collectImageFiles: true } : {}),
-        })) as unknown as JsonValue,
+        (await traceCodeExecution(executor, codeBlocks, () =>
+          executor.executeCodeBlocks(codeBlocks, {
+            ...(signal ? { signal } : {}),
+            ...(imagesToModel ? { collectImageFiles: true } : {}),
+          }),
+        )) as unknown as JsonValue,
       () => ({ exitCode: 1, output: INTERRUPTED_CODE_OUTPUT }),
     )) as unknown as CodeResult;
     agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });

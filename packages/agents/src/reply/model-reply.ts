@@ -2,6 +2,7 @@ import type { JsonValue } from '../durable/run-store.js';
 import { type Message, type MessageInput, toModelMessages } from '../message.js';
 import type { ModelRequest, ModelResponse } from '../model-clients/model-client.js';
 import { limitPromptImages } from '../model-clients/prompt-images.js';
+import { requestedModel, tracedModelClient } from '../telemetry/spans.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
 import { createStructured } from './structured-output.js';
 
@@ -22,8 +23,9 @@ export async function generateModelReply({
   run,
   signal,
 }: ReplyContext): Promise<ReplyResult> {
-  const client = agent.modelClient;
-  if (client === null) return { final: false };
+  const untraced = agent.modelClient;
+  if (untraced === null) return { final: false };
+  const client = tracedModelClient(untraced, requestedModel(agent.llmConfig));
   const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;
   const conversation = limitPromptImages(
     toModelMessages(messages),

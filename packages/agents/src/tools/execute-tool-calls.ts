@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Message, ToolCall } from '../message.js';
+import { traceToolCall } from '../telemetry/spans.js';
 import { formatZodIssues } from '../zod-issues.js';
 import { isTool } from './tool-definition.js';
 import { normalizeToolName } from './tool-name.js';
@@ -17,7 +18,9 @@ export async function executeToolCalls(
 ): Promise<Message> {
   const toolResponses = await Promise.all(
     toolCalls.map(async (call): Promise<Message> => {
-      const content = await executeFunction(functionMap, call.function?.name ?? '', call.function?.arguments);
+      const content = await traceToolCall(call, () =>
+        executeFunction(functionMap, call.function?.name ?? '', call.function?.arguments),
+      );
       const response: Message = { role: 'tool', content };
       // AutoGen leaves the key out when the model gave no id.
       if (call.id) response.tool_call_id = call.id;
