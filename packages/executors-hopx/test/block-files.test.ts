@@ -1,22 +1,8 @@
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
+import { describe, expect, it } from 'vitest';
+import { useTestServerPool } from './support/local-server.js';
 
-let server: TestServer;
-const pool = new ExecutorPool(() => ({ apiKey: server.apiKey, baseURL: server.baseURL }));
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-
-afterEach(async () => {
-  await pool.closeAll();
-  expect(await liveSandboxIds(server)).toEqual([]);
-});
-
-afterAll(async () => {
-  await server?.close();
-});
+const pool = useTestServerPool();
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
@@ -69,8 +55,10 @@ describe.each([
       new RegExp(`^Traceback \\(most recent call last\\):\\n {2}File "${file}", line 2, in <module>\\n`),
     );
     expect(result.output).toMatch(/ValueError: bad value\nbefore\n$/);
-    const listing = await executor.executeCodeBlocks([{ language: 'sh', code: 'ls -A /workspace' }]);
-    expect(listing).toEqual({ exitCode: 0, output: '' });
+    const listing = await executor.executeCodeBlocks([
+      { language: 'sh', code: "find /workspace -name 'tmp_code_*' | wc -l" },
+    ]);
+    expect(listing).toEqual({ exitCode: 0, output: '0\n' });
   });
 });
 

@@ -1,22 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { truncateOutput } from '../src/output-format.js';
-import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
+import { useTestServerPool } from './support/local-server.js';
 
-let server: TestServer;
-const pool = new ExecutorPool(() => ({ apiKey: server.apiKey, baseURL: server.baseURL }));
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-
-afterEach(async () => {
-  await pool.closeAll();
-  expect(await liveSandboxIds(server)).toEqual([]);
-});
-
-afterAll(async () => {
-  await server?.close();
-});
+const pool = useTestServerPool();
 
 // AutoGen 0.2.40's command-line executors answer stderr, then stdout, blocks concatenated as printed.
 describe.each([

@@ -1,5 +1,6 @@
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { Sandbox } from '@hopx-ai/sdk';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { HopXCodeExecutor, type HopXCodeExecutorOptions } from '../../src/index.js';
 
 /** A running `@hopgen/local-sandbox` server on 127.0.0.1. */
@@ -53,4 +54,24 @@ export class ExecutorPool {
     const executors = this.#executors.splice(0);
     await Promise.all(executors.map((executor) => executor.close()));
   }
+}
+
+/**
+ * Starts one test server for the calling test file and an {@link ExecutorPool} on it: every test's
+ * executors are closed after it, which must leave no sandbox alive, and the server stops at the end.
+ */
+export function useTestServerPool(): ExecutorPool {
+  let server: TestServer | undefined;
+  const pool = new ExecutorPool(() => ({ apiKey: server!.apiKey, baseURL: server!.baseURL }));
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterEach(async () => {
+    await pool.closeAll();
+    expect(await liveSandboxIds(server!)).toEqual([]);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return pool;
 }
