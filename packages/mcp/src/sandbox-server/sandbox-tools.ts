@@ -39,12 +39,17 @@ export function createSandboxMcpServer(executor: SandboxToolsExecutor): McpServe
     async ({ language, code }) =>
       answer(async () => {
         const result = await executor.executeCodeBlocks([{ language, code }]);
-        let output = result.output;
+        const saved = new Set<string>();
         for (const file of result.outputFiles ?? []) {
           const name = path.basename(file);
           images.set(name, file);
-          output = output.replace(`Image saved to ${file}`, `Image saved as ${name} (download_image)`);
+          saved.add(name);
         }
+        // The executor names each image relative to its output folder; the client knows it only by name.
+        const output = result.output.replace(/^Image saved to (.+)$/gm, (line, savedAs: string) => {
+          const name = path.basename(savedAs);
+          return saved.has(name) ? `Image saved as ${name} (download_image)` : line;
+        });
         const outcome = result.exitCode === 0 ? 'execution succeeded' : 'execution failed';
         // A failing program is an answer, not a tool failure: the client sees it as AutoGen's agents do.
         return text(`exitcode: ${result.exitCode} (${outcome})\nCode output: ${output}`);
