@@ -172,4 +172,20 @@ describe('examples, offline', { timeout: 120_000 }, () => {
     expect(result.stdout).not.toContain(join(repositoryRoot, 'out/plot-and-critic'));
     await expectNoSandboxLeft(result);
   });
+
+  it('11 opentelemetry: prints the span tree of a group chat with a tool call and a code block in its sandbox', async () => {
+    const result = await run('11-opentelemetry.ts');
+    expect(result.stdout).toContain('Total: 1647.00 USD at 1.08 USD per EUR. TERMINATE');
+    const tree = result.stdout.slice(result.stdout.indexOf('\nSpans:\n'));
+    expect(tree).toContain('\nrun user -> chat_manager  gen_ai.agent.name=user\n  invoke_agent chat_manager');
+    expect(tree).toContain(
+      '\n    select_speaker  gen_ai.agent.name=chat_manager hopgen.speaker.name=analyst\n',
+    );
+    expect(tree).toContain('\n      execute_tool exchange_rate  gen_ai.agent.name=user\n');
+    expect(tree).toMatch(
+      /\n {6}chat scripted {2}gen_ai\.agent\.name=analyst gen_ai\.usage\.input_tokens=\d+ gen_ai\.usage\.output_tokens=\d+\n/,
+    );
+    expect(tree).toMatch(/\n {6}execute_code python {2}gen_ai\.agent\.name=user hopgen\.sandbox\.id=\S+\n/);
+    await expectNoSandboxLeft(result);
+  });
 });
