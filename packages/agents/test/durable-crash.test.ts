@@ -96,8 +96,13 @@ async function runUntil(
 ): Promise<{ killedAt?: string; transcript?: unknown[] }> {
   const store = new FileRunStore({ directory: folders.store });
   const running = launch(mode, folders.store, runId, folders.work);
+  // Resolves when the process is inside the side effect the test wants to interrupt.
   let modelCallHeld: Promise<void> | undefined;
-  if (trigger === 'model-call') modelCallHeld = new Promise((resolve) => (holdNextModelCall = resolve));
+  if (trigger === 'model-call') {
+    modelCallHeld = new Promise((resolve) => {
+      holdNextModelCall = resolve;
+    });
+  }
   if (trigger === 'code-block') modelCallHeld = waitForFile(join(folders.work, 'slow.log'));
   let messages = 0;
   const next = async () => (await running.lines.next()).value as string | undefined;
