@@ -1,7 +1,9 @@
 """The sandbox's persistent Python interpreter: variables survive between calls.
 
 Requests are JSON lines on `in_fd` ({id, code, env}); replies are JSON lines on `out_fd`. Each call
-gets fresh memfds as fds 1 and 2, so output of C code and of subprocesses is captured as well.
+writes to the two memfds the zygote made for this interpreter (as fds 1 and 2, emptied at the start
+of every call), so output of C code and of subprocesses is captured as well, and the zygote can
+still read what a call printed when the interpreter is killed in the middle of it.
 """
 
 import builtins
@@ -11,6 +13,7 @@ import sys
 
 import runner
 import wire
+from captured_output import read_captured
 
 OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
 PR_SET_DUMPABLE = 4
@@ -36,18 +39,25 @@ def _guard_process(in_fd, out_fd):
     return moved_in, moved_out
 
 
-def _read(fd):
-    size = os.fstat(fd).st_size
-    data = os.pread(fd, min(size, OUTPUT_LIMIT), 0)
-    os.close(fd)
-    text = data.decode("utf-8", errors="replace")
-    if size > OUTPUT_LIMIT:
-        text += "\n[output truncated: %d bytes more]\n" % (size - OUTPUT_LIMIT)
-    return text
+def _empty(fd):
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
 
 
-def serve(in_fd, out_fd, preload):
+def _empty_stdin():
+    """fd 0 reads /dev/null: `input()` ends at once with EOFError, as in a process without a
+    terminal, and nothing the code starts can read the protocol."""
+    null = os.open("/dev/null", os.O_RDONLY)
+    if null != 0:
+        os.dup2(null, 0)
+        os.close(null)
+    sys.stdin = open(0, "r", closefd=False, encoding="utf-8", errors="replace")
+
+
+def serve(in_fd, out_fd, preload, capture_fds):
+    _empty_stdin()
     in_fd, out_fd = _guard_process(in_fd, out_fd)
+    stdout_fd, stderr_fd = capture_fds
     for name in preload:
         try:
             __import__(name)
@@ -87,8 +97,8 @@ def serve(in_fd, out_fd, preload):
                 os.environ.clear()
                 os.environ.update(startup_environment)
                 os.environ.update(env)
-            stdout_fd = os.memfd_create("stdout")
-            stderr_fd = os.memfd_create("stderr")
+            _empty(stdout_fd)
+            _empty(stderr_fd)
             os.dup2(stdout_fd, 1)
             os.dup2(stderr_fd, 2)
             exit_code, rich = runner.execute(request.get("code", ""), namespace, "<cell>")
@@ -97,8 +107,11 @@ def serve(in_fd, out_fd, preload):
             reply = {
                 "id": request.get("id"),
                 "exit_code": exit_code,
-                "stdout": _read(stdout_fd),
-                "stderr": _read(stderr_fd),
+                "stdout": read_captured(stdout_fd, OUTPUT_LIMIT),
+                "stderr": read_captured(stderr_fd, OUTPUT_LIMIT),
                 "rich": rich,
             }
+            # Emptied before the reply: a later death between calls must not repeat this output.
+            _empty(stdout_fd)
+            _empty(stderr_fd)
             output.write(wire.dumps(reply) + "\n")

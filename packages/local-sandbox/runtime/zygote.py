@@ -9,6 +9,7 @@ Every child gets fresh memfds as fds 1 and 2, so output written by C code and by
 captured too; the zygote reads them back after the child exits.
 """
 
+import errno
 import os
 import sys
 
@@ -30,6 +31,7 @@ import select  # noqa: E402
 import _signal as signal  # noqa: E402
 
 import wire  # noqa: E402
+from captured_output import read_captured  # noqa: E402
 
 PROTOCOL = os.fdopen(3, "w", buffering=1, encoding="utf-8", errors="replace")
 OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
@@ -42,6 +44,12 @@ children = {}  # pid -> (request id, stdout memfd, stderr memfd, meta memfd, cod
 by_id = {}  # request id -> pid
 repl_pid = None
 repl_cgroup = None
+# The interpreter's output memfds (stdout, stderr): made here and shared with it, so that what a call
+# printed before the interpreter was killed can still be read and returned.
+repl_capture = None
+# Request ids this process killed on purpose (kill op, repl_kill): any other SIGKILL is the kernel's.
+killed_ids = set()
+repl_killed = False
 
 # A cgroup delegated to this sandbox (``--run-cgroup PATH``). Every run and the REPL get a
 # sub-cgroup of it, so ending a run ends everything it started: a process group alone cannot
@@ -64,6 +72,16 @@ if "--run-cgroup" in sys.argv:
 USE_LANDLOCK = "--no-landlock" not in sys.argv
 # Start the persistent interpreter at once (without preloaded modules), as if asked with repl_start.
 START_REPL = "--start-repl" in sys.argv
+# The sandbox's limits as the host set them (``--limits MEMORY_BYTES,PIDS``), named in the errors
+# of runs that hit them.
+MEMORY_LIMIT_BYTES = None
+PIDS_LIMIT = None
+if "--limits" in sys.argv:
+    MEMORY_LIMIT_BYTES, PIDS_LIMIT = (int(value) for value in sys.argv[sys.argv.index("--limits") + 1].split(","))
+# Out-of-memory victims: runs first, then the interpreter, never this process. A run may raise its
+# own score but not lower it back (that takes CAP_SYS_RESOURCE), so it cannot hide behind us.
+RUN_OOM_SCORE_ADJ = 1000
+REPL_OOM_SCORE_ADJ = 500
 cgroup_counter = 0
 dying_cgroups = []  # killed, to be removed once their processes are gone
 
@@ -274,20 +292,63 @@ def send(message):
 
 
 def read_memfd(fd, limit=OUTPUT_LIMIT):
-    size = os.fstat(fd).st_size
-    os.lseek(fd, 0, os.SEEK_SET)
-    data = b""
-    want = min(size, limit)
-    while len(data) < want:
-        chunk = os.read(fd, want - len(data))
-        if not chunk:
-            break
-        data += chunk
-    os.close(fd)
-    text = data.decode("utf-8", errors="replace")
-    if size > limit:
-        text += "\n[output truncated: %d bytes more]\n" % (size - limit)
-    return text
+    try:
+        return read_captured(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def set_oom_score_adj(value):
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write(str(value))
+    except OSError:
+        pass  # no /proc: the kernel picks by size alone
+
+
+def mebibytes(count):
+    return "%d MiB" % (count // (1024 * 1024))
+
+
+def fork_refused(error):
+    """The message of a run that could not start because fork (or a memfd) was refused."""
+    if error.errno == errno.EAGAIN:
+        limit = " (pids: %d)" % PIDS_LIMIT if PIDS_LIMIT else ""
+        return (
+            "hopgen: the run could not start: the sandbox reached its process limit%s. "
+            "Wait for its other runs to end, or raise the server's limits.pids.\n" % limit
+        )
+    if error.errno == errno.ENOMEM:
+        limit = " (memory: %s)" % mebibytes(MEMORY_LIMIT_BYTES) if MEMORY_LIMIT_BYTES else ""
+        return (
+            "hopgen: the run could not start: the sandbox is out of memory%s. "
+            "Free memory in its other runs, or raise the server's limits.memoryBytes.\n" % limit
+        )
+    return "hopgen: the run could not start: %s\n" % (error,)
+
+
+def oom_kills():
+    """The kernel's count of out-of-memory kills (host-wide; read before and after a run)."""
+    try:
+        with open("/proc/vmstat") as handle:
+            for line in handle:
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def killed_note(oom_kills_before):
+    """Why a run ended with a SIGKILL nobody here sent: the memory limit, as far as can be told."""
+    after = oom_kills()
+    limit = " of %s" % mebibytes(MEMORY_LIMIT_BYTES) if MEMORY_LIMIT_BYTES else ""
+    if oom_kills_before is not None and after is not None and after > oom_kills_before:
+        return (
+            "hopgen: the run was killed by the out-of-memory killer: the sandbox reached its memory "
+            "limit%s. Use less memory, or raise the server's limits.memoryBytes.\n" % limit
+        )
+    return "hopgen: the run was killed by SIGKILL (the sandbox's memory limit%s, or the code itself).\n" % limit
 
 
 def reset_child_state(stdout_fd, stderr_fd):
@@ -321,11 +382,12 @@ def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
     try:
         join_cgroup(cgroup)
         forbid_cgroup_writes()
+        set_oom_score_adj(RUN_OOM_SCORE_ADJ)
         # A run is an ordinary process again (an exec would reset this anyway): the zygote is not
         # dumpable only so that runs cannot open its /proc/<pid>/mem or fds.
         _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         reset_child_state(stdout_fd, stderr_fd)
-        for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds):
+        for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds, *(repl_capture or ())):
             try:
                 os.close(fd)
             except OSError:
@@ -377,49 +439,81 @@ def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
 
 def start(request, wake_fds):
     request_id = request["id"]
-    stdout_fd = os.memfd_create("stdout")
-    stderr_fd = os.memfd_create("stderr")
-    meta_fd = os.memfd_create("meta")
-    cgroup = make_cgroup()
-    pid = os.fork()
+    opened = []
+    cgroup = None
+    try:
+        stdout_fd = os.memfd_create("stdout")
+        opened.append(stdout_fd)
+        stderr_fd = os.memfd_create("stderr")
+        opened.append(stderr_fd)
+        meta_fd = os.memfd_create("meta")
+        opened.append(meta_fd)
+        cgroup = make_cgroup()
+        oom_before = oom_kills()
+        pid = os.fork()
+    except OSError as error:
+        # The pids controller refuses the fork (EAGAIN), or memory runs out: that run fails, the
+        # sandbox and its other runs go on.
+        for fd in opened:
+            os.close(fd)
+        if cgroup is not None:
+            kill_cgroup(cgroup)
+        send({"id": request_id, "event": "exited", "exit_code": 1, "stdout": "", "stderr": fork_refused(error)})
+        return
     if pid == 0:
         run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup)
     code_file = None
     if request.get("kind") == "exec" and "code" in request:
         code_file = os.path.join(CODE_DIR, "%s%s" % (request_id, request.get("ext", "")))
-    children[pid] = (request_id, stdout_fd, stderr_fd, meta_fd, code_file, cgroup)
+    children[pid] = (request_id, stdout_fd, stderr_fd, meta_fd, code_file, cgroup, oom_before)
     by_id[request_id] = pid
     send({"id": request_id, "event": "started", "pid": pid})
 
 
+def close_repl_capture():
+    global repl_capture
+    for fd in repl_capture or ():
+        os.close(fd)
+    repl_capture = None
+
+
 def start_repl(request, wake_fds):
-    global repl_pid, repl_cgroup
+    global repl_pid, repl_cgroup, repl_capture, repl_killed
     if repl_pid is not None:
         return
-    cgroup = make_cgroup()
-    pid = os.fork()
+    cgroup = None
+    try:
+        close_repl_capture()
+        repl_capture = (os.memfd_create("repl-stdout"), os.memfd_create("repl-stderr"))
+        cgroup = make_cgroup()
+        pid = os.fork()
+    except OSError as error:
+        close_repl_capture()
+        if cgroup is not None:
+            kill_cgroup(cgroup)
+        send({"id": "repl", "event": "exited", "exit_code": 1, "stdout": "", "stderr": fork_refused(error)})
+        return
     if pid == 0:
         try:
             join_cgroup(cgroup)
             forbid_cgroup_writes()
+            set_oom_score_adj(REPL_OOM_SCORE_ADJ)
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
-            for fd in (0, 3, *wake_fds):
+            for fd in (3, *wake_fds):
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-            null = os.open("/dev/null", os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
             import repl
 
-            repl.serve(REPL_IN_FD, REPL_OUT_FD, request.get("preload") or [])
+            repl.serve(REPL_IN_FD, REPL_OUT_FD, request.get("preload") or [], repl_capture)
         finally:
             os._exit(0)
     repl_pid = pid
     repl_cgroup = cgroup
+    repl_killed = False
     send({"id": "repl", "event": "started", "pid": pid})
 
 
@@ -436,6 +530,8 @@ def kill_run(pid):
 
 
 def kill_repl():
+    global repl_killed
+    repl_killed = repl_pid is not None
     if repl_cgroup is not None:
         try:
             with open(os.path.join(repl_cgroup, "cgroup.kill"), "w") as handle:
@@ -476,18 +572,29 @@ def reap():
             kill_group(pid)
             kill_cgroup(repl_cgroup)
             repl_cgroup = None
-            send({"id": "repl", "event": "exited", "exit_code": exit_code})
+            # What the call in progress printed before the interpreter died (empty between calls).
+            reply = {"id": "repl", "event": "exited", "exit_code": exit_code, "stdout": "", "stderr": ""}
+            if repl_capture is not None:
+                reply["stdout"] = read_captured(repl_capture[0], OUTPUT_LIMIT)
+                reply["stderr"] = read_captured(repl_capture[1], OUTPUT_LIMIT)
+                close_repl_capture()
+            if exit_code == 128 + signal.SIGKILL and not repl_killed:
+                reply["stderr"] += killed_note(None)
+            send(reply)
             continue
         entry = children.pop(pid, None)
         if entry is None:
             continue
-        request_id, stdout_fd, stderr_fd, meta_fd, code_file, cgroup = entry
+        request_id, stdout_fd, stderr_fd, meta_fd, code_file, cgroup, oom_before = entry
         by_id.pop(request_id, None)
         # The run is over: whatever it left behind (daemons, background jobs) goes with it.
         kill_cgroup(cgroup)
         reply = {"id": request_id, "event": "exited", "exit_code": exit_code}
         reply["stdout"] = read_memfd(stdout_fd)
         reply["stderr"] = read_memfd(stderr_fd)
+        if exit_code == 128 + signal.SIGKILL and request_id not in killed_ids:
+            reply["stderr"] += killed_note(oom_before)
+        killed_ids.discard(request_id)
         meta = read_memfd(meta_fd, 64 * 1024 * 1024)
         if meta:
             try:
@@ -566,6 +673,7 @@ def main():
             elif op == "kill":
                 pid = by_id.get(request.get("id"))
                 if pid is not None:
+                    killed_ids.add(request.get("id"))
                     kill_run(pid)
             elif op == "repl_start":
                 start_repl(request, wake_fds)

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -159,10 +160,17 @@ describe('WebSocket frames from a hostile client', () => {
   });
 });
 
-/** Python that finds the interpreter's reply channel (moved off fd 5, but in its own process) as `pipes`. */
+/**
+ * Python that finds the interpreter's reply channel (moved off fd 5, but in its own process) as
+ * `pipes`, and the pending request as `request`, from the interpreter's own frames.
+ */
 const FIND_REPLY_PIPES = `
-import gc, io, os
-pipes = sorted({o.name for o in gc.get_objects() if isinstance(o, io.TextIOWrapper) and o.mode == "w" and isinstance(o.name, int) and o.name > 2})
+import os, sys
+frame = sys._getframe()
+while frame is not None and frame.f_code.co_name != "serve":
+    frame = frame.f_back
+pipes = [frame.f_locals["output"].fileno()]
+request = frame.f_locals["request"]
 `;
 
 describe('the REPL protocol pipe against code in the interpreter', () => {
@@ -211,6 +219,142 @@ while True:
     const other = await bystander.runCode('print(6 * 7)', { language: 'python', timeout: 10 });
     expect(other.stdout).toBe('42\n');
   }, 120_000);
+});
+
+describe('one sandbox flooding its reply pipe does not slow another', () => {
+  it('skips lines that are not the pending reply unparsed and parses long ones off the main thread', async () => {
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
+    // 30 MiB JSON arrays, plain and behind the pending call's own id, written as fast as the pipe takes them.
+    const flood = attacker
+      .runIpython(
+        `${FIND_REPLY_PIPES}
+import threading, time
+line = b"[" + b"0," * (15 * 2**20) + b"0]\\n"
+forged = b'{"id": "' + request["id"].encode() + b'", "x": ' + line[:-1] + b'}\\n'
+def flood():
+    while True:
+        for fd in pipes:
+            try:
+                os.write(fd, forged)
+                os.write(fd, line)
+            except OSError:
+                return
+threading.Thread(target=flood, daemon=True).start()
+time.sleep(6)
+print("flooded")`,
+        { timeout: 30 },
+      )
+      .then(
+        (result) => ({ done: true, exitCode: result.exit_code }),
+        (error: unknown) => ({ done: true, exitCode: String(error) }),
+      );
+    const answers: string[] = [];
+    const startedAt = Date.now();
+    while (Date.now() - startedAt < 8000) {
+      const result = await bystander.runCode('print(6 * 7)', { language: 'python', timeout: 30 });
+      answers.push(result.stdout ?? '');
+    }
+    const attack = await flood;
+    stalls.disable();
+    expect(attack.done).toBe(true);
+    expect(answers.length).toBeGreaterThan(5);
+    expect(answers.every((answer) => answer === '42\n')).toBe(true);
+    // Parsing one 30 MiB line on the main thread stalls it for about half a second here.
+    expect(stalls.max / 1e6).toBeLessThan(400);
+    // The flooding interpreter is restarted at the latest at its next call, and then answers again.
+    await attacker.runIpython('print(1)', { timeout: 30 }).catch(() => undefined);
+    const after = await attacker.runIpython('print(6 * 7)', { timeout: 30 });
+    expect(after.stdout).toBe('42\n');
+  }, 90_000);
+});
+
+describe('the stateful interpreter under hostile code', () => {
+  it('gives input() an empty stdin: EOFError at once, and no thread can read the next cell', async () => {
+    const started = Date.now();
+    const asked = await attacker.runIpython('input("name? ")', { timeout: 20 });
+    expect(asked.stderr).toContain('EOFError');
+    expect(asked.exit_code).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await attacker.runIpython(
+      `import os, sys, threading
+stolen = []
+threading.Thread(target=lambda: stolen.append(os.read(0, 1 << 20)), daemon=True).start()`,
+      { timeout: 10 },
+    );
+    const next = await attacker.runIpython('print("cell", 6 * 7)', { timeout: 10 });
+    expect([next.exit_code, next.stdout]).toEqual([0, 'cell 42\n']);
+    const read = await attacker.runIpython('print(stolen)', { timeout: 10 });
+    expect(read.stdout).toBe("[b'']\n");
+  });
+
+  it('returns what a cell printed before its interpreter was killed', async () => {
+    const killed = await attacker.runIpython(
+      'import os, sys\nprint("printed before", flush=True)\nos.write(2, b"error before\\n")\nos.kill(os.getpid(), 9)',
+      { timeout: 20 },
+    );
+    expect(killed.exit_code).toBe(137);
+    expect(killed.stdout).toBe('printed before\n');
+    expect(killed.stderr).toMatch(/^error before\n/);
+    expect(killed.stderr).toContain('The Python interpreter exited');
+    // The next cell gets a fresh interpreter and none of the dead one's output.
+    const after = await attacker.runIpython('print(6 * 7)', { timeout: 20 });
+    expect([after.exit_code, after.stdout]).toEqual([0, '42\n']);
+  });
+
+  it('keeps the end of a cell that printed more than the 4 MiB cap', async () => {
+    const big = await attacker.runIpython(
+      'import sys\nsys.stdout.write("x" * (5 * 2**20))\nprint()\nprint("the end")',
+      { timeout: 30 },
+    );
+    expect(big.exit_code).toBe(0);
+    expect(big.stdout?.length).toBeLessThan(4 * MiB + 200);
+    expect(big.stdout).toMatch(/\[output truncated: \d+ bytes left out\]/);
+    expect(big.stdout?.endsWith('x\nthe end\n')).toBe(true);
+  });
+});
+
+describe('limits fail the run that hits them, not the sandbox', () => {
+  it('refuses runs past the pids limit with a message naming it; the interpreter keeps its variables', async () => {
+    await attacker.runIpython('survivor = 6 * 7', { timeout: 20 });
+    const runs = await Promise.all(
+      Array.from({ length: 150 }, () =>
+        attacker
+          .runCode('import time\ntime.sleep(4)\nprint("slept")', { language: 'python', timeout: 60 })
+          .then(
+            (result) => ({
+              exitCode: result.exit_code,
+              stdout: result.stdout ?? '',
+              stderr: result.stderr ?? '',
+            }),
+            (error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }),
+          ),
+      ),
+    );
+    const refused = runs.filter((run) => /process limit \(pids: 128\)/.test(run.stderr));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const run of refused) expect(run.exitCode).toBe(1);
+    // Every other run either finished or was the memory limit's victim, named as such.
+    for (const run of runs.filter((entry) => !refused.includes(entry))) {
+      if (run.stdout !== 'slept\n') expect(run.stderr).toMatch(/memory limit of 256 MiB/);
+    }
+    expect(runs.some((run) => run.stdout === 'slept\n')).toBe(true);
+    expect(runs.filter((run) => /process server stopped/.test(run.stderr))).toEqual([]);
+    const kept = await attacker.runIpython('print(survivor)', { timeout: 20 });
+    expect(kept.stdout).toBe('42\n');
+  }, 90_000);
+
+  it('an out-of-memory run is killed with a message naming the memory limit; the interpreter survives', async () => {
+    await attacker.runIpython('survivor = 7', { timeout: 20 });
+    const bomb = await attacker.runCode(
+      'chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 2**20))',
+      { language: 'python', timeout: 30 },
+    );
+    expect(bomb.exit_code).toBe(137);
+    expect(bomb.stderr).toMatch(/out-of-memory killer: the sandbox reached its memory limit of 256 MiB/);
+    const kept = await attacker.runIpython('print(survivor)', { timeout: 20 });
+    expect(kept.stdout).toBe('7\n');
+  }, 60_000);
 });
 
 describe('file routes against sandboxed code', () => {

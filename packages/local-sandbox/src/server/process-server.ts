@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolatedSandbox } from '../isolation/types.js';
+import { type LineVerdict, MAX_PROTOCOL_LINE_BYTES, readJsonLines } from './json-lines.js';
 
 /** Rich outputs a Python run produced (`png` is base64). */
 export interface RichOutputs {
@@ -56,7 +57,20 @@ export interface ProcessServerLaunch {
   runCgroupPath: string | null;
   cwd: string;
   env: Record<string, string>;
+  /** The sandbox's memory (bytes) and process limits, named in the errors of runs that hit them. */
+  limits?: { memoryBytes: number; pids: number };
 }
+
+/** Whether a line starting with `head` starts with `prefix` (`more`: too short to tell yet). */
+function startsWith(head: Buffer, prefix: Buffer): LineVerdict {
+  const length = Math.min(head.length, prefix.length);
+  if (head.compare(prefix, 0, length, 0, length) !== 0) return 'skip';
+  return head.length >= prefix.length ? 'accept' : 'more';
+}
+
+// How the runtime's `wire.dumps` starts its lines: a reply with its id first, the ready event.
+const READY_PREFIX = Buffer.from('{"event": "ready"');
+const replyPrefix = (id: string) => Buffer.from(`{"id": ${JSON.stringify(id)}, `);
 
 const DIED: RunOutcome = {
   exitCode: 137,
@@ -64,67 +78,6 @@ const DIED: RunOutcome = {
   stderr: 'The sandbox process server stopped (out of memory or killed); the run was lost.\n',
   rich: {},
 };
-
-/**
- * Longest protocol line accepted from a sandbox, in bytes. A legitimate reply carries at most 4 MiB
- * of stdout, 4 MiB of stderr and the run's figures; anything longer is an attack or a runaway.
- */
-export const MAX_PROTOCOL_LINE_BYTES = 80 * 1024 * 1024;
-
-/**
- * Splits a byte stream into JSON lines, ignoring lines that are not JSON objects. Only the new chunk
- * is scanned for a newline, so a long line costs linear time; a line longer than
- * MAX_PROTOCOL_LINE_BYTES is dropped and reported once, and bytes up to the next newline are skipped.
- */
-function readJsonLines(
-  stream: Readable,
-  onMessage: (message: Record<string, unknown>) => void,
-  onOverflow: () => void,
-): void {
-  let parts: Buffer[] = [];
-  let length = 0;
-  let skipping = false;
-  const deliver = (line: Buffer) => {
-    if (line.length === 0) return;
-    try {
-      const value: unknown = JSON.parse(line.toString('utf8'));
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        onMessage(value as Record<string, unknown>);
-      }
-    } catch {
-      // A reply cut short by a kill, or noise; the next line starts fresh.
-    }
-  };
-  stream.on('data', (chunk: Buffer) => {
-    let start = 0;
-    for (;;) {
-      const newline = chunk.indexOf(10, start);
-      if (newline === -1) break;
-      const piece = chunk.subarray(start, newline);
-      start = newline + 1;
-      if (skipping) {
-        skipping = false;
-        continue;
-      }
-      const line = parts.length === 0 ? piece : Buffer.concat([...parts, piece], length + piece.length);
-      parts = [];
-      length = 0;
-      deliver(line);
-    }
-    if (start >= chunk.length || skipping) return;
-    const rest = chunk.subarray(start);
-    if (length + rest.length > MAX_PROTOCOL_LINE_BYTES) {
-      parts = [];
-      length = 0;
-      skipping = true;
-      onOverflow();
-      return;
-    }
-    // Copy: a retained subarray would keep the whole (up to 64 KiB) chunk alive.
-    parts.push(rest.length === chunk.length ? rest : Buffer.from(rest));
-    length += rest.length;
-  });
-}
 
 /** A reply's outcome, or null when its shape is not a reply's (it came from code, not the runtime). */
 function toOutcome(message: Record<string, unknown>): RunOutcome | null {
@@ -172,9 +125,13 @@ export class ProcessServer {
   #replReady: Promise<void> | undefined;
   #replReadyResolve: (() => void) | undefined;
   #replReadyReject: ((error: Error) => void) | undefined;
-  #replPending: { id: string; resolve: (outcome: RunOutcome) => void } | undefined;
+  #replPending:
+    | { id: string; prefix: Buffer; claimed: boolean; resolve: (outcome: RunOutcome) => void }
+    | undefined;
   #replQueue: Promise<unknown> = Promise.resolve();
   #replExited: (() => void)[] = [];
+  #replReplies: Readable | undefined;
+  #replSkippedBytes = 0;
 
   constructor(sandbox: IsolatedSandbox, launch: ProcessServerLaunch) {
     this.#sandbox = sandbox;
@@ -201,6 +158,9 @@ export class ProcessServer {
       path.posix.dirname(this.#launch.zygotePath),
     ];
     if (this.#launch.runCgroupPath) zygoteArguments.push('--run-cgroup', this.#launch.runCgroupPath);
+    const limits = this.#launch.limits;
+    if (limits)
+      zygoteArguments.push('--limits', `${Math.floor(limits.memoryBytes)},${Math.floor(limits.pids)}`);
     if (startRepl) zygoteArguments.push('--start-repl');
     const child = this.#sandbox.spawn(this.#launch.python, zygoteArguments, {
       cwd: this.#launch.cwd,
@@ -219,9 +179,8 @@ export class ProcessServer {
     (child.stdio[4] as Writable | null)?.on('error', () => {});
     return new Promise<void>((resolve, reject) => {
       let started = false;
-      readJsonLines(
-        child.stdio[3] as Readable,
-        (message) => {
+      readJsonLines(child.stdio[3] as Readable, {
+        onMessage: (message) => {
           if (message.event === 'ready' && message.id === undefined) {
             started = true;
             resolve();
@@ -230,13 +189,41 @@ export class ProcessServer {
           this.#onMessage(message);
         },
         // Only the zygote writes here; a runaway line means it is compromised or broken: restart it.
-        () => child.kill('SIGKILL'),
-      );
-      readJsonLines(
-        (child.stdio as unknown as Readable[])[5]!,
-        (message) => this.#onReplMessage(message),
-        () => this.#onReplOverflow(),
-      );
+        onOverflow: () => child.kill('SIGKILL'),
+      });
+      const replies = (child.stdio as unknown as Readable[])[5]!;
+      readJsonLines(replies, {
+        // Code in the interpreter can write here: only the pending call's reply and a `ready` while
+        // starting are read at all; anything else is skipped unparsed, however much of it comes.
+        accept: (head) => {
+          if (this.#replState === 'starting' && startsWith(head, READY_PREFIX) !== 'skip')
+            return startsWith(head, READY_PREFIX);
+          const pending = this.#replPending;
+          if (!pending || pending.claimed) return 'skip';
+          const verdict = startsWith(head, pending.prefix);
+          // One line per call is read as its reply: copies of it are skipped, not queued for parsing.
+          if (verdict === 'accept') pending.claimed = true;
+          return verdict;
+        },
+        onInvalid: () => {
+          const pending = this.#replPending;
+          if (!pending?.claimed) return;
+          this.#replPending = undefined;
+          this.#listenToRepl();
+          pending.resolve(MALFORMED);
+        },
+        onMessage: (message) => this.#onReplMessage(message),
+        onOverflow: () => this.#onReplOverflow(),
+        // Junk during a call is bounded like one runaway line: past it the interpreter is restarted.
+        onSkipped: (bytes) => {
+          if (!this.#replPending) return;
+          this.#replSkippedBytes += bytes;
+          if (this.#replSkippedBytes > MAX_PROTOCOL_LINE_BYTES) this.#onReplOverflow();
+        },
+      });
+      // After the listener is attached, so that nothing is read before it.
+      this.#replReplies = replies;
+      this.#listenToRepl();
       child.once('error', (error) => {
         if (!started) reject(error);
       });
@@ -261,6 +248,17 @@ export class ProcessServer {
 
   #send(message: Record<string, unknown>): void {
     this.#child?.stdin?.write(`${JSON.stringify(message)}\n`);
+  }
+
+  /**
+   * Reads the interpreter's reply pipe only while a reply or its start is awaited. In between the pipe
+   * fills and code writing to it blocks, instead of costing this thread a read per 64 KiB.
+   */
+  #listenToRepl(): void {
+    const replies = this.#replReplies;
+    if (!replies) return;
+    if (this.#replPending || this.#replState === 'starting') replies.resume();
+    else replies.pause();
   }
 
   #onMessage(message: Record<string, unknown>): void {
@@ -310,6 +308,7 @@ export class ProcessServer {
   startRepl(preload: string[] = []): Promise<void> {
     if (this.#replState !== 'stopped' && this.#replReady) return this.#replReady;
     this.#replState = 'starting';
+    this.#listenToRepl();
     // A process server that is not running yet forks the interpreter as its first act: in parallel
     // with the rest of its own start-up, and without a round trip to ask for it.
     const withServer = !this.#ready && !this.#closed && preload.length === 0;
@@ -338,6 +337,7 @@ export class ProcessServer {
     if (message.event === 'ready' && message.id === undefined) {
       if (this.#replState !== 'starting' || !this.#replReadyResolve) return;
       this.#replState = 'ready';
+      this.#listenToRepl();
       this.#replReadyResolve?.();
       this.#replReadyResolve = undefined;
       this.#replReadyReject = undefined;
@@ -346,6 +346,7 @@ export class ProcessServer {
     const pending = this.#replPending;
     if (!pending || message.id !== pending.id) return;
     this.#replPending = undefined;
+    this.#listenToRepl();
     pending.resolve(toOutcome(message) ?? MALFORMED);
   }
 
@@ -353,10 +354,11 @@ export class ProcessServer {
   #onReplOverflow(): void {
     const pending = this.#replPending;
     this.#replPending = undefined;
+    this.#listenToRepl();
     pending?.resolve({
       exitCode: 1,
       stdout: '',
-      stderr: `The Python interpreter wrote more than ${MAX_PROTOCOL_LINE_BYTES} bytes without a newline to its protocol pipe; it was restarted and its variables are lost.\n`,
+      stderr: `The Python interpreter wrote more than ${MAX_PROTOCOL_LINE_BYTES} bytes to its protocol pipe without a newline or that were not its reply; it was restarted and its variables are lost.\n`,
       rich: {},
     });
     if (this.#replState === 'stopped') return;
@@ -371,12 +373,18 @@ export class ProcessServer {
     this.#replReady = undefined;
     const pending = this.#replPending;
     this.#replPending = undefined;
+    this.#listenToRepl();
     if (pending) {
       const exitCode = typeof message?.exit_code === 'number' ? message.exit_code : DIED.exitCode;
+      // What the call printed before the interpreter died, kept by the process server.
+      const stdout = typeof message?.stdout === 'string' ? message.stdout : '';
+      const stderr = typeof message?.stderr === 'string' ? message.stderr : '';
+      const separator = stderr === '' || stderr.endsWith('\n') ? '' : '\n';
       pending.resolve({
         ...DIED,
         exitCode,
-        stderr: 'The Python interpreter exited; its variables are lost.\n',
+        stdout,
+        stderr: `${stderr}${separator}The Python interpreter exited; its variables are lost.\n`,
       });
     }
     const waiters = this.#replExited;
@@ -399,8 +407,10 @@ export class ProcessServer {
       // Unguessable, so code in the interpreter cannot forge the reply to a later call blindly.
       const id = `i${++this.#nextId}${randomBytes(9).toString('hex')}`;
       const result = new Promise<RunOutcome>((resolve) => {
-        this.#replPending = { id, resolve };
+        this.#replPending = { id, prefix: replyPrefix(id), claimed: false, resolve };
       });
+      this.#replSkippedBytes = 0;
+      this.#listenToRepl();
       (this.#child?.stdio[4] as Writable | null)?.write(`${JSON.stringify({ id, code, env })}\n`);
       return result;
     });

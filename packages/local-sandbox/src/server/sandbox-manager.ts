@@ -71,6 +71,7 @@ export class SandboxManager {
       backendName: this.#backend.name,
       internetAccess,
       fileHelper: this.#fileHelper,
+      limits: this.#limits,
     });
   }
 

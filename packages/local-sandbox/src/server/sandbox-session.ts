@@ -108,6 +108,8 @@ export class SandboxSession {
     backendName: string;
     internetAccess: boolean;
     fileHelper: FileHelper;
+    /** The sandbox's limits, named in the errors of runs that hit them. */
+    limits?: { memoryBytes: number; pids: number };
   }) {
     this.fileHelper = options.fileHelper;
     this.#backendName = options.backendName;
@@ -123,6 +125,7 @@ export class SandboxSession {
       runCgroupPath: options.isolated.runCgroupPath,
       cwd: SANDBOX_WORKSPACE_PATH,
       env: baseEnvironment(this.view, options.internetAccess),
+      ...(options.limits ? { limits: options.limits } : {}),
     });
   }
 
