@@ -20,6 +20,7 @@ import {
 import { EventEmitter } from 'eventemitter3';
 import { blockFiles } from './block-files.js';
 import { buildInterruptScript } from './block-interrupt.js';
+import { type ExecutionDeadlines, executionDeadlines, withDeadline } from './deadline.js';
 import {
   ExecutorClosedError,
   HopXExecutorError,
@@ -41,6 +42,7 @@ import type { HopXCodeExecutorOptions } from './options.js';
 import { combineStreams, truncateOutput } from './output-format.js';
 import { buildPersistentPythonCell, parsePersistentPythonStdout } from './persistent-python.js';
 import { trackLiveSandbox } from './process-exit-cleanup.js';
+import { assertSafeSandboxId } from './sandbox-id.js';
 import { ExecutionTransportError, makeExecutionSingleAttempt } from './single-attempt-execution.js';
 import { WorkspaceImageTracker } from './workspace-images.js';
 
@@ -105,6 +107,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   readonly #languages: LanguageTable;
   readonly #images: ImageOutputStore;
   readonly #workspaceImages = new WorkspaceImageTracker();
+  readonly #deadlines: ExecutionDeadlines;
 
   #sandbox: Promise<Sandbox> | undefined;
   #currentSandboxId: string | undefined;
@@ -136,6 +139,11 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       );
     }
     this.#stateful = options.stateful ?? true;
+    this.#deadlines = executionDeadlines({
+      timeoutMs: this.#timeoutMs,
+      requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? 30_000),
+      serverGraceMs: SERVER_TIMEOUT_GRACE_SECONDS * 1000,
+    });
     this.#envVars = { ...(options.envVars ?? {}) };
     this.#languages = new LanguageTable(options.languages);
     this.#images = new ImageOutputStore(
@@ -319,8 +327,17 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         // Taken before the run: a replacement during the run (an abort) is for the next block to report.
         const lostBefore = this.#stateLost;
         this.#stateLost = false;
+        const attemptMs = this.#deadlines.attemptMs;
         const outcome = await this.#runWithAbort(sandbox, signal, () =>
-          this.#runInSandbox(sandbox, runtime, { source, code, files }, options),
+          withDeadline(
+            this.#runInSandbox(sandbox, runtime, { source, code, files }, options),
+            attemptMs,
+            () =>
+              new ExecutionTransportError(
+                'connection-lost',
+                `the sandbox did not answer within ${attemptMs} ms`,
+              ),
+          ),
         );
         if (lostBefore && !restarted) onRestart();
         if (restarted || lostBefore) outcome.output = `${SANDBOX_RESTARTED_NOTICE}\n${outcome.output}`;
@@ -393,20 +410,30 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     this.#lastExecutionBody = undefined;
     let result: ExecutionResult;
     try {
-      result = usePersistentPython
-        ? await sandbox.runIpython(buildPersistentPythonCell(block.code, block.files, this.#timeoutMs), {
+      const running = usePersistentPython
+        ? sandbox.runIpython(buildPersistentPythonCell(block.code, block.files, this.#timeoutMs), {
             timeout: serverTimeoutSeconds,
           })
-        : await sandbox.runCode(buildFreshProcessScript(runtime, block, this.#timeoutMs), {
+        : sandbox.runCode(buildFreshProcessScript(runtime, block, this.#timeoutMs), {
             language: 'bash',
             timeout: serverTimeoutSeconds,
           });
+      // Whatever the server does (a stopped process answers nothing), the wait ends.
+      const runMs = this.#deadlines.runMs;
+      result = await withDeadline(
+        running,
+        runMs,
+        () => new ExecutionTransportError('connection-lost', `the sandbox did not answer within ${runMs} ms`),
+      );
     } catch (error) {
       // Only reached if our own timeout did not fire first (code that blocks SIGALRM, for example).
       if (error instanceof APIError && error.code === 'EXECUTION_TIMEOUT') {
-        const output = usePersistentPython
+        // The local server returns what the code printed before it was killed.
+        const partial = partialOutputOf(this.#lastExecutionBody);
+        const notice = usePersistentPython
           ? `${TIMEOUT_MESSAGE}\n${INTERPRETER_RESTARTED_NOTICE}`
           : TIMEOUT_MESSAGE;
+        const output = partial.length > 0 ? `${partial.replace(/\n$/, '')}\n${notice}` : notice;
         return { exitCode: 124, output, outputFiles: [] };
       }
       throw error;
@@ -508,19 +535,29 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   }
 
   async #createSandbox(): Promise<Sandbox> {
-    const sandbox = await Sandbox.create({
+    const creating = Sandbox.create({
       template: this.#template,
       timeoutSeconds: Math.ceil(this.#sandboxTtlMs / 1000),
       apiKey: this.#apiKey,
       baseURL: this.#baseURL,
       ...(Object.keys(this.#envVars).length > 0 ? { envVars: this.#envVars } : {}),
     });
+    const requestMs = this.#deadlines.requestMs;
+    const sandbox = await withDeadline(creating, requestMs, () => {
+      // A sandbox that arrives after all is not leaked.
+      creating.then((late) => late.kill()).catch(() => {});
+      return new SandboxUnavailableError(
+        `${this.#baseURL} did not create a sandbox within ${requestMs} ms (requestTimeoutMs). ` +
+          'Check that the server is running and responsive, or raise requestTimeoutMs.',
+      );
+    });
     try {
+      assertSafeSandboxId(sandbox.sandboxId, this.#baseURL);
       makeExecutionSingleAttempt(sandbox, (body) => {
         this.#lastExecutionBody = body;
       });
     } catch (error) {
-      await sandbox.kill().catch(() => {});
+      await withDeadline(sandbox.kill(), requestMs, () => new Error('kill timed out')).catch(() => {});
       throw error;
     }
     this.#currentSandboxId = sandbox.sandboxId;
@@ -544,7 +581,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (pending === undefined) return;
     try {
       const sandbox = await pending;
-      await sandbox.kill();
+      // Bounded like every request: a server that does not answer must not hold the caller.
+      await withDeadline(sandbox.kill(), this.#deadlines.requestMs, () => new Error('kill timed out'));
     } catch {
       // Best effort: the sandbox may already be gone, and its TTL reaps it otherwise.
     }
@@ -556,7 +594,11 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     if (pending === undefined || Date.now() - this.#ttlExtendedAt < this.#sandboxTtlMs / 4) return;
     try {
       const sandbox = await pending;
-      await sandbox.setTimeout(Math.ceil(this.#sandboxTtlMs / 1000));
+      await withDeadline(
+        sandbox.setTimeout(Math.ceil(this.#sandboxTtlMs / 1000)),
+        this.#deadlines.requestMs,
+        () => new Error('TTL extension timed out'),
+      );
       this.#ttlExtendedAt = Date.now();
     } catch {
       // If the sandbox is gone, the next block notices and replaces it.
@@ -623,6 +665,13 @@ function abortedOutcome(stopped: BlockOutcome | undefined): BlockOutcome {
     output: output.length > 0 ? `${output}\n${ABORT_MESSAGE}` : ABORT_MESSAGE,
     outputFiles: stopped?.outputFiles ?? [],
   };
+}
+
+/** What a raw execution body says was printed (the local server's 408 carries it), laid out like any output. */
+function partialOutputOf(body: unknown): string {
+  if (body === null || typeof body !== 'object') return '';
+  const { stdout, stderr } = body as { stdout?: unknown; stderr?: unknown };
+  return combineStreams(typeof stdout === 'string' ? stdout : '', typeof stderr === 'string' ? stderr : '');
 }
 
 function describe(error: unknown): string {

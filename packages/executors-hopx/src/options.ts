@@ -56,6 +56,15 @@ export interface HopXCodeExecutorOptions {
    * @default 3
    */
   maxRetries?: number;
+  /**
+   * Longest wait for one answer of the sandbox service to a request that runs no code (create, kill,
+   * TTL extension, image files), milliseconds; a block's run may take `timeoutMs`, rounded up to whole
+   * seconds, plus 10 s (the server's own backstop) plus this. So one `executeCodeBlocks` call ends,
+   * whatever the server does, within blocks × (maxRetries + 1) × (ceil(timeoutMs) + 10 s +
+   * 5 × requestTimeoutMs) + requestTimeoutMs (plus the abort grace when aborted).
+   * @default 30_000
+   */
+  requestTimeoutMs?: number;
   /** Environment variables set in the sandbox when it is created. @default {} */
   envVars?: Record<string, string>;
   /**

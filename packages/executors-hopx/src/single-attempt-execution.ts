@@ -22,7 +22,7 @@ interface AxiosLikeError {
   isAxiosError: true;
   message: string;
   code?: string;
-  response?: { status: number };
+  response?: { status: number; data?: unknown };
 }
 interface AgentClientInternals {
   client: { post(url: string, data?: unknown, config?: unknown): Promise<{ data: unknown }> };
@@ -73,7 +73,8 @@ export function makeExecutionSingleAttempt(
   const retryingPost = client.post.bind(client);
   client.post = async (url: string, data?: unknown, config?: unknown) => {
     if (!EXECUTION_PATHS.some((prefix) => url.startsWith(prefix))) return retryingPost(url, data, config);
-    const body = await postOnce(client, url, data, config);
+    // An error answer's body counts too: the local server's 408 carries the output printed so far.
+    const body = await postOnce(client, url, data, config, onExecutionResponse);
     onExecutionResponse?.(body);
     return body;
   };
@@ -85,11 +86,13 @@ async function postOnce(
   url: string,
   data: unknown,
   config: unknown,
+  onErrorBody?: (body: unknown) => void,
 ): Promise<unknown> {
   try {
     return (await client.client.post(url, data, config)).data;
   } catch (error) {
     if (!isAxiosError(error)) throw error;
+    if (error.response !== undefined) onErrorBody?.(error.response.data);
     const status = error.response?.status;
     if (status === 401 && client.tokenRefreshCallback !== undefined) {
       const token = await client.tokenRefreshCallback();

@@ -8,6 +8,7 @@ import type { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startTestServer, type TestServer } from './helpers/local-server.js';
+import { hostPidsWithCommandLine } from './support/sandbox-process.js';
 
 /**
  * Hostile sandboxed code and hostile clients against the protocol server itself (its file routes,
@@ -314,6 +315,24 @@ threading.Thread(target=lambda: stolen.append(os.read(0, 1 << 20)), daemon=True)
   });
 });
 
+describe('a timed-out run', () => {
+  it('answers 408 with what the run printed before it was killed, stateful or not', async () => {
+    for (const route of ['/execute', '/execute/ipython']) {
+      const timedOut = await agent(attacker, route, {
+        method: 'POST',
+        body: {
+          code: 'import signal, sys, time\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGINT})\nprint("partial", flush=True)\nsys.stderr.write("warned\\n")\ntime.sleep(60)',
+          language: 'python',
+          timeout: 1,
+        },
+      });
+      expect(timedOut.status).toBe(408);
+      expect(timedOut.body).toMatchObject({ code: 'EXECUTION_TIMEOUT', stdout: 'partial\n' });
+      expect(String(timedOut.body?.stderr)).toMatch(/^warned\n/);
+    }
+  });
+});
+
 describe('limits fail the run that hits them, not the sandbox', () => {
   it('refuses runs past the pids limit with a message naming it; the interpreter keeps its variables', async () => {
     await attacker.runIpython('survivor = 6 * 7', { timeout: 20 });
@@ -578,6 +597,27 @@ describe('/execute/stream', () => {
     );
     expect(frames.at(-1)).toMatchObject({ type: 'complete', success: false });
     expect(Date.now() - startedAt).toBeLessThan(15_000);
+  });
+
+  it("never puts a run's environment on a host command line", async () => {
+    const secret = `stream-secret-${process.pid}-${Date.now()}`;
+    await agent(attacker, '/files/remove?path=/workspace/stream-started', { method: 'DELETE' });
+    const frames = streamFrames(attacker, [
+      JSON.stringify({
+        type: 'execute',
+        code: 'import os, time\nopen("/workspace/stream-started", "w").close()\nprint(os.environ["STREAM_SECRET"], os.environ["HOME"])\ntime.sleep(3)',
+        language: 'python',
+        env: { STREAM_SECRET: secret },
+        timeout: 30,
+      }),
+    ]);
+    let started = false;
+    while (!started) started = (await attacker.files.exists('/workspace/stream-started')) === true;
+    expect(await hostPidsWithCommandLine(secret)).toEqual([]);
+    const received = await frames;
+    const stdout = received.filter((frame) => frame.type === 'stdout').map((frame) => String(frame.data));
+    expect(stdout.join('')).toBe(`${secret} /workspace\n`);
+    expect(received.at(-1)).toMatchObject({ type: 'complete', success: true });
   });
 
   it('streams bash code', async () => {

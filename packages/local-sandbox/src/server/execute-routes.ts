@@ -94,12 +94,15 @@ export async function startCode(
   });
 }
 
-/** Waits for `outcome`, or kills the run after `timeoutSeconds` and returns null. */
+/**
+ * Waits for `outcome`; after `timeoutSeconds` kills the run and throws the 408, which carries what
+ * the run printed before it was killed (as the stateless path's `timeout` keeps it).
+ */
 export async function waitWithTimeout(
   outcome: Promise<RunOutcome>,
   timeoutSeconds: number,
   kill: () => void | Promise<void>,
-): Promise<RunOutcome | null> {
+): Promise<RunOutcome> {
   let timer: LongTimer | undefined;
   const timedOut = new Promise<null>((resolve) => {
     timer = setLongTimeout(() => resolve(null), timeoutSeconds * 1000);
@@ -107,19 +110,15 @@ export async function waitWithTimeout(
   const result = await Promise.race([outcome, timedOut]);
   timer?.clear();
   if (result !== null) return result;
-  await Promise.race([
+  const partial = await Promise.race([
     Promise.resolve(kill()).then(() => outcome),
-    new Promise((resolve) => setTimeout(resolve, KILL_GRACE_MS)),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), KILL_GRACE_MS)),
   ]);
-  return null;
-}
-
-function timeoutError(timeoutSeconds: number): HopxHttpError {
-  return new HopxHttpError(
+  throw new HopxHttpError(
     408,
     'EXECUTION_TIMEOUT',
     `Execution timed out after ${timeoutSeconds} seconds; the process was killed.`,
-    { timeout: timeoutSeconds },
+    { timeout: timeoutSeconds, stdout: partial?.stdout ?? '', stderr: partial?.stderr ?? '' },
   );
 }
 
@@ -256,7 +255,6 @@ export async function handleExecuteRoute(
     const outcome = await waitWithTimeout(handle.outcome, timeoutSeconds, () =>
       session.processServer.kill(handle.id),
     );
-    if (!outcome) throw timeoutError(timeoutSeconds);
     sendJson(response, 200, executionBody(outcome, startedAt, runtime.language));
     return true;
   }
@@ -274,7 +272,6 @@ export async function handleExecuteRoute(
       // Restart at once so the next call finds a fresh interpreter (its variables are gone).
       session.processServer.startRepl().catch(() => {});
     });
-    if (!outcome) throw timeoutError(timeoutSeconds);
     sendJson(response, 200, executionBody(outcome, startedAt, 'python'));
     return true;
   }
@@ -349,7 +346,6 @@ export async function handleExecuteRoute(
     const outcome = await waitWithTimeout(handle.outcome, timeoutSeconds, () =>
       session.processServer.kill(handle.id),
     );
-    if (!outcome) throw timeoutError(timeoutSeconds);
     sendJson(response, 200, {
       success: outcome.exitCode === 0,
       stdout: outcome.stdout,

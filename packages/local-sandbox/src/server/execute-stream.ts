@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { WebSocket } from 'ws';
 import { assertRunning, languageFor } from './execute-routes.js';
 import {
@@ -10,7 +11,7 @@ import {
   requiredString,
 } from './http-utilities.js';
 import { setLongTimeout } from './long-timer.js';
-import type { SandboxSession } from './sandbox-session.js';
+import { baseEnvironment, type SandboxSession } from './sandbox-session.js';
 
 /**
  * Gap between WebSocket frames. The SDK's client listens with one `once('message')` per frame and
@@ -159,25 +160,29 @@ async function run(
   const runtime = languageFor(session, request.language);
   const env = session.runEnvironment(request.env);
   const timeoutSeconds = request.timeoutSeconds;
-  const args =
-    runtime.stdinArgs.length > 0
-      ? runtime.stdinArgs
-      : [
-          '-c',
-          `f=$(mktemp --suffix=${runtime.extension}); cat > "$f"; exec "$0" ${runtime.args.join(' ')} "$f"`,
-          runtime.command,
-        ];
-  const command = runtime.stdinArgs.length > 0 ? runtime.command : '/usr/bin/bash';
+  const stdinMode = runtime.stdinArgs.length > 0;
+  // The run's variables and code go in on stdin, through a launcher that sets them inside the sandbox:
+  // on bwrap's command line (--setenv) every local user could read them with ps.
+  const python = session.template.languages.get('python')?.command ?? '/usr/bin/python3';
+  const args = [
+    '-S',
+    '-E',
+    path.posix.join(session.view.runtime, 'stream_launcher.py'),
+    runtime.extension,
+    stdinMode ? 'stdin' : 'file',
+    runtime.command,
+    ...(stdinMode ? runtime.stdinArgs : runtime.args),
+  ];
   const startedAt = performance.now();
   session.metrics.executions++;
-  const process = session.isolated.spawn(command, args, {
+  const process = session.isolated.spawn(python, args, {
     cwd: session.workingDirectory(request.workdir),
-    env,
+    env: baseEnvironment(session.view, session.internetAccess),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   started(process);
   process.stdin?.on('error', () => {});
-  process.stdin?.end(request.code);
+  process.stdin?.end(`${JSON.stringify(env)}\n${request.code}`);
   process.stdout?.setEncoding('utf8');
   process.stderr?.setEncoding('utf8');
   // The same cap as the other routes (the zygote keeps 4 MiB per stream); at the cap the run stops.

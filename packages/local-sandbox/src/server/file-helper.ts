@@ -43,13 +43,13 @@ function frameHeader(length: number): Buffer {
  */
 export class FileHelper {
   readonly #python: string;
-  readonly #log: (message: string) => void;
+  readonly #log: (message: string, kind: 'error') => void;
   #started: Promise<string> | undefined;
   #child: ChildProcess | undefined;
   #directory: string | undefined;
   #closed = false;
 
-  constructor(options: { log: (message: string) => void }) {
+  constructor(options: { log: (message: string, kind: 'error') => void }) {
     this.#python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     this.#log = options.log;
   }
@@ -76,7 +76,8 @@ export class FileHelper {
           this.#child = undefined;
           this.#started = undefined;
         }
-        if (!this.#closed) this.#log(`file helper exited (${signal ?? code}): ${diagnostics.trim()}`);
+        if (!this.#closed)
+          this.#log(`file helper exited (${signal ?? code}): ${diagnostics.trim()}`, 'error');
       });
       await new Promise<void>((resolve, reject) => {
         let output = '';

@@ -1,5 +1,8 @@
 import type { SandboxLimits } from '../isolation/types.js';
 
+/** What a log line reports: a sandbox or server event, or an error. */
+export type LogKind = 'event' | 'error';
+
 /** Options of {@link startLocalSandboxServer}. */
 export interface LocalSandboxServerOptions {
   /** Interface to listen on. Anything other than loopback exposes code execution to the network. @default '127.0.0.1' */
@@ -30,8 +33,13 @@ export interface LocalSandboxServerOptions {
   defaultTimeoutSeconds?: number;
   /** Largest page `GET /v1/sandboxes` returns, in sandboxes; bigger `limit`s are clamped (clients follow `next_cursor`). @default 100 */
   listPageLimit?: number;
-  /** Receives one line per notable server event (start-up, pool errors). @default no logging */
-  log?: (message: string) => void;
+  /**
+   * Receives one line per server event: start-up, each sandbox created, paused, resumed, deleted or
+   * expired (`event`), and each error: rejected credentials, internal errors, pool failures (`error`).
+   * Never a key or a token.
+   * @default no logging
+   */
+  log?: (message: string, kind: LogKind) => void;
 }
 
 /** Limits used when the caller gives none. */

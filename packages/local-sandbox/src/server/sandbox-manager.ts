@@ -3,6 +3,7 @@ import type { IsolatedSandbox, IsolationBackend, SandboxLimits } from '../isolat
 import type { FileHelper } from './file-helper.js';
 import { HopxHttpError } from './http-utilities.js';
 import { setLongTimeout } from './long-timer.js';
+import type { LogKind } from './options.js';
 import { SandboxSession } from './sandbox-session.js';
 import type { LocalTemplate } from './templates.js';
 
@@ -28,7 +29,7 @@ export class SandboxManager {
   readonly #backend: IsolationBackend;
   readonly #limits: SandboxLimits;
   readonly #poolSize: number;
-  readonly #log: (message: string) => void;
+  readonly #log: (message: string, kind: LogKind) => void;
   readonly #fileHelper: FileHelper;
   readonly #sessions = new Map<string, SandboxSession>();
   readonly #byToken = new Map<string, SandboxSession>();
@@ -42,7 +43,7 @@ export class SandboxManager {
     backend: IsolationBackend;
     limits: SandboxLimits;
     poolSize: number;
-    log: (message: string) => void;
+    log: (message: string, kind: LogKind) => void;
     fileHelper: FileHelper;
   }) {
     this.#fileHelper = options.fileHelper;
@@ -119,6 +120,7 @@ export class SandboxManager {
         .catch((error: unknown) => {
           this.#log(
             `warm pool for ${template.name}: ${error instanceof Error ? error.message : String(error)}`,
+            'error',
           );
         })
         .finally(() => {
@@ -154,6 +156,10 @@ export class SandboxManager {
     this.#sessions.set(session.id, session);
     this.#byToken.set(session.token, session);
     if (options.timeoutSeconds !== undefined) this.setTimeout(session, options.timeoutSeconds);
+    this.#log(
+      `sandbox ${session.id} created (template ${options.template.name}${options.timeoutSeconds ? `, TTL ${options.timeoutSeconds} s` : ''})`,
+      'event',
+    );
     return session;
   }
 
@@ -186,7 +192,7 @@ export class SandboxManager {
     // A TTL beyond one Node timer (24.8 days) must not fire at once.
     session.ttlTimer = setLongTimeout(
       () => {
-        void this.destroy(session.id).catch(() => {});
+        void this.destroy(session.id, 'expired').catch(() => {});
       },
       seconds * 1000,
       { unref: true },
@@ -203,6 +209,7 @@ export class SandboxManager {
     if (session.status === 'paused') return;
     await session.isolated.freeze();
     session.status = 'paused';
+    this.#log(`sandbox ${session.id} paused`, 'event');
   }
 
   /** Thaws a paused sandbox. */
@@ -210,14 +217,16 @@ export class SandboxManager {
     if (session.status !== 'paused') return;
     await session.isolated.thaw();
     session.status = 'running';
+    this.#log(`sandbox ${session.id} resumed`, 'event');
   }
 
-  /** Destroys a sandbox: processes, cgroups and workspace. */
-  async destroy(id: string): Promise<void> {
+  /** Destroys a sandbox: processes, cgroups and workspace. `reason` is what the log line says. */
+  async destroy(id: string, reason: 'deleted' | 'expired' = 'deleted'): Promise<void> {
     const session = this.get(id);
     this.#sessions.delete(id);
     this.#byToken.delete(session.token);
     await this.#destroySession(session);
+    this.#log(`sandbox ${id} ${reason}`, 'event');
   }
 
   async #destroySession(session: SandboxSession): Promise<void> {

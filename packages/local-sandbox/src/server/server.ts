@@ -24,6 +24,11 @@ function sameSecret(left: string | undefined, right: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** A request's path without its query string, which may carry tokens. */
+function pathOf(request: IncomingMessage): string {
+  return (request.url ?? '/').split('?')[0] ?? '/';
+}
+
 function unauthorized(message: string): HopxHttpError {
   return new HopxHttpError(401, 'AUTHENTICATION_REQUIRED', message);
 }
@@ -50,7 +55,10 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
   await backend.preflight();
   const languages = await probeHostLanguages(isolation === 'none');
   for (const file of languages.unreachable) {
-    log(`interpreter ${file} is outside /usr, so sandboxes cannot see it; its language is not offered`);
+    log(
+      `interpreter ${file} is outside /usr, so sandboxes cannot see it; its language is not offered`,
+      'event',
+    );
   }
   const templates = buildTemplates(languages);
   const fileHelper = new FileHelper({ log });
@@ -139,11 +147,18 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     handle(request, response)
       .catch((error: unknown) => {
         if (error instanceof HopxHttpError) {
+          // Rejected credentials and server-side failures are worth a line; a client's 4xx is its own.
+          if (error.status === 401 || error.status >= 500)
+            log(
+              `${error.status} ${error.code} on ${request.method} ${pathOf(request)}: ${error.message}`,
+              'error',
+            );
           sendError(response, error, requestId);
           return;
         }
         log(
-          `internal error on ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
+          `internal error on ${request.method} ${pathOf(request)}: ${error instanceof Error ? error.stack : String(error)}`,
+          'error',
         );
         sendError(
           response,
@@ -160,7 +175,8 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
       upgrade(request, socket, head);
     } catch (error) {
       log(
-        `internal error on upgrade ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
+        `internal error on upgrade ${pathOf(request)}: ${error instanceof Error ? error.stack : String(error)}`,
+        'error',
       );
       socket.destroy();
     }
@@ -185,7 +201,13 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!session) return reject(401, 'Unauthorized');
+    if (!session) {
+      log(
+        `401 AUTHENTICATION_REQUIRED on WebSocket ${pathOf(request)}: invalid or missing sandbox token`,
+        'error',
+      );
+      return reject(401, 'Unauthorized');
+    }
     if (route !== '/execute/stream') return reject(404, 'Not Found');
     const target = session;
     sockets.handleUpgrade(request, socket, head, (webSocket) => serveExecuteStream(target, webSocket));
@@ -201,12 +223,12 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
   const address = server.address() as AddressInfo;
   baseURL = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   manager.fillPools(templates.values());
-  log(`HopX-compatible sandbox server on ${baseURL} (isolation: ${backend.name})`);
+  log(`HopX-compatible sandbox server on ${baseURL} (isolation: ${backend.name})`, 'event');
 
   let closing: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     void close()
-      .catch((error: unknown) => log(`close failed: ${String(error)}`))
+      .catch((error: unknown) => log(`close failed: ${String(error)}`, 'error'))
       .finally(() => {
         // Nobody else handles the signal: behave as if we had not intercepted it.
         if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
