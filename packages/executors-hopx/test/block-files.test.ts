@@ -1,15 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { useTestServerPool } from './support/local-server.js';
+import { PYTHON_MODES, useTestServerPool } from './support/local-server.js';
 
 const pool = useTestServerPool();
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-describe.each([
-  { mode: 'stateful', stateful: true },
-  { mode: 'stateless', stateful: false },
-])('HopXCodeExecutor # filename: ($mode Python)', ({ stateful }) => {
+describe.each(PYTHON_MODES)('HopXCodeExecutor # filename: ($mode Python)', ({ stateful }) => {
   it('saves a block under its # filename: before it runs, so a later sh block can run it', async () => {
     const executor = pool.create({ stateful });
     const hello = '# filename: hello.py\nprint("hello from the file")';

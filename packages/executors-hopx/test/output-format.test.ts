@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { truncateOutput } from '../src/output-format.js';
-import { useTestServerPool } from './support/local-server.js';
+import { PYTHON_MODES, useTestServerPool } from './support/local-server.js';
 
 const pool = useTestServerPool();
 
 // AutoGen 0.2.40's command-line executors answer stderr, then stdout, blocks concatenated as printed.
-describe.each([
-  { mode: 'stateful', stateful: true },
-  { mode: 'stateless', stateful: false },
-])('HopXCodeExecutor output layout ($mode)', ({ stateful }) => {
+describe.each(PYTHON_MODES)('HopXCodeExecutor output layout ($mode)', ({ stateful }) => {
   it('puts what a Python block printed to stderr before what it printed to stdout', async () => {
     const executor = pool.create({ stateful });
     const result = await executor.executeCodeBlocks([

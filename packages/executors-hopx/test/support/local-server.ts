@@ -75,3 +75,9 @@ export function useTestServerPool(): ExecutorPool {
   });
   return pool;
 }
+
+/** Both ways the executor runs Python, for `describe.each`: the persistent interpreter and fresh processes. */
+export const PYTHON_MODES = [
+  { mode: 'stateful', stateful: true },
+  { mode: 'stateless', stateful: false },
+] as const;
