@@ -30,6 +30,17 @@ export class ExecutorClosedError extends HopXExecutorError {
 /** No working sandbox could be obtained, even after `maxRetries` fresh sandboxes. */
 export class SandboxUnavailableError extends HopXExecutorError {}
 
+/** Nothing answers at the executor's `baseURL`: the message says what to start, and where to point. */
+export class SandboxServerUnreachableError extends SandboxUnavailableError {
+  constructor(baseURL: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      `No HopX sandbox server answers at ${baseURL} (${reason}). Start the local one with \`npx hopgen-sandbox\` ` +
+        'and pass the baseURL and apiKey it prints (or set HOPX_BASE_URL and HOPX_API_KEY), or leave baseURL unset for HopX cloud.',
+      options,
+    );
+  }
+}
+
 /** HopX refused our credentials (HTTP 401/403). */
 export class SandboxAuthenticationError extends HopXExecutorError {}
 

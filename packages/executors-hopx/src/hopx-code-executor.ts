@@ -28,6 +28,7 @@ import {
   MissingApiKeyError,
   SandboxAuthenticationError,
   SandboxFileError,
+  SandboxServerUnreachableError,
   SandboxUnavailableError,
 } from './errors.js';
 import type { HopXCodeExecutorEvents } from './events.js';
@@ -164,6 +165,20 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   /** Runs the blocks in order in the sandbox and stops at the first one that fails. */
   executeCodeBlocks(codeBlocks: CodeBlock[], options: ExecuteCodeBlocksOptions = {}): Promise<CodeResult> {
     return this.#serialize(() => this.#executeCodeBlocks(codeBlocks, options));
+  }
+
+  /**
+   * Checks, before a chat starts (and before any paid model call), that the sandbox server at
+   * `baseURL` answers and accepts the API key. Throws `SandboxServerUnreachableError` (saying what
+   * to start) or `SandboxAuthenticationError`; creates no sandbox.
+   */
+  async check(): Promise<void> {
+    this.#assertOpen();
+    try {
+      await Sandbox.list({ apiKey: this.#apiKey, baseURL: this.#baseURL, limit: 1 });
+    } catch (error) {
+      throw toExecutorError(error, `reach the HopX sandbox server at ${this.#baseURL}`, this.#baseURL);
+    }
   }
 
   /** Replaces the sandbox with a fresh one (created on next use): variables and files are lost. */
@@ -321,7 +336,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         sandbox = await this.#ensureSandbox();
       } catch (error) {
         // Not retried here: the SDK already retries sandbox creation (3 attempts).
-        throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`);
+        throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`, this.#baseURL);
       }
       try {
         // Taken before the run: a replacement during the run (an abort) is for the next block to report.
@@ -506,7 +521,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       try {
         sandbox = await this.#ensureSandbox();
       } catch (error) {
-        throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`);
+        throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`, this.#baseURL);
       }
       try {
         return await operation(sandbox);
@@ -678,8 +693,20 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function toExecutorError(error: unknown, what: string): Error {
+// What the SDK (axios) says when no server listens or the name does not resolve.
+const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|socket hang up/;
+
+/** `baseURL` is given when the call was to the control plane: an unreachable one gets the fix in the message. */
+function toExecutorError(error: unknown, what: string, baseURL?: string): Error {
   if (error instanceof HopXExecutorError) return error;
+  if (
+    baseURL !== undefined &&
+    error instanceof APIError &&
+    error.statusCode === undefined &&
+    UNREACHABLE.test(error.message)
+  ) {
+    return new SandboxServerUnreachableError(baseURL, error.message, { cause: error });
+  }
   if (error instanceof AuthenticationError) {
     return new SandboxAuthenticationError(
       `HopX rejected the API key while trying to ${what} (${describe(error)}). Check apiKey or HOPX_API_KEY.`,

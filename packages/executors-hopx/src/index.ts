@@ -6,6 +6,7 @@ export {
   MissingApiKeyError,
   SandboxAuthenticationError,
   SandboxFileError,
+  SandboxServerUnreachableError,
   SandboxUnavailableError,
   TypeScriptUnavailableError,
 } from './errors.js';

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Sandbox } from '@hopx-ai/sdk';
@@ -13,6 +14,8 @@ import {
   InvalidExecutorOptionError,
   MissingApiKeyError,
   SANDBOX_RESTARTED_NOTICE,
+  SandboxAuthenticationError,
+  SandboxServerUnreachableError,
 } from '../src/index.js';
 import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
 
@@ -563,6 +566,31 @@ describe('HopXCodeExecutor options and events', () => {
     }
   });
 
+  it('check() passes against a running server without creating a sandbox', async () => {
+    const executor = pool.create();
+    await executor.check();
+    expect(executor.sandboxId).toBeUndefined();
+    expect(await liveSandboxIds(server)).toEqual([]);
+  });
+
+  it('check() and the first block say what to start when nothing answers at baseURL', async () => {
+    const baseURL = `http://127.0.0.1:${await unusedPort()}`;
+    const executor = pool.create({ baseURL, maxRetries: 0 });
+    const checked = executor.check();
+    await expect(checked).rejects.toThrow(SandboxServerUnreachableError);
+    await expect(checked).rejects.toThrow(
+      `No HopX sandbox server answers at ${baseURL} (connect ECONNREFUSED ${baseURL.slice('http://'.length)}). Start the local one with \`npx hopgen-sandbox\``,
+    );
+    await expect(executor.executeCodeBlocks([{ language: 'bash', code: 'echo hi' }])).rejects.toThrow(
+      /No HopX sandbox server answers at .*npx hopgen-sandbox/,
+    );
+  });
+
+  it('check() says when the server refuses the API key', async () => {
+    const executor = pool.create({ apiKey: 'not-the-key' });
+    await expect(executor.check()).rejects.toThrow(SandboxAuthenticationError);
+  });
+
   it('reads HOPX_API_KEY and HOPX_BASE_URL from the environment', async () => {
     const saved = { key: process.env.HOPX_API_KEY, url: process.env.HOPX_BASE_URL };
     process.env.HOPX_API_KEY = server.apiKey;
@@ -634,6 +662,15 @@ describe('HopXCodeExecutor options and events', () => {
 async function waitForSandboxFile(sandboxId: string, path: string): Promise<void> {
   const sandbox = await Sandbox.connect(sandboxId, server.apiKey, server.baseURL);
   while (!(await sandbox.files.exists(path))) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function unusedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 function leftoverProcesses(pattern: string): string[] {
