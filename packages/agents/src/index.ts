@@ -167,6 +167,7 @@ export type { ConfigFailure, OpenAIChatResponse } from './model-clients/openai-c
 export {
   AllConfigsFailedError,
   ContentFilterError,
+  MissingModelApiKeyError,
   OpenAIChatClient,
 } from './model-clients/openai-chat-client.js';
 export { computeCost, knownModelPrice, OPENAI_PRICES_PER_MILLION } from './model-clients/prices.js';

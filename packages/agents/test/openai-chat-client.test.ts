@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   AllConfigsFailedError,
   ContentFilterError,
@@ -14,6 +16,9 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type OpenAITestServer, type Script, startOpenAITestServer } from './support/openai-test-server.js';
+
+const noKeyChild = fileURLToPath(new URL('./support/no-key-child.ts', import.meta.url));
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const servers: OpenAITestServer[] = [];
 let cacheRoot: string;
@@ -453,6 +458,30 @@ function restore(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
 }
+
+describe('missing API key', () => {
+  it('prints its message once, not again as a failure and a cause, when left uncaught', async () => {
+    const environment = { ...process.env };
+    delete environment.OPENAI_API_KEY;
+    delete environment.OPENAI_BASE_URL;
+    const child = spawn(process.execPath, ['--import', 'tsx', noKeyChild], {
+      cwd: repositoryRoot,
+      env: environment,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'MissingModelApiKeyError: No API key for model gpt-4o-mini: set OPENAI_API_KEY or give `apiKey` in its config.',
+    );
+    expect(stderr.split('No API key for model').length - 1).toBe(1);
+    expect(stderr.split('\n').length).toBeLessThan(25);
+  });
+});
 
 describe('AutoGen option names', () => {
   it('names the hopgen option instead of sending AutoGen keys to the model', () => {

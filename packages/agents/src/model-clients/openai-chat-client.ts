@@ -45,13 +45,27 @@ export interface ConfigFailure {
   error: unknown;
 }
 
-/** Every config of the list failed; `failures` says, per config, why. */
+/**
+ * Every config of the list failed; `failures` says, per config, why. The message already holds each
+ * failure's message, so neither `failures` nor a `cause` is printed again under it by Node.
+ */
 export class AllConfigsFailedError extends ModelClientError {
-  constructor(readonly failures: ConfigFailure[]) {
+  declare readonly failures: ConfigFailure[];
+
+  constructor(failures: ConfigFailure[]) {
     super(
       `The model call failed on every config of llmConfig.configList:\n${failures.map(describeFailure).join('\n')}\n` +
         'Check the model names, API keys and base URLs, or add another config to fall back to.',
-      { cause: failures.at(-1)?.error },
+    );
+    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
+  }
+}
+
+/** A config has no API key, and neither `OPENAI_API_KEY` nor a `baseURL` to a local server is set. */
+export class MissingModelApiKeyError extends ModelClientError {
+  constructor(model: string) {
+    super(
+      `No API key for model ${model}: set OPENAI_API_KEY or give \`apiKey\` in its config. For a local OpenAI-compatible server, give its \`baseURL\` (or OPENAI_BASE_URL) instead.`,
     );
   }
 }
@@ -169,6 +183,9 @@ export class OpenAIChatClient implements ModelClient {
       this.#usage.record(answer.model, answer.usage, false);
       return { ...answer, cached: false, configIndex, attempts: attemptsSoFar };
     }
+    // A lone config without a key is a setup mistake, not a failed call: its own message says it all.
+    const [only] = failures;
+    if (failures.length === 1 && only?.error instanceof MissingModelApiKeyError) throw only.error;
     throw new AllConfigsFailedError(failures);
   }
 
@@ -257,9 +274,7 @@ export class OpenAIChatClient implements ModelClient {
     let apiKey = modelConfig.apiKey ?? process.env['OPENAI_API_KEY'];
     if (!apiKey) {
       if (baseURL === undefined) {
-        throw new ModelClientError(
-          `No API key for model ${modelConfig.model}: set OPENAI_API_KEY or give \`apiKey\` in its config. For a local OpenAI-compatible server, give its \`baseURL\` (or OPENAI_BASE_URL) instead.`,
-        );
+        throw new MissingModelApiKeyError(modelConfig.model);
       }
       // Local servers (Ollama, vLLM, llama.cpp, LM Studio) ignore the key but the SDK requires one.
       apiKey = 'no-key-needed';
