@@ -120,6 +120,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   // Set when the executor itself threw a sandbox away: the next block's output says state was lost.
   #stateLost = false;
   #executionCount = 0;
+  // The languages each sandbox's template has (null: it does not say), fetched on first need.
+  readonly #templateLanguages = new WeakMap<Sandbox, Promise<Set<string> | null>>();
   // Calls run one at a time: they share one sandbox and its interpreter.
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -338,6 +340,11 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         // Not retried here: the SDK already retries sandbox creation (3 attempts).
         throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`, this.#baseURL);
       }
+      if (
+        runtime.templateLanguage !== undefined &&
+        !(await this.#templateHas(sandbox, runtime.templateLanguage))
+      )
+        return { exitCode: 1, output: `\nunknown language ${block.language}`, outputFiles: [] };
       try {
         // Taken before the run: a replacement during the run (an abort) is for the next block to report.
         const lostBefore = this.#stateLost;
@@ -536,6 +543,23 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         });
       }
     });
+  }
+
+  // Asked once per sandbox, and only for a runtime that needs a language python and bash sandboxes may lack.
+  async #templateHas(sandbox: Sandbox, language: string): Promise<boolean> {
+    let languages = this.#templateLanguages.get(sandbox);
+    if (languages === undefined) {
+      languages = sandbox
+        .getHealth()
+        .then((health) => {
+          const listed = health.features?.languages;
+          return Array.isArray(listed) ? new Set(listed.map((entry) => String(entry).toLowerCase())) : null;
+        })
+        .catch(() => null);
+      this.#templateLanguages.set(sandbox, languages);
+    }
+    const listed = await languages;
+    return listed === null || listed.has(language);
   }
 
   #ensureSandbox(): Promise<Sandbox> {

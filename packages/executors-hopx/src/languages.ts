@@ -21,6 +21,13 @@ export interface LanguageRuntime {
   persistentInterpreter?: 'python';
   /** Rewrites the source before it is sent (TypeScript is transpiled here). @default undefined */
   prepare?: (code: string) => Promise<PreparedSource>;
+  /**
+   * The language the sandbox's template must have for this runtime, as its agent lists them
+   * (`GET /health` `features.languages`). Where the template lacks it, a block answers
+   * `unknown language <tag>` without running. Templates that list no languages are trusted.
+   * @default undefined (offered everywhere)
+   */
+  templateLanguage?: string;
 }
 
 /** A language mapping entry: a runtime, or the name of another entry it is an alias of. */
@@ -33,16 +40,21 @@ const python: LanguageRuntime = {
   persistentInterpreter: 'python',
 };
 const bash: LanguageRuntime = { fileExtension: '.sh', command: 'bash {file}' };
-const javascript: LanguageRuntime = { fileExtension: '.js', command: 'node {file}' };
+const javascript: LanguageRuntime = {
+  fileExtension: '.js',
+  command: 'node {file}',
+  templateLanguage: 'javascript',
+};
 const typescript: LanguageRuntime = {
   fileExtension: '.js',
   command: 'node {file}',
+  templateLanguage: 'javascript',
   prepare: async (code) => {
     const result = await transpileTypeScript(code);
     return result.ok ? { ok: true, code: result.javascript } : result;
   },
 };
-const go: LanguageRuntime = { fileExtension: '.go', command: 'go run {file}' };
+const go: LanguageRuntime = { fileExtension: '.go', command: 'go run {file}', templateLanguage: 'go' };
 
 /** The languages every executor knows, by fence tag (lower case). */
 export const defaultLanguages: Readonly<Record<string, LanguageMappingEntry>> = Object.freeze({

@@ -104,6 +104,22 @@ describe('HopXCodeExecutor languages', () => {
     );
   });
 
+  it('offers go and javascript only where the template has them', async () => {
+    const codeInterpreter = pool.create();
+    const go = await codeInterpreter.executeCodeBlocks([
+      { language: 'go', code: 'package main\nimport "fmt"\nfunc main() { fmt.Println("go ran") }' },
+    ]);
+    // The local template lists Go only when the host has it.
+    expect(go).toEqual(
+      hostHas('go') ? { exitCode: 0, output: 'go ran\n' } : { exitCode: 1, output: '\nunknown language go' },
+    );
+    const base = pool.create({ template: 'base' });
+    const javascript = await base.executeCodeBlocks([{ language: 'js', code: 'console.log(1)' }]);
+    expect(javascript).toEqual({ exitCode: 1, output: '\nunknown language js' });
+    const bash = await base.executeCodeBlocks([{ language: 'bash', code: 'echo still here' }]);
+    expect(bash).toEqual({ exitCode: 0, output: 'still here\n' });
+  });
+
   it('lets the languages option add aliases and runtimes', async () => {
     const executor = pool.create({
       languages: { py3: 'python', perlish: { fileExtension: '.sh', command: 'bash {file} extra-argument' } },
@@ -671,6 +687,15 @@ async function unusedPort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
   return port;
+}
+
+function hostHas(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function leftoverProcesses(pattern: string): string[] {
