@@ -100,7 +100,9 @@ export async function probeHostLanguages(anyPathVisible: boolean): Promise<HostL
   }
   // The node sandboxed code finds on its PATH first; the server's PATH may start with a node_modules/.bin
   // wrapper (a node from npm) that sandboxes cannot see.
-  const node = (await executable('/usr/bin/node')) ? await realpath('/usr/bin/node') : await findOnPath('node');
+  const node = (await executable('/usr/bin/node'))
+    ? await realpath('/usr/bin/node')
+    : await findOnPath('node');
   if (usable(node)) {
     result.javascript = {
       language: 'javascript',
