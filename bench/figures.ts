@@ -8,13 +8,14 @@ export const SECTION_NAMES = [
   'orchestration',
   'tools',
   'memory',
+  'durable',
 ] as const;
 
 /** One section of the benchmark. */
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 /** Unit of a figure. */
-export type Unit = 'ms' | 'µs' | 'blocks/s' | 'MiB' | 'KiB/message';
+export type Unit = 'ms' | 'µs' | 'blocks/s' | 'events/s' | 'MiB' | 'KiB/message';
 
 /** One measured figure: percentiles over its runs, and its ratio to a baseline from the same run. */
 export interface Figure {

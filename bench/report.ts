@@ -20,6 +20,7 @@ const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
   orchestration: 'Orchestration overhead (no model latency)',
   tools: 'Tool calls: local and MCP over stdio (no model latency)',
   memory: 'Memory',
+  durable: 'Durable runs: checkpoints, resume and events replay (file store)',
 };
 
 /** A number with as many decimals as its size deserves. */

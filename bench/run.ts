@@ -5,6 +5,7 @@
  * `--sections=start,memory` runs some sections (written to bench/results/partial.json).
  */
 import { measureConcurrency } from './concurrency.js';
+import { measureDurableRuns } from './durable-runs.js';
 import { measureExecution } from './execution.js';
 import { FigureSet, SECTION_NAMES, type SectionName, type SectionResult } from './figures.js';
 import { measureGroupChat } from './group-chat.js';
@@ -34,6 +35,7 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
   },
   tools: measureMcpTools,
   memory: measureMemory,
+  durable: measureDurableRuns,
 };
 
 function parseArguments(argv: string[]): {

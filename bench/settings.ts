@@ -26,6 +26,11 @@ export interface BenchSettings {
   tools: { warmup: number; iterations: number };
   /** Idle sandboxes measured at once, and messages of the long chat with heap checkpoints every `checkpointEvery`. */
   memory: { sandboxes: number; messages: number; checkpointEvery: number };
+  /**
+   * Durable runs: kept samples of the turn pairs (each a chat of `turnsPerSample` turns, plain and
+   * durable) and code blocks; resumes of the long run and its number of messages.
+   */
+  durable: { turnSamples: number; turnsPerSample: number; resumeRuns: number; messages: number };
 }
 
 /** The published run: at least 30 kept runs for every latency figure. */
@@ -44,6 +49,7 @@ export const FULL_SETTINGS: BenchSettings = {
   },
   tools: { warmup: 50, iterations: 1000 },
   memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
+  durable: { turnSamples: 40, turnsPerSample: 20, resumeRuns: 30, messages: 1000 },
 };
 
 /** The smoke pass CI runs: every section, a few runs each, so the benchmarks cannot rot unnoticed. */
@@ -56,4 +62,5 @@ export const QUICK_SETTINGS: BenchSettings = {
   orchestration: { groupChatRounds: [10, 100], chats: 2, turnsPerChat: 10, longChats: 1, longChatTurns: 200 },
   tools: { warmup: 5, iterations: 20 },
   memory: { sandboxes: 2, messages: 400, checkpointEvery: 100 },
+  durable: { turnSamples: 3, turnsPerSample: 5, resumeRuns: 3, messages: 1000 },
 };

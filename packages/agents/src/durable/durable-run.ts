@@ -8,7 +8,13 @@ import type { ConversableAgent } from '../conversable-agent.js';
 import { RunNotFoundError } from './durable-errors.js';
 import { FileRunStore } from './file-run-store.js';
 import { InMemoryRunStore } from './in-memory-run-store.js';
-import { bindAgents, type RunDefinition, storableChatOptions, storableQueue } from './run-definition.js';
+import {
+  bindAgents,
+  parseRunDefinition,
+  type RunDefinition,
+  storableChatOptions,
+  storableQueue,
+} from './run-definition.js';
 import { followEvents, type RunEvent } from './run-events.js';
 import { type ApprovalPolicy, RunJournal } from './run-journal.js';
 import { answerRequest, type PendingRequest, pendingRequests } from './run-requests.js';
@@ -300,16 +306,8 @@ export async function resumeRun(
   }
   const stored = await store.loadRun(runId);
   if (!stored) throw new RunNotFoundError(`No run ${runId} in the store. Check the run id and the store.`);
-  const parsed = parseRunSnapshot({
-    schemaVersion: RUN_SNAPSHOT_VERSION,
-    runId,
-    createdAt: stored.header.createdAt,
-    status: statusOf(stored.entries, stored.answers),
-    definition: stored.header.definition,
-    entries: stored.entries,
-    answers: stored.answers,
-    state: null,
-  });
+  // The log was written by a journal and is trusted; only the definition, which binds agents, is checked.
+  const parsed = { definition: parseRunDefinition(stored.header.definition) };
   const journal = journalFor(runId, store, parsed.definition, stored);
   const root = new ChatRun({ id: runId, journal, ...(options.signal ? { signal: options.signal } : {}) });
   return new DurableRun({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ChatQueueItem } from '../chats/chat-queue.js';
 import type { InitiateChatOptions } from '../chats/initiate-chat.js';
 import type { ConversableAgent } from '../conversable-agent.js';
-import { NotDurableError } from './durable-errors.js';
+import { InvalidSnapshotError, NotDurableError } from './durable-errors.js';
 
 const jsonMessage = z.union([z.string(), z.record(z.string(), z.unknown())]);
 
@@ -53,6 +53,18 @@ export const runDefinitionSchema = z.object({
 export type RunDefinition = z.infer<typeof runDefinitionSchema>;
 
 type ChatOptions = z.infer<typeof chatOptionsSchema>;
+
+/** Checks a stored definition; a broken one is an `InvalidSnapshotError` naming the first problem. */
+export function parseRunDefinition(value: unknown): RunDefinition {
+  const parsed = runDefinitionSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidSnapshotError(
+      `The stored run definition is not valid: ${issue?.path.join('.') || '(root)'}: ${issue?.message}.`,
+    );
+  }
+  return parsed.data;
+}
 
 const STORABLE_KEYS = ['message', 'maxTurns', 'silent', 'summaryMethod', 'summaryArgs', 'carryover'] as const;
 

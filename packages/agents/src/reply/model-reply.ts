@@ -26,28 +26,31 @@ export async function generateModelReply({
   const untraced = agent.modelClient;
   if (untraced === null) return { final: false };
   const client = tracedModelClient(untraced, requestedModel(agent.llmConfig));
-  const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;
-  const conversation = limitPromptImages(
-    toModelMessages(messages),
-    maxImages ?? DEFAULT_MAX_IMAGES_IN_PROMPT,
-  );
-  const prompt: Message[] = [{ role: 'system', content: agent.systemMessage }, ...conversation];
+  // Built only when the call is made: a resumed run that replays a stored answer skips the work.
+  const buildPrompt = (): Message[] => {
+    const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;
+    const conversation = limitPromptImages(
+      toModelMessages(messages),
+      maxImages ?? DEFAULT_MAX_IMAGES_IN_PROMPT,
+    );
+    return [{ role: 'system', content: agent.systemMessage }, ...conversation];
+  };
   const tools = agent.llmTools;
   const stream = agent.llmConfig !== false && agent.llmConfig.stream === true;
   const format = agent.responseFormat;
   if (format !== undefined) {
-    const request: ModelRequest = {
-      messages: prompt,
+    const request = (): ModelRequest => ({
+      messages: buildPrompt(),
       ...(tools.length > 0 ? { tools } : {}),
       ...(signal ? { signal } : {}),
       ...(stream ? { onTextDelta: (delta: string) => agent.emit('text-delta', { agent, delta }) } : {}),
-    };
+    });
     const reply = await run.step(
       'model-call',
       { agent: agent.name },
       async (stepId) => {
         run.setNextMessageId(agent, stepId);
-        const answer = await createStructured(client, request, format, `Agent '${agent.name}'`);
+        const answer = await createStructured(client, request(), format, `Agent '${agent.name}'`);
         if (answer.kind === 'value') {
           return { role: 'assistant', content: answer.text, parsed: answer.value } as JsonValue;
         }
@@ -71,7 +74,7 @@ export async function generateModelReply({
       let deltas = 0;
       let deltaWrites = Promise.resolve();
       const response = await client.create({
-        messages: prompt,
+        messages: buildPrompt(),
         ...(tools.length > 0 ? { tools } : {}),
         ...(signal ? { signal } : {}),
         ...(stream
