@@ -278,10 +278,10 @@ describe('initiateChat', () => {
     const a = agent('a');
     const b = agent('b');
     await expect(a.initiateChat(b, { message: 'x', summaryMethod: 'nope' as never })).rejects.toThrow(
-      /summary_method must be a string/,
+      /summaryMethod must be 'last_msg', 'reflection_with_llm', a function, or null\./,
     );
     await expect(a.initiateChat(b, { message: 'x', summaryMethod: 'reflection_with_llm' })).rejects.toThrow(
-      /llm client must be set/,
+      /A model client must be set on the recipient or the sender when summaryMethod is 'reflection_with_llm'/,
     );
   });
 

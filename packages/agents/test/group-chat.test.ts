@@ -88,56 +88,56 @@ describe('GroupChat options', () => {
           speakerTransitionsType: 'allowed',
         }),
     ).toThrow(
-      "Don't provide both allowed_or_disallowed_speaker_transitions and allow_repeat_speaker in group chat. Please set one of them to None.",
+      "Don't provide both allowedOrDisallowedSpeakerTransitions and allowRepeatSpeaker in group chat. Please leave one of them out.",
     );
     expect(() => new GroupChat({ agents, allowedOrDisallowedSpeakerTransitions: transitions })).toThrow(
-      "GroupChat allowed_or_disallowed_speaker_transitions is not None, but speaker_transitions_type is None. Please set speaker_transitions_type to either 'allowed' or 'disallowed'.",
+      "GroupChat allowedOrDisallowedSpeakerTransitions is set, but speakerTransitionsType is not. Please set speakerTransitionsType to either 'allowed' or 'disallowed'.",
     );
     expect(() => new GroupChat({ agents, speakerTransitionsType: 'maybe' as 'allowed' })).toThrow(
-      "GroupChat speaker_transitions_type is set to 'maybe'. It should be one of ['allowed', 'disallowed', None] (case insensitive). ",
+      "GroupChat speakerTransitionsType is set to 'maybe'. It should be 'allowed' or 'disallowed' (case insensitive), or left out.",
     );
     expect(() => new GroupChat({ agents, speakerSelectionMethod: 'wrong' as 'auto' })).toThrow(
-      "GroupChat speaker_selection_method is set to 'wrong'. It should be one of ['auto', 'manual', 'random', 'round_robin'] (case insensitive). ",
+      "GroupChat speakerSelectionMethod is set to 'wrong'. It should be one of ['auto', 'manual', 'random', 'round_robin'] (case insensitive), or a function.",
     );
     expect(
       new GroupChat({ agents, speakerSelectionMethod: 'Round_Robin' as 'round_robin' })
         .speakerSelectionMethod,
     ).toBe('round_robin');
     expect(() => new GroupChat({ agents, allowRepeatSpeaker: 'yes' as unknown as boolean })).toThrow(
-      'GroupChat allow_repeat_speaker should be a bool or a list of Agents.',
+      'GroupChat allowRepeatSpeaker should be a boolean or an array of agents.',
     );
     expect(() => new GroupChat({ agents, selectSpeakerMessageTemplate: '' })).toThrow(
-      'select_speaker_message_template cannot be empty or None.',
+      'selectSpeakerMessageTemplate cannot be empty or null.',
     );
     expect(() => new GroupChat({ agents, roleForSelectSpeakerMessages: '' })).toThrow(
-      'role_for_select_speaker_messages cannot be empty or None.',
+      'roleForSelectSpeakerMessages cannot be empty or null.',
     );
     // Refused here, where AutoGen (and hopgen before) accepted it and the first selection crashed.
     expect(() => new GroupChat({ agents, roleForSelectSpeakerMessages: 'SockS' })).toThrow(
-      "role_for_select_speaker_messages is set to 'SockS': the selector's prompt messages would be invalid chat messages. Use one of ['system', 'user', 'assistant']",
+      "roleForSelectSpeakerMessages is set to 'SockS': the selector's prompt messages would be invalid chat messages. Use one of ['system', 'user', 'assistant']",
     );
     expect(new GroupChat({ agents, roleForSelectSpeakerMessages: 'user' }).roleForSelectSpeakerMessages).toBe(
       'user',
     );
-    // null is not 'left out': AutoGen's own message says these cannot be None.
-    for (const [option, name] of [
-      ['selectSpeakerMessageTemplate', 'select_speaker_message_template'],
-      ['roleForSelectSpeakerMessages', 'role_for_select_speaker_messages'],
-      ['selectSpeakerAutoMultipleTemplate', 'select_speaker_auto_multiple_template'],
-      ['selectSpeakerAutoNoneTemplate', 'select_speaker_auto_none_template'],
+    // null is not 'left out': as AutoGen refuses None, these refuse null, and the message names the option.
+    for (const option of [
+      'selectSpeakerMessageTemplate',
+      'roleForSelectSpeakerMessages',
+      'selectSpeakerAutoMultipleTemplate',
+      'selectSpeakerAutoNoneTemplate',
     ] as const) {
       expect(() => new GroupChat({ agents, [option]: null as never }), option).toThrow(
-        `${name} cannot be empty or None.`,
+        `${option} cannot be empty or null.`,
       );
     }
     expect(
       new GroupChat({ agents, selectSpeakerPromptTemplate: null }).selectSpeakerPromptTemplate,
     ).toBeNull();
     expect(() => new GroupChat({ agents, maxRetriesForSelectingSpeaker: -1 })).toThrow(
-      'max_retries_for_selecting_speaker must be greater than or equal to zero',
+      'maxRetriesForSelectingSpeaker must be greater than or equal to zero.',
     );
     expect(() => new GroupChat({ agents, maxRetriesForSelectingSpeaker: 1.5 })).toThrow(
-      'max_retries_for_selecting_speaker cannot be None or non-int',
+      'maxRetriesForSelectingSpeaker must be a whole number.',
     );
     expect(
       () =>
@@ -146,7 +146,7 @@ describe('GroupChat options', () => {
           allowedOrDisallowedSpeakerTransitions: new Map([[alice, [carol]]]),
           speakerTransitionsType: 'allowed',
         }),
-    ).toThrow(/allowed_speaker_transitions_dict has values not in agents/);
+    ).toThrow(/allowedOrDisallowedSpeakerTransitions has values not in agents/);
     expect(
       () =>
         new GroupChat({
@@ -154,7 +154,7 @@ describe('GroupChat options', () => {
           allowedOrDisallowedSpeakerTransitions: new Map([[alice, [bob, bob]]]),
           speakerTransitionsType: 'allowed',
         }),
-    ).toThrow(/Duplicate values found in allowed_speaker_transitions_dict\[alice\]/);
+    ).toThrow(/Duplicate values found in allowedOrDisallowedSpeakerTransitions for alice\./);
     expect(() => new GroupChat({ agents, maxRound: 0 })).toThrow(InvalidOptionError);
   });
 
@@ -347,7 +347,7 @@ describe('GroupChatManager run loop', () => {
     for (const [selected, message] of [
       [outsider, 'Custom speaker selection function returned an agent dave not in the group chat.'],
       [42, 'Custom speaker selection function returned an object of type number instead of Agent or str.'],
-      ['nope', "GroupChat speaker_selection_method is set to 'nope'."],
+      ['nope', "GroupChat speakerSelectionMethod is set to 'nope'."],
     ] as const) {
       const groupchat = new GroupChat({
         agents: [alice, bob],
@@ -413,7 +413,7 @@ describe('GroupChatManager run loop', () => {
     if (call) call.function.name = 'missing';
     carol.registerFunction({ lookup: null });
     await expect(groupchat.selectSpeaker(alice, manager)).rejects.toThrow(
-      'No agent can execute the function missing. Please check the function_map of the agents.',
+      'No agent can execute the function missing. Register it on one of the agents (registerFunction or functionMap).',
     );
   });
 
@@ -575,7 +575,7 @@ describe('GroupChatManager run loop', () => {
           },
         }),
     ).toThrow(
-      "GroupChatManager is not allowed to make function/tool calls. Please remove the 'functions' or 'tools' config in 'llm_config' you passed in.",
+      'GroupChatManager is not allowed to make function/tool calls. Please remove `functions` and `tools` from the llmConfig you passed in.',
     );
     const manager = new GroupChatManager({
       groupchat: new GroupChat({ agents: [alice, bob], speakerSelectionMethod: 'random' }),
@@ -720,7 +720,7 @@ describe('GroupChatManager.resume', () => {
     const { groupchat, manager } = await savedChat();
     const before = groupchat.messages.length;
     await expect(manager.resume([])).rejects.toThrow(
-      'Cannot resume group chat as no messages were provided. Use GroupChatManager.run_chat or ConversableAgent.initiate_chat to start a new chat.',
+      'Cannot resume group chat as no messages were provided. Use initiateChat to start a new chat.',
     );
     await expect(manager.resume([{ role: 'user', content: 'x', name: 'zed' }])).rejects.toThrow(
       "Agent name in message doesn't exist as agent in group chat: zed",

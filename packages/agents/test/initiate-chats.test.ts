@@ -84,7 +84,7 @@ describe('initiateChats (sequential)', () => {
       initiateChats([
         { sender: user, recipient: helper, message: 'x', summaryMethod: 'reflection_with_llm', silent: true },
       ]),
-    ).rejects.toThrow(/llm client must be set/);
+    ).rejects.toThrow(/A model client must be set on the recipient or the sender/);
     expect(helper.chatMessages.size).toBe(0);
   });
 });

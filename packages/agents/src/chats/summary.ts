@@ -65,12 +65,12 @@ export function validateSummaryMethod(
   }
   if (summaryMethod !== 'last_msg' && summaryMethod !== 'reflection_with_llm') {
     throw new InvalidOptionError(
-      "summary_method must be a string chosen from 'reflection_with_llm' or 'last_msg' or a callable, or None. Pass summaryMethod: 'last_msg', 'reflection_with_llm', a function or null.",
+      "summaryMethod must be 'last_msg', 'reflection_with_llm', a function, or null.",
     );
   }
   if (summaryMethod === 'reflection_with_llm' && !recipient.modelClient && !sender.modelClient) {
     throw new InvalidOptionError(
-      'llm client must be set in either the recipient or sender when summary_method is reflection_with_llm. Give one of the agents an llmConfig.',
+      "A model client must be set on the recipient or the sender when summaryMethod is 'reflection_with_llm': give one of the agents an llmConfig.",
     );
   }
 }

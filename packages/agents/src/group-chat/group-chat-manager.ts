@@ -72,7 +72,7 @@ export class GroupChatManager extends ConversableAgent {
     const llmConfig = rest.llmConfig;
     if (llmConfig && ((llmConfig.tools && llmConfig.tools.length > 0) || llmConfig['functions'])) {
       throw new InvalidOptionError(
-        "GroupChatManager is not allowed to make function/tool calls. Please remove the 'functions' or 'tools' config in 'llm_config' you passed in.",
+        'GroupChatManager is not allowed to make function/tool calls. Please remove `functions` and `tools` from the llmConfig you passed in.',
       );
     }
     // Like AutoGen, a manager without a model is fine until an 'auto' selection needs one: the
@@ -249,7 +249,7 @@ export class GroupChatManager extends ConversableAgent {
     const groupchat = this.#groupchat;
     if (loaded.length === 0) {
       throw new ResumeError(
-        'Cannot resume group chat as no messages were provided. Use GroupChatManager.run_chat or ConversableAgent.initiate_chat to start a new chat.',
+        'Cannot resume group chat as no messages were provided. Use initiateChat to start a new chat.',
       );
     }
     for (const message of loaded) {

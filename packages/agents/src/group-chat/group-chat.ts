@@ -110,7 +110,7 @@ const SELECTOR_ROLES = ['system', 'user', 'assistant'];
 function requireSelectorRole(role: string): string {
   if (!SELECTOR_ROLES.includes(role)) {
     throw new InvalidOptionError(
-      `role_for_select_speaker_messages is set to '${role}': the selector's prompt messages would be invalid chat messages. Use one of ${pythonListRepr(SELECTOR_ROLES)} (roleForSelectSpeakerMessages, case-sensitive).`,
+      `roleForSelectSpeakerMessages is set to '${role}': the selector's prompt messages would be invalid chat messages. Use one of ${pythonListRepr(SELECTOR_ROLES)} (case-sensitive).`,
     );
   }
   return role;
@@ -119,7 +119,7 @@ function requireSelectorRole(role: string): string {
 function requireText(value: unknown, option: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidOptionError(
-      `${option} cannot be empty or None. Leave it out to use AutoGen's default text.`,
+      `${option} cannot be empty or null. Leave it out to use AutoGen's default text.`,
     );
   }
   return value;
@@ -130,7 +130,7 @@ export function validateSpeakerSelectionMethod(method: string): SpeakerSelection
   const lower = typeof method === 'string' ? method.toLowerCase() : method;
   if (!(VALID_SPEAKER_SELECTION_METHODS as readonly unknown[]).includes(lower)) {
     throw new InvalidOptionError(
-      `GroupChat speaker_selection_method is set to '${String(method)}'. It should be one of ${pythonListRepr(VALID_SPEAKER_SELECTION_METHODS)} (case insensitive). `,
+      `GroupChat speakerSelectionMethod is set to '${String(method)}'. It should be one of ${pythonListRepr(VALID_SPEAKER_SELECTION_METHODS)} (case insensitive), or a function.`,
     );
   }
   return lower as SpeakerSelectionMethodName;
@@ -221,13 +221,13 @@ export class GroupChat {
 
     const allowRepeat = options.allowRepeatSpeaker;
     if (allowRepeat !== undefined && typeof allowRepeat !== 'boolean' && !Array.isArray(allowRepeat)) {
-      throw new InvalidOptionError('GroupChat allow_repeat_speaker should be a bool or a list of Agents.');
+      throw new InvalidOptionError('GroupChat allowRepeatSpeaker should be a boolean or an array of agents.');
     }
     const transitionsType = options.speakerTransitionsType;
     const loweredType = typeof transitionsType === 'string' ? transitionsType.toLowerCase() : transitionsType;
     if (loweredType !== undefined && loweredType !== 'allowed' && loweredType !== 'disallowed') {
       throw new InvalidOptionError(
-        `GroupChat speaker_transitions_type is set to '${String(transitionsType)}'. It should be one of ['allowed', 'disallowed', None] (case insensitive). `,
+        `GroupChat speakerTransitionsType is set to '${String(transitionsType)}'. It should be 'allowed' or 'disallowed' (case insensitive), or left out.`,
       );
     }
     this.speakerTransitionsType = loweredType as SpeakerTransitionsType | undefined;
@@ -236,12 +236,12 @@ export class GroupChat {
     this.allowRepeatSpeaker = transitions === undefined && allowRepeat === undefined ? true : allowRepeat;
     if (transitions !== undefined && this.allowRepeatSpeaker !== undefined) {
       throw new InvalidOptionError(
-        "Don't provide both allowed_or_disallowed_speaker_transitions and allow_repeat_speaker in group chat. Please set one of them to None.",
+        "Don't provide both allowedOrDisallowedSpeakerTransitions and allowRepeatSpeaker in group chat. Please leave one of them out.",
       );
     }
     if (transitions !== undefined && this.speakerTransitionsType === undefined) {
       throw new InvalidOptionError(
-        "GroupChat allowed_or_disallowed_speaker_transitions is not None, but speaker_transitions_type is None. Please set speaker_transitions_type to either 'allowed' or 'disallowed'.",
+        "GroupChat allowedOrDisallowedSpeakerTransitions is set, but speakerTransitionsType is not. Please set speakerTransitionsType to either 'allowed' or 'disallowed'.",
       );
     }
     if (transitions === undefined) {
@@ -269,7 +269,7 @@ export class GroupChat {
     // Only a left-out option means the default: null and '' are refused, as AutoGen refuses None and ''.
     this.selectSpeakerMessageTemplate = requireText(
       withDefault(options.selectSpeakerMessageTemplate, DEFAULT_SELECT_SPEAKER_MESSAGE_TEMPLATE),
-      'select_speaker_message_template',
+      'selectSpeakerMessageTemplate',
     );
     const prompt =
       options.selectSpeakerPromptTemplate === undefined
@@ -279,27 +279,27 @@ export class GroupChat {
     this.roleForSelectSpeakerMessages = requireSelectorRole(
       requireText(
         withDefault(options.roleForSelectSpeakerMessages, 'system'),
-        'role_for_select_speaker_messages',
+        'roleForSelectSpeakerMessages',
       ),
     );
     this.selectSpeakerAutoMultipleTemplate = requireText(
       withDefault(options.selectSpeakerAutoMultipleTemplate, DEFAULT_SELECT_SPEAKER_AUTO_MULTIPLE_TEMPLATE),
-      'select_speaker_auto_multiple_template',
+      'selectSpeakerAutoMultipleTemplate',
     );
     this.selectSpeakerAutoNoneTemplate = requireText(
       withDefault(options.selectSpeakerAutoNoneTemplate, DEFAULT_SELECT_SPEAKER_AUTO_NONE_TEMPLATE),
-      'select_speaker_auto_none_template',
+      'selectSpeakerAutoNoneTemplate',
     );
     const retries = this.maxRetriesForSelectingSpeaker;
     if (typeof retries !== 'number' || !Number.isInteger(retries)) {
-      throw new InvalidOptionError('max_retries_for_selecting_speaker cannot be None or non-int');
+      throw new InvalidOptionError('maxRetriesForSelectingSpeaker must be a whole number.');
     }
     if (retries < 0) {
-      throw new InvalidOptionError('max_retries_for_selecting_speaker must be greater than or equal to zero');
+      throw new InvalidOptionError('maxRetriesForSelectingSpeaker must be greater than or equal to zero.');
     }
     const verbose = options.selectSpeakerAutoVerbose ?? false;
     if (typeof verbose !== 'boolean') {
-      throw new InvalidOptionError('select_speaker_auto_verbose cannot be None or non-bool');
+      throw new InvalidOptionError('selectSpeakerAutoVerbose must be a boolean.');
     }
     this.selectSpeakerAutoVerbose = verbose;
   }

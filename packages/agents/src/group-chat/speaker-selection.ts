@@ -123,7 +123,7 @@ async function prepareAndSelectAgents(
   if (members.length === 2 && methodName !== 'round_robin' && allowRepeat) {
     warnOnce(
       groupchat,
-      "GroupChat is underpopulated with 2 agents. Consider setting speaker_selection_method to 'round_robin' or allow_repeat_speaker to False, or use direct communication, unless repeated speaker is desired.",
+      "GroupChat is underpopulated with 2 agents. Consider setting speakerSelectionMethod to 'round_robin' or allowRepeatSpeaker to false, or use direct communication, unless repeated speaker is desired.",
     );
   }
 
@@ -137,7 +137,7 @@ async function prepareAndSelectAgents(
       if (candidates.length === 0) candidates = members.filter((agent) => agent.functionMap.size > 0);
       if (candidates.length === 0) {
         throw new SpeakerSelectionError(
-          `No agent can execute the function ${functionNames.join(', ')}. Please check the function_map of the agents.`,
+          `No agent can execute the function ${functionNames.join(', ')}. Register it on one of the agents (registerFunction or functionMap).`,
         );
       }
       if (candidates.length === 1) {
@@ -157,7 +157,7 @@ async function prepareAndSelectAgents(
   if (allowed === undefined) {
     if (lastIsMember) {
       throw new NoEligibleSpeakerError(
-        `Last speaker ${lastSpeaker.name} is not in the allowed_speaker_transitions_dict.`,
+        `Last speaker ${lastSpeaker.name} is not in allowedOrDisallowedSpeakerTransitions: give it an entry (its targets).`,
       );
     }
     graphEligible = [];
@@ -187,7 +187,7 @@ function validateMethod(method: string): SpeakerSelectionMethodName {
   const lower = typeof method === 'string' ? method.toLowerCase() : method;
   if (lower === 'auto' || lower === 'manual' || lower === 'random' || lower === 'round_robin') return lower;
   throw new InvalidOptionError(
-    `GroupChat speaker_selection_method is set to '${String(method)}'. It should be one of ['auto', 'manual', 'random', 'round_robin'] (case insensitive). `,
+    `GroupChat speakerSelectionMethod is set to '${String(method)}'. It should be one of ['auto', 'manual', 'random', 'round_robin'] (case insensitive), or a function.`,
   );
 }
 
@@ -304,7 +304,7 @@ export function selectorLlmConfig(groupchat: GroupChat, selector: ConversableAge
 
 /** The error text when `'auto'` selection has no model. */
 export const MISSING_SELECTOR_CONFIG =
-  "The group chat's internal speaker selection agent does not have an LLM configuration. Please provide a valid LLM config to the group chat's GroupChatManager or set it with the select_speaker_auto_llm_config parameter. (hopgen: pass llmConfig to the GroupChatManager, set selectSpeakerAutoLlmConfig on the GroupChat, or choose speakerSelectionMethod 'round_robin', 'random', 'manual' or a function.)";
+  "The group chat's internal speaker selection agent does not have an LLM configuration. Pass llmConfig to the GroupChatManager, set selectSpeakerAutoLlmConfig on the GroupChat, or choose speakerSelectionMethod 'round_robin', 'random', 'manual' or a function.";
 
 /**
  * The `'auto'` method: a two-agent inner chat between a `checking_agent` that validates each answer

@@ -45,12 +45,12 @@ export function checkGraphValidity<A extends Named>(
   for (const [source, targets] of transitions) {
     if (!Array.isArray(targets)) {
       throw new InvalidOptionError(
-        'allowed_speaker_transitions_dict must be a dictionary with lists as values. Give every agent of the transitions Map an array of agents.',
+        'allowedOrDisallowedSpeakerTransitions must map each agent to an array of agents.',
       );
     }
     if (!members.has(source)) {
       throw new InvalidOptionError(
-        `allowed_speaker_transitions_dict has keys not in agents. ${source?.name ?? String(source)} is a key of the transitions but not a member of the group chat.`,
+        `allowedOrDisallowedSpeakerTransitions has keys not in agents. ${source?.name ?? String(source)} is a key of the transitions but not a member of the group chat.`,
       );
     }
   }
@@ -58,7 +58,7 @@ export function checkGraphValidity<A extends Named>(
     for (const target of targets) {
       if (!members.has(target)) {
         throw new InvalidOptionError(
-          `allowed_speaker_transitions_dict has values not in agents. ${target?.name ?? String(target)} is a transition target but not a member of the group chat.`,
+          `allowedOrDisallowedSpeakerTransitions has values not in agents. ${target?.name ?? String(target)} is a transition target but not a member of the group chat.`,
         );
       }
     }
@@ -66,7 +66,7 @@ export function checkGraphValidity<A extends Named>(
   for (const [source, targets] of transitions) {
     if (new Set(targets).size !== targets.length) {
       throw new InvalidOptionError(
-        `Duplicate values found in allowed_speaker_transitions_dict[${source.name}]. List each target agent once.`,
+        `Duplicate values found in allowedOrDisallowedSpeakerTransitions for ${source.name}. List each target agent once.`,
       );
     }
   }
