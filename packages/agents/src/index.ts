@@ -154,6 +154,15 @@ export { type HumanInputProvider, ScriptedHumanInput, TerminalHumanInput } from 
 export type { LlmConfig, ModelConfig } from './llm-config.js';
 export type { ContentPart, Message, MessageInput, ToolCall } from './message.js';
 export { contentToString, messageSchema, normalizeMessage, toModelMessages } from './message.js';
+export {
+  AllConfigsFailedError,
+  answerFromConfigList,
+  type ConfigFailure,
+  type ConfigListAnswer,
+  type ConfigListCall,
+  type ConfigOutcome,
+  describeModelError,
+} from './model-clients/config-fallback.js';
 export type { ConfigListFromJsonOptions, FilterDict } from './model-clients/config-list.js';
 export { configListFromJson, filterConfig, normalizeConfigKeys } from './model-clients/config-list.js';
 export { createModelClient } from './model-clients/create-model-client.js';
@@ -163,9 +172,8 @@ export type {
   ModelRequest,
   ModelResponse,
 } from './model-clients/model-client.js';
-export type { ConfigFailure, OpenAIChatResponse } from './model-clients/openai-chat-client.js';
+export type { OpenAIChatResponse } from './model-clients/openai-chat-client.js';
 export {
-  AllConfigsFailedError,
   ContentFilterError,
   MissingModelApiKeyError,
   OpenAIChatClient,

@@ -1,11 +1,11 @@
 import {
-  AllConfigsFailedError,
+  answerFromConfigList,
   backoffDelayMs,
   type CachedResponse,
-  type ConfigFailure,
+  type ConfigOutcome,
   cacheKey,
   DiskResponseCache,
-  isCachedResponse,
+  describeModelError,
   type ModelClient,
   type ModelRequest,
   type ModelResponse,
@@ -59,41 +59,16 @@ export class AiSdkChatClient implements ModelClient {
   }
 
   /** Sends the request to the first config that answers, from the cache when it has the answer. */
-  async create(request: ModelRequest): Promise<AiSdkChatResponse> {
-    const failures: ConfigFailure[] = [];
-    let attemptsSoFar = 0;
-    for (const [configIndex, config] of this.#options.configList.entries()) {
-      const model = modelName(config);
-      const key = this.#cacheKey(config, model, request);
-      // A cache that fails or holds something odd is a miss, never a failed call.
-      const stored = this.#cache ? await this.#cache.get(key).catch(() => undefined) : undefined;
-      if (isCachedResponse(stored)) {
-        if (request.onTextDelta && stored.message.content) request.onTextDelta(stored.message.content);
-        this.#usage.record(stored.model, stored.usage, true);
-        return { ...stored, cached: true, configIndex, attempts: 0 };
-      }
-      const outcome = await this.#callWithRetries(config, model, request);
-      attemptsSoFar += outcome.attempts;
-      if ('error' in outcome) {
-        const provider = config.languageModel.provider;
-        failures.push({
-          configIndex,
-          model,
-          baseURL: provider,
-          attempts: outcome.attempts,
-          error: outcome.error,
-        });
-        continue;
-      }
-      const answer = outcome.answer;
-      if (this.#cache && (answer.message.content !== null || answer.message.tool_calls)) {
-        // A cache that cannot be written must not lose an answer that was paid for.
-        await this.#cache.set(key, answer).catch(() => undefined);
-      }
-      this.#usage.record(answer.model, answer.usage, false);
-      return { ...answer, cached: false, configIndex, attempts: attemptsSoFar };
-    }
-    throw new AllConfigsFailedError(failures);
+  create(request: ModelRequest): Promise<AiSdkChatResponse> {
+    const configList = this.#options.configList;
+    return answerFromConfigList({
+      configCount: configList.length,
+      request,
+      cache: this.#cache,
+      usage: this.#usage,
+      cacheKey: (configIndex) => this.#cacheKey(configList[configIndex]!, request),
+      call: (configIndex) => this.#callWithRetries(configIndex, configList[configIndex]!, request),
+    });
   }
 
   /** Usage so far, with and without cached answers. */
@@ -107,10 +82,10 @@ export class AiSdkChatClient implements ModelClient {
   }
 
   /** The cache key: everything that shapes the answer, and no secret (the model object is not serialised). */
-  #cacheKey(config: AiSdkModelConfig, model: string, request: ModelRequest): string {
+  #cacheKey(config: AiSdkModelConfig, request: ModelRequest): string {
     return cacheKey({
       provider: config.languageModel.provider,
-      model,
+      model: modelName(config),
       messages: request.messages,
       tools: request.tools ?? [],
       temperature: this.#options.temperature,
@@ -120,11 +95,16 @@ export class AiSdkChatClient implements ModelClient {
   }
 
   async #callWithRetries(
+    configIndex: number,
     config: AiSdkModelConfig,
-    model: string,
     request: ModelRequest,
-  ): Promise<{ answer: CachedResponse; attempts: number } | { error: unknown; attempts: number }> {
+  ): Promise<ConfigOutcome> {
+    const model = modelName(config);
     const maxRetries = this.#options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    const fail = (error: unknown, attempts: number): ConfigOutcome => ({
+      failure: { configIndex, model, baseURL: config.languageModel.provider, attempts, error },
+      attempts,
+    });
     for (let attempt = 1; ; attempt++) {
       const streamed = { any: false };
       try {
@@ -135,17 +115,16 @@ export class AiSdkChatClient implements ModelClient {
         if (streamed.any) {
           // Text already shown cannot be taken back: replaying the call (here or on another config) would show it twice.
           throw new StreamBrokenError(
-            `The answer of model ${model} (${config.languageModel.provider}) broke off after part of it was streamed (${describeError(error)}); it was not retried so no text is shown twice. Send the request again.`,
+            `The answer of model ${model} (${config.languageModel.provider}) broke off after part of it was streamed (${describeModelError(error)}); it was not retried so no text is shown twice. Send the request again.`,
             { cause: error },
           );
         }
-        if (classifyFailure(error) !== 'retryable' || attempt > maxRetries)
-          return { error, attempts: attempt };
+        if (classifyFailure(error) !== 'retryable' || attempt > maxRetries) return fail(error, attempt);
         const delay = backoffDelayMs(attempt - 1, retryAfterMs(error), {
           baseDelayMs: this.#options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
           maxDelayMs: this.#options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
         });
-        if (delay === undefined) return { error, attempts: attempt };
+        if (delay === undefined) return fail(error, attempt);
         await sleep(delay, request.signal);
       }
     }
@@ -231,8 +210,4 @@ function validateOptions(options: AiSdkChatClientOptions): void {
       );
     }
   }
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,16 +4,16 @@ import type { LlmConfig, ModelConfig } from '../llm-config.js';
 import { type ToolCall, toModelMessages } from '../message.js';
 import { assertDurationMs } from '../timer-limits.js';
 import { normalizeToolName } from '../tools/tool-name.js';
+import {
+  AllConfigsFailedError,
+  answerFromConfigList,
+  type ConfigOutcome,
+  describeModelError,
+} from './config-fallback.js';
 import { normalizeConfigKeys } from './config-list.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
 import { computeCost } from './prices.js';
-import {
-  type CachedResponse,
-  cacheKey,
-  DiskResponseCache,
-  isCachedResponse,
-  type ResponseCache,
-} from './response-cache.js';
+import { type CachedResponse, cacheKey, DiskResponseCache, type ResponseCache } from './response-cache.js';
 import {
   classifyFailure,
   IncompleteStreamError,
@@ -30,35 +30,6 @@ export interface OpenAIChatResponse extends ModelResponse {
   configIndex: number;
   /** HTTP attempts made for this answer, over all configs (0 for a cache hit). */
   attempts: number;
-}
-
-/** Why one config of the list did not answer. */
-export interface ConfigFailure {
-  /** Index in `configList`. */
-  configIndex: number;
-  model: string;
-  /** Endpoint used (never the API key). */
-  baseURL: string;
-  /** HTTP attempts made on this config. */
-  attempts: number;
-  /** The last error. */
-  error: unknown;
-}
-
-/**
- * Every config of the list failed; `failures` says, per config, why. The message already holds each
- * failure's message, so neither `failures` nor a `cause` is printed again under it by Node.
- */
-export class AllConfigsFailedError extends ModelClientError {
-  declare readonly failures: ConfigFailure[];
-
-  constructor(failures: ConfigFailure[]) {
-    super(
-      `The model call failed on every config of llmConfig.configList:\n${failures.map(describeFailure).join('\n')}\n` +
-        'Check the model names, API keys and base URLs, or add another config to fall back to.',
-    );
-    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
-  }
 }
 
 /** A config has no API key, and neither `OPENAI_API_KEY` nor a `baseURL` to a local server is set. */
@@ -156,37 +127,24 @@ export class OpenAIChatClient implements ModelClient {
   /** Sends the request to the first config that answers, from the cache when it has the answer. */
   async create(request: ModelRequest): Promise<OpenAIChatResponse> {
     const configList = this.#config.configList ?? [];
-    const failures: ConfigFailure[] = [];
-    let attemptsSoFar = 0;
-    for (const [configIndex, modelConfig] of configList.entries()) {
-      const params = this.#params(modelConfig, request);
-      const key = cacheKey(params);
-      // A cache that fails or holds something odd is a miss, never a failed call.
-      const stored = this.#cache ? await this.#cache.get(key).catch(() => undefined) : undefined;
-      const hit = isCachedResponse(stored) ? stored : undefined;
-      if (hit) {
-        if (request.onTextDelta && hit.message.content) request.onTextDelta(hit.message.content);
-        this.#usage.record(hit.model, hit.usage, true);
-        return { ...hit, cached: true, configIndex, attempts: 0 };
-      }
-      const outcome = await this.#callWithRetries(configIndex, modelConfig, params, request);
-      attemptsSoFar += outcome.attempts;
-      if ('failure' in outcome) {
-        failures.push(outcome.failure);
-        continue;
-      }
-      const answer = outcome.answer;
-      if (this.#cache && (answer.message.content !== null || answer.message.tool_calls)) {
-        // A cache that cannot be written must not lose an answer that was paid for.
-        await this.#cache.set(key, answer).catch(() => undefined);
-      }
-      this.#usage.record(answer.model, answer.usage, false);
-      return { ...answer, cached: false, configIndex, attempts: attemptsSoFar };
+    const params = configList.map((modelConfig) => this.#params(modelConfig, request));
+    try {
+      return await answerFromConfigList({
+        configCount: configList.length,
+        request,
+        cache: this.#cache,
+        usage: this.#usage,
+        cacheKey: (configIndex) => cacheKey(params[configIndex]!),
+        call: (configIndex) =>
+          this.#callWithRetries(configIndex, configList[configIndex]!, params[configIndex]!, request),
+      });
+    } catch (error) {
+      // A lone config without a key is a setup mistake, not a failed call: its own message says it all.
+      const only =
+        error instanceof AllConfigsFailedError && error.failures.length === 1 ? error.failures[0] : undefined;
+      if (only?.error instanceof MissingModelApiKeyError) throw only.error;
+      throw error;
     }
-    // A lone config without a key is a setup mistake, not a failed call: its own message says it all.
-    const [only] = failures;
-    if (failures.length === 1 && only?.error instanceof MissingModelApiKeyError) throw only.error;
-    throw new AllConfigsFailedError(failures);
   }
 
   /** Usage so far, with and without cached answers. */
@@ -220,7 +178,7 @@ export class OpenAIChatClient implements ModelClient {
     modelConfig: ModelConfig,
     params: Record<string, unknown>,
     request: ModelRequest,
-  ): Promise<{ answer: CachedResponse; attempts: number } | { failure: ConfigFailure; attempts: number }> {
+  ): Promise<ConfigOutcome> {
     const maxRetries = this.#config.maxRetries ?? DEFAULT_MAX_RETRIES;
     const baseURL = modelConfig.baseURL ?? process.env['OPENAI_BASE_URL'] ?? OPENAI_BASE_URL;
     const fail = (error: unknown, attempts: number) => ({
@@ -252,7 +210,7 @@ export class OpenAIChatClient implements ModelClient {
         if (streamed.any) {
           // Text already shown cannot be taken back: replaying the call (here or on another config) would show it twice.
           throw new ModelClientError(
-            `The answer of model ${modelConfig.model} at ${baseURL} broke off after part of it was streamed (${describeError(error)}); it was not retried so no text is shown twice. Send the request again.`,
+            `The answer of model ${modelConfig.model} at ${baseURL} broke off after part of it was streamed (${describeModelError(error)}); it was not retried so no text is shown twice. Send the request again.`,
             { cause: error },
           );
         }
@@ -404,17 +362,4 @@ export class OpenAIChatClient implements ModelClient {
     if (raw.finishReason !== undefined) answer.finishReason = raw.finishReason;
     return answer;
   }
-}
-
-function describeFailure(failure: ConfigFailure): string {
-  const attempts = failure.attempts === 1 ? '1 attempt' : `${failure.attempts} attempts`;
-  return `- configList[${failure.configIndex}] model ${failure.model} at ${failure.baseURL} (${attempts}): ${describeError(failure.error)}`;
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof OpenAI.APIConnectionTimeoutError) {
-    return 'timed out. The endpoint may be congested or `timeoutMs` in llmConfig may be too small.';
-  }
-  if (error instanceof OpenAI.APIError && error.status !== undefined) return `HTTP ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
 }

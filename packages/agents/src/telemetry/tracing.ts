@@ -29,6 +29,7 @@ const TRACER_NAME = '@hopgen/agents';
 const scopes = new AsyncLocalStorage<TraceScope>();
 let loadedApi: OpenTelemetryApi | null | undefined;
 let options: TracingOptions = {};
+let cachedTracer: { provider: TracerProvider; tracer: Tracer } | undefined;
 
 /**
  * Sets where hopgen's OpenTelemetry spans go and whether they carry message content. Tracing needs the
@@ -88,7 +89,7 @@ export async function withSpan<T>(
   if (api === null) return work(undefined);
   const parent = scopes.getStore();
   const agentName = settings.agentName ?? parent?.agentName;
-  const tracer: Tracer = (options.tracerProvider ?? api.trace.getTracerProvider()).getTracer(TRACER_NAME);
+  const tracer = tracerOf(api);
   const span = tracer.startSpan(
     settings.name,
     {
@@ -121,6 +122,14 @@ export async function withSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/** The tracer of the configured (or global) provider; the global one is a proxy that follows later registrations. */
+function tracerOf(api: OpenTelemetryApi): Tracer {
+  const provider = options.tracerProvider ?? api.trace.getTracerProvider();
+  if (cachedTracer?.provider !== provider)
+    cachedTracer = { provider, tracer: provider.getTracer(TRACER_NAME) };
+  return cachedTracer.tracer;
 }
 
 function recordingSpan(api: OpenTelemetryApi, span: Span): RecordingSpan {
