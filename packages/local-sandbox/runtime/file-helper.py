@@ -37,6 +37,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 CHUNK = 1 << 20
 HEADER_LIMIT = 1 << 20
+# About how much JSON one listing page may hold: well inside what the server reads of a reply.
+PAGE_BYTES = 4 << 20
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -176,12 +178,16 @@ def op_read(workspace, request, connection, _body):
     if not stat.S_ISREG(info.st_mode):
         raise Refused("NOT_REGULAR")
     limit = int(request["max_bytes"])
-    if info.st_size > limit:
-        raise Refused("TOO_LARGE")
-    reply(connection, {"ok": True, "path": workspace.relative(real), "size": info.st_size})
+    # Both sizes: a sparse file costs its writer nothing on disk but its whole logical size to send.
+    allocated = info.st_blocks * 512
+    if info.st_size > limit or allocated > limit:
+        raise Refused("TOO_LARGE", size=info.st_size, allocated=allocated)
+    size = info.st_size
+    reply(connection, {"ok": True, "path": workspace.relative(real), "size": size, "allocated": allocated})
+    # Exactly the size announced, even if the file grows meanwhile: the server streams it with that length.
     sent = 0
-    while sent < limit:
-        chunk = os.read(fd, min(CHUNK, limit - sent))
+    while sent < size:
+        chunk = os.read(fd, min(CHUNK, size - sent))
         if not chunk:
             break
         connection.sendall(chunk)
@@ -244,22 +250,31 @@ def op_write(workspace, request, _connection, body):
 
 
 def op_list(workspace, request, _connection, _body):
+    """One page of a directory, names in code-point order after `after`: at most `limit` entries and
+    about PAGE_BYTES of reply, so no directory is too large to list."""
     real = workspace.resolve(request["path"])
     try:
         fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | FLAGS)
     except NotADirectoryError:
         raise Refused("NOT_DIRECTORY") from None
-    entries = []
+    after = request.get("after")
+    limit = int(request.get("limit") or 1000)
     with os.scandir(fd) as iterator:
-        for entry in iterator:
-            try:
-                info = os.stat(entry.name, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # removed while listing
-            entries.append(
-                {"name": entry.name, "mode": info.st_mode, "size": info.st_size, "mtime": info.st_mtime_ns // 1000000}
-            )
-    return {"path": workspace.relative(real), "entries": entries}
+        names = sorted(entry.name for entry in iterator if after is None or entry.name > after)
+    entries = []
+    reply_bytes = 0
+    next_after = None
+    for name in names:
+        if entries and (len(entries) >= limit or reply_bytes >= PAGE_BYTES):
+            next_after = entries[-1]["name"]
+            break
+        try:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # removed while listing
+        entries.append({"name": name, "mode": info.st_mode, "size": info.st_size, "mtime": info.st_mtime_ns // 1000000})
+        reply_bytes += len(json.dumps(name)) + 80
+    return {"path": workspace.relative(real), "entries": entries, "next_after": next_after}
 
 
 def op_exists(workspace, request, _connection, _body):
@@ -368,7 +383,8 @@ def main():
     os.chmod(os.path.join(root, "workspace"), 0o755)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(os.path.join(directory, "socket"))
-    listener.listen(128)
+    # The server bounds its own concurrent requests well below this; the backlog only absorbs bursts.
+    listener.listen(1024)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sys.stdout.write("ready\n")
     sys.stdout.flush()

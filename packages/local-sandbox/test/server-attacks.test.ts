@@ -455,6 +455,89 @@ while time.time() < end:
   });
 });
 
+describe("file routes under their own client's load", () => {
+  it('refuses to read a sparse file as JSON and streams its download without holding it', async () => {
+    const made = await attacker.runCode(
+      "f = open('/workspace/sparse', 'wb')\nf.truncate(200 * 2**20)\nf.close()\nimport os\nprint(os.stat('/workspace/sparse').st_blocks)",
+      { language: 'python', timeout: 20 },
+    );
+    expect(made.stdout).toBe('0\n');
+    const read = await agent(attacker, '/files/read?path=/workspace/sparse');
+    expect(read.status).toBe(413);
+    expect(String(read.body?.message)).toMatch(/files\.download/);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const response = await fetch(agentURL(attacker, '/files/download?path=/workspace/sparse'), {
+      headers: authorization(),
+      signal: AbortSignal.timeout(60_000),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(200 * MiB));
+    let received = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      received += chunk.length;
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    expect(received).toBe(200 * MiB);
+    // Buffered, the 200 MiB would be in this process at once (the server runs in it).
+    expect((peak - before) / MiB).toBeLessThan(120);
+  }, 60_000);
+
+  it('pages a listing of 20,000 files and of 5,000 long names instead of failing', async () => {
+    const made = await attacker.runCode(
+      [
+        'import os',
+        "for d, count, width in (('many', 20000, 8), ('long', 5000, 240)):",
+        "    os.makedirs('/workspace/' + d, exist_ok=True)",
+        '    for i in range(count):',
+        "        open('/workspace/%s/%s' % (d, str(i).zfill(width)), 'w').close()",
+        "print('made')",
+      ].join('\n'),
+      { language: 'python', timeout: 60 },
+    );
+    expect(made.stdout).toBe('made\n');
+    for (const [directory, count] of [
+      ['many', 20_000],
+      ['long', 5_000],
+    ] as const) {
+      const first = await attacker.files.list(`/workspace/${directory}`);
+      expect(first.length).toBeGreaterThan(0);
+      const names: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query = `path=/workspace/${directory}&limit=4000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const page = await agent(attacker, `/files/list?${query}`);
+        expect(page.status).toBe(200);
+        names.push(...(page.body?.files as { name: string }[]).map((file) => file.name));
+        cursor = (page.body?.next_cursor as string | null) ?? null;
+        expect(page.body?.has_more).toBe(cursor !== null);
+      } while (cursor !== null);
+      expect(names.length).toBe(count);
+      expect(new Set(names).size).toBe(count);
+      expect(names).toEqual([...names].sort());
+    }
+    await attacker.runCode(
+      "import shutil\nshutil.rmtree('/workspace/many')\nshutil.rmtree('/workspace/long')",
+      {
+        language: 'python',
+        timeout: 60,
+      },
+    );
+  }, 120_000);
+
+  it('answers 1,000 concurrent reads of one sandbox, all of them, while another sandbox is served', async () => {
+    await attacker.files.write('/workspace/small.txt', 'small file');
+    const reads = Array.from({ length: 1000 }, () =>
+      agent(attacker, '/files/read?path=/workspace/small.txt', { timeoutMs: 60_000 }),
+    );
+    await bystander.files.write('/workspace/during.txt', 'served');
+    expect(await bystander.files.read('/workspace/during.txt')).toBe('served');
+    const answers = await Promise.all(reads);
+    expect(answers.filter((answer) => answer.status !== 200).map((answer) => answer.status)).toEqual([]);
+    expect(answers.every((answer) => answer.body?.content === 'small file')).toBe(true);
+  }, 90_000);
+});
+
 describe('client and sandbox conditions are 4xx, never 5xx', () => {
   it('downloads a file with a non-Latin-1 name with an RFC 5987 filename', async () => {
     const made = await attacker.runCode("open('/workspace/数据 \"x\".txt', 'w').write('hello')", {

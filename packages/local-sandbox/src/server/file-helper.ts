@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_DIRECTORY_URL } from '../isolation/sandbox-environment.js';
 import { recordServerResource } from '../isolation/server-registry.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 
 /** Which workspace a request works in and as whom. */
 export interface FileHelperTarget {
@@ -18,13 +20,27 @@ export interface FileHelperTarget {
   owner: { uid: number; gid: number } | null;
   /** Pid whose user and mount namespaces hold the workspace (rootless mode), or null. */
   namespacePid: number | null;
+  /** Bounds this sandbox's file calls in flight, so one sandbox's burst cannot take every helper slot. */
+  calls: ConcurrencyLimit;
 }
 
 /** The helper's answer: its JSON header and, for reads, the bytes after it. */
 export interface FileHelperReply {
   header: Record<string, unknown>;
+  /** The bytes after the header (empty when `stream` was asked for). */
   data: Buffer;
+  /** With `stream`: the bytes after the header, as they arrive. */
+  body?: Readable;
 }
+
+/** Most helper requests in flight for the whole server: well under the helper's listen backlog. */
+export const MAX_CONCURRENT_FILE_CALLS = 64;
+/** Most helper requests in flight for one sandbox. */
+export const MAX_CONCURRENT_FILE_CALLS_PER_SANDBOX = 16;
+/** Largest reply header read from the helper (a listing page stays far below it), in bytes. */
+const MAX_REPLY_HEADER_BYTES = 16 * 1024 * 1024;
+/** Connection attempts to the helper; a dead helper is restarted between them. */
+const CONNECT_ATTEMPTS = 3;
 
 const HELPER_PATH = fileURLToPath(new URL('file-helper.py', RUNTIME_DIRECTORY_URL));
 /** An empty frame ends a write's body. */
@@ -48,6 +64,7 @@ export class FileHelper {
   #child: ChildProcess | undefined;
   #directory: string | undefined;
   #closed = false;
+  readonly #slots = new ConcurrencyLimit(MAX_CONCURRENT_FILE_CALLS);
 
   constructor(options: { log: (message: string, kind: 'error') => void }) {
     this.#python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -100,15 +117,24 @@ export class FileHelper {
 
   /**
    * Sends one request. `body` (writes) is streamed in frames; the reply's bytes are refused beyond
-   * `maxReplyBytes`.
+   * `maxReplyBytes`, or, with `stream`, handed over as they arrive. Calls beyond the server's and the
+   * sandbox's concurrency limits wait for a slot, held until the reply is consumed.
    */
   async request(
     target: FileHelperTarget,
     header: Record<string, unknown>,
-    options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number } = {},
+    options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number; stream?: boolean } = {},
   ): Promise<FileHelperReply> {
     if (this.#closed) throw new Error('The file helper is closed.');
-    const socketPath = await this.#start();
+    const releaseSandbox = await target.calls.acquire();
+    const releaseServer = await this.#slots.acquire().catch((error: unknown) => {
+      releaseSandbox();
+      throw error;
+    });
+    const release = () => {
+      releaseServer();
+      releaseSandbox();
+    };
     const line = JSON.stringify({
       ...header,
       workspace: target.workspace,
@@ -117,28 +143,95 @@ export class FileHelper {
       gid: target.owner?.gid ?? null,
       namespace_pid: target.namespacePid,
     });
-    const limit = (options.maxReplyBytes ?? 0) + 1024 * 1024;
-    return new Promise<FileHelperReply>((resolve, reject) => {
+    try {
+      let socket: Socket | undefined;
+      for (let attempt = 1; socket === undefined; attempt++) {
+        try {
+          socket = await this.#connect(await this.#start());
+        } catch (error) {
+          // The helper died (or is starting over): a fresh one takes the next attempt.
+          if (attempt >= CONNECT_ATTEMPTS || this.#closed) throw error;
+          this.#child?.kill('SIGKILL');
+          this.#started = undefined;
+        }
+      }
+      return await this.#exchange(socket, `${line}\n`, options, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  #connect(socketPath: string): Promise<Socket> {
+    return new Promise((resolve, reject) => {
       const socket = createConnection(socketPath);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends the request on a connected socket and reads the reply; `release` runs once it is closed. */
+  #exchange(
+    socket: Socket,
+    line: string,
+    options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number; stream?: boolean },
+    release: () => void,
+  ): Promise<FileHelperReply> {
+    const limit = options.stream
+      ? MAX_REPLY_HEADER_BYTES
+      : (options.maxReplyBytes ?? 0) + MAX_REPLY_HEADER_BYTES;
+    return new Promise<FileHelperReply>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let received = 0;
       let closed = false;
+      let body: PassThrough | undefined;
+      socket.once('close', release);
       // The helper half-closes once it has answered; the rest of a body is then unwanted.
       socket.on('end', () => {
         closed = true;
       });
       socket.on('data', (chunk: Buffer) => {
+        if (body) {
+          // Backpressure: the helper waits while the client reads slowly.
+          if (!body.write(chunk)) socket.pause();
+          return;
+        }
         received += chunk.length;
         if (received > limit) {
           socket.destroy();
           return;
         }
         chunks.push(chunk);
+        if (!options.stream || chunk.indexOf(10) === -1) return;
+        const all = Buffer.concat(chunks);
+        const newline = all.indexOf(10);
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(all.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
+        } catch (error) {
+          socket.destroy();
+          reject(error);
+          return;
+        }
+        const stream = new PassThrough();
+        body = stream;
+        stream.on('drain', () => socket.resume());
+        // A reader that gives up (the client went away) ends the transfer.
+        stream.on('close', () => socket.destroy());
+        if (newline + 1 < all.length) stream.write(all.subarray(newline + 1));
+        resolve({ header: parsed, data: Buffer.alloc(0), body: stream });
       });
       // A write the helper refused early makes our own writes fail; its reply still counts.
       socket.on('error', () => {});
       socket.on('close', () => {
         closed = true;
+        if (body) {
+          body.end();
+          return;
+        }
         const all = Buffer.concat(chunks);
         const newline = all.indexOf(10);
         if (newline === -1) {
@@ -166,20 +259,20 @@ export class FileHelper {
         });
       };
       void (async () => {
-        await write(Buffer.from(`${line}\n`));
-        const body = options.body;
-        if (body === undefined) {
+        await write(Buffer.from(line));
+        const requestBody = options.body;
+        if (requestBody === undefined) {
           socket.end();
           return;
         }
-        if (Buffer.isBuffer(body)) {
-          for (let offset = 0; offset < body.length && !closed; offset += 1024 * 1024) {
-            const chunk = body.subarray(offset, offset + 1024 * 1024);
+        if (Buffer.isBuffer(requestBody)) {
+          for (let offset = 0; offset < requestBody.length && !closed; offset += 1024 * 1024) {
+            const chunk = requestBody.subarray(offset, offset + 1024 * 1024);
             await write(frameHeader(chunk.length));
             await write(chunk);
           }
         } else {
-          for await (const chunk of body) {
+          for await (const chunk of requestBody) {
             if (closed) break;
             if (chunk.length === 0) continue;
             await write(frameHeader(chunk.length));

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { SANDBOX_WORKSPACE_PATH } from '../isolation/sandbox-environment.js';
@@ -17,6 +18,14 @@ const MAX_FILE_BYTES = 256 * 1024 * 1024;
  * files go through `POST /files/upload` (multipart, streamed, up to MAX_FILE_BYTES).
  */
 export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest file `GET /files/read` returns as a JSON string, in bytes (its logical and its allocated
+ * size). The string and its JSON escaping live in memory at once; bigger files stream through
+ * `GET /files/download`.
+ */
+export const MAX_READ_BYTES = 16 * 1024 * 1024;
+/** Entries per `GET /files/list` page unless `limit` asks for fewer; `next_cursor` continues. */
+export const LIST_PAGE_ENTRIES = 10_000;
 
 function notFound(requested: string): HopxHttpError {
   return new HopxHttpError(404, 'FILE_NOT_FOUND', `File not found: ${requested}`, { path: requested });
@@ -47,7 +56,7 @@ function mapErrno(code: string, requested: string, message: string): HopxHttpErr
 }
 
 /** Turns a refusal of the file helper into the HopX error the SDK expects. */
-function helperError(header: Record<string, unknown>, requested: string): HopxHttpError {
+function helperError(header: Record<string, unknown>, requested: string, maxBytes: number): HopxHttpError {
   if (typeof header.errno === 'string')
     return mapErrno(header.errno, requested, String(header.message ?? ''));
   switch (header.error) {
@@ -69,7 +78,10 @@ function helperError(header: Record<string, unknown>, requested: string): HopxHt
       return new HopxHttpError(
         413,
         'FILE_OPERATION_FAILED',
-        `${requested} is larger than ${MAX_FILE_BYTES} bytes.`,
+        maxBytes === MAX_READ_BYTES
+          ? `${requested} is larger than ${MAX_READ_BYTES} bytes (logical or allocated size): download it with files.download (GET /files/download) instead.`
+          : `${requested} is larger than ${maxBytes} bytes.`,
+        { path: requested },
       );
     case 'EXISTS':
       return new HopxHttpError(409, 'FILE_ALREADY_EXISTS', `File already exists: ${requested}`, {
@@ -90,15 +102,19 @@ async function fileOperation(
   operation: string,
   requested: string,
   fields: Record<string, unknown> = {},
-  options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number } = {},
-): Promise<{ header: Record<string, unknown>; data: Buffer; sandboxPath: string }> {
+  options: { body?: Buffer | AsyncIterable<Buffer>; maxReplyBytes?: number; stream?: boolean } = {},
+): Promise<{ header: Record<string, unknown>; data: Buffer; body?: Readable; sandboxPath: string }> {
   const relative = workspaceRelativePath(requested);
+  const maxBytes = typeof fields.max_bytes === 'number' ? fields.max_bytes : MAX_FILE_BYTES;
   const reply = await session.fileHelper.request(
     await session.fileTarget(),
     { op: operation, path: relative, max_bytes: MAX_FILE_BYTES, ...fields },
     options,
   );
-  if (reply.header.ok !== true) throw helperError(reply.header, requested);
+  if (reply.header.ok !== true) {
+    reply.body?.destroy();
+    throw helperError(reply.header, requested, maxBytes);
+  }
   const resolved = typeof reply.header.path === 'string' ? reply.header.path : relative;
   return { ...reply, sandboxPath: sandboxPathOf(resolved) };
 }
@@ -116,12 +132,28 @@ export async function writeWorkspaceFile(
   return { sandboxPath: reply.sandboxPath, size: Number(reply.header.size ?? 0) };
 }
 
-async function readWorkspaceFile(
+/** Opens a workspace file for reading: its size and its bytes as a stream (never all in memory). */
+async function openWorkspaceFile(
   session: SandboxSession,
   requested: string,
-): Promise<{ data: Buffer; sandboxPath: string }> {
-  const reply = await fileOperation(session, 'read', requested, {}, { maxReplyBytes: MAX_FILE_BYTES });
-  return { data: reply.data, sandboxPath: reply.sandboxPath };
+  maxBytes: number,
+): Promise<{ size: number; body: Readable; sandboxPath: string }> {
+  const reply = await fileOperation(session, 'read', requested, { max_bytes: maxBytes }, { stream: true });
+  return { size: Number(reply.header.size ?? 0), body: reply.body!, sandboxPath: reply.sandboxPath };
+}
+
+/** The `limit` of a listing page: 1 to LIST_PAGE_ENTRIES, LIST_PAGE_ENTRIES when absent. */
+function pageLimit(value: string | null): number {
+  if (value === null || value === '') return LIST_PAGE_ENTRIES;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new HopxHttpError(
+      400,
+      'INVALID_REQUEST',
+      `Invalid limit ${JSON.stringify(value)}: use a whole number from 1.`,
+    );
+  }
+  return Math.min(limit, LIST_PAGE_ENTRIES);
 }
 
 function parseMode(value: unknown): number {
@@ -277,19 +309,23 @@ export async function handleFileRoute(
 ): Promise<boolean> {
   if (method === 'GET' && route === '/files/read') {
     const requested = query.get('path') ?? '';
-    const { data, sandboxPath } = await readWorkspaceFile(session, requested);
-    sendJson(response, 200, { content: data.toString('utf8'), path: sandboxPath, size: data.length });
+    const file = await openWorkspaceFile(session, requested, MAX_READ_BYTES);
+    const chunks: Buffer[] = [];
+    for await (const chunk of file.body) chunks.push(chunk as Buffer);
+    const data = Buffer.concat(chunks);
+    sendJson(response, 200, { content: data.toString('utf8'), path: file.sandboxPath, size: data.length });
     return true;
   }
   if (method === 'GET' && route === '/files/download') {
     const requested = query.get('path') ?? '';
-    const { data } = await readWorkspaceFile(session, requested);
+    const file = await openWorkspaceFile(session, requested, MAX_FILE_BYTES);
     response.writeHead(200, {
       'content-type': 'application/octet-stream',
-      'content-length': data.length,
+      'content-length': file.size,
       'content-disposition': contentDisposition(path.posix.basename(requested) || 'download'),
     });
-    response.end(data);
+    // Streamed with backpressure; a file that shrank meanwhile ends the response short (the client sees it).
+    await pipeline(file.body, response).catch(() => response.destroy());
     return true;
   }
   if (method === 'POST' && route === '/files/write') {
@@ -337,12 +373,24 @@ export async function handleFileRoute(
   }
   if (method === 'GET' && route === '/files/list') {
     const requested = query.get('path') || SANDBOX_WORKSPACE_PATH;
-    const reply = await fileOperation(session, 'list', requested);
+    const limit = pageLimit(query.get('limit'));
+    const cursor = query.get('cursor');
+    const reply = await fileOperation(session, 'list', requested, {
+      limit,
+      ...(cursor ? { after: cursor } : {}),
+    });
     const entries = (Array.isArray(reply.header.entries) ? reply.header.entries : []) as ListedEntry[];
     const base = reply.sandboxPath;
+    // In code-point order of names, page after page (`cursor` = the last name of the previous page).
     const files = entries.map((entry) => fileInfo(entry, `${base}/${entry.name}`));
-    files.sort((left, right) => String(left.name).localeCompare(String(right.name)));
-    sendJson(response, 200, { files, path: base, count: files.length });
+    const next = typeof reply.header.next_after === 'string' ? reply.header.next_after : null;
+    sendJson(response, 200, {
+      files,
+      path: base,
+      count: files.length,
+      has_more: next !== null,
+      next_cursor: next,
+    });
     return true;
   }
   if (method === 'GET' && route === '/files/exists') {

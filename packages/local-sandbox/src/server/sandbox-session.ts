@@ -8,7 +8,12 @@ import {
   SANDBOX_WORKSPACE_PATH,
 } from '../isolation/sandbox-environment.js';
 import type { IsolatedSandbox } from '../isolation/types.js';
-import type { FileHelper, FileHelperTarget } from './file-helper.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import {
+  type FileHelper,
+  type FileHelperTarget,
+  MAX_CONCURRENT_FILE_CALLS_PER_SANDBOX,
+} from './file-helper.js';
 import type { LongTimer } from './long-timer.js';
 import { ProcessServer } from './process-server.js';
 import type { LocalTemplate } from './templates.js';
@@ -136,6 +141,7 @@ export class SandboxSession {
       isolate: this.#backendName !== 'none',
       owner: this.isolated.owner,
       namespacePid: this.isolated.workspaceNamespacePid,
+      calls: new ConcurrencyLimit(MAX_CONCURRENT_FILE_CALLS_PER_SANDBOX),
     }));
     return this.#fileTarget;
   }
