@@ -12,6 +12,7 @@ import { measureGroupChat } from './group-chat.js';
 import { currentLoadAverage, describeMachine } from './machine.js';
 import { measureMcpTools } from './mcp-tools.js';
 import { measureMemory } from './memory.js';
+import { measureNoisyNeighbour } from './noisy-neighbour.js';
 import { measurePoolUnderLoad } from './pool-under-load.js';
 import { descendantsOf } from './proc-memory.js';
 import { publishDocs, writeResults } from './publish.js';
@@ -28,7 +29,10 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
     await measurePoolUnderLoad(settings, figures);
   },
   execution: measureExecution,
-  concurrency: measureConcurrency,
+  concurrency: async (settings, figures) => {
+    await measureConcurrency(settings, figures);
+    await measureNoisyNeighbour(settings, figures);
+  },
   orchestration: async (settings, figures) => {
     await measureTwoAgentChat(settings, figures);
     await measureGroupChat(settings, figures);

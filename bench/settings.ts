@@ -22,6 +22,8 @@ export interface BenchSettings {
     longChats: number;
     longChatTurns: number;
   };
+  /** A sandbox flooding its reply pipe: kept bystander round trips (quiet and flooded), seconds per flood. */
+  noisyNeighbour: { samples: number; floodSeconds: number };
   /** Tool calls: warm-up pairs, and kept pairs of a local and an MCP (stdio) call. */
   tools: { warmup: number; iterations: number };
   /** Idle sandboxes measured at once, and messages of the long chat with heap checkpoints every `checkpointEvery`. */
@@ -47,6 +49,7 @@ export const FULL_SETTINGS: BenchSettings = {
     longChats: 3,
     longChatTurns: 2000,
   },
+  noisyNeighbour: { samples: 100, floodSeconds: 8 },
   tools: { warmup: 50, iterations: 1000 },
   memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
   durable: { turnSamples: 40, turnsPerSample: 20, resumeRuns: 30, messages: 1000 },
@@ -60,6 +63,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   execution: { warmup: 1, fastIterations: 5, slowIterations: 2 },
   concurrency: { levels: [1, 4], burstRounds: 1, steadyRounds: 1, blocksPerSandbox: 2 },
   orchestration: { groupChatRounds: [10, 100], chats: 2, turnsPerChat: 10, longChats: 1, longChatTurns: 200 },
+  noisyNeighbour: { samples: 10, floodSeconds: 4 },
   tools: { warmup: 5, iterations: 20 },
   memory: { sandboxes: 2, messages: 400, checkpointEvery: 100 },
   durable: { turnSamples: 3, turnsPerSample: 5, resumeRuns: 3, messages: 1000 },
