@@ -202,5 +202,25 @@ describe('the packed packages in an empty npm project', () => {
         output: '42\n',
       });
     });
+
+    it('names the version when the installed typescript (7) has no transpiler API', async () => {
+      expectSuccess(
+        await npm([
+          'install',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--save-dev',
+          '--force',
+          'typescript@7',
+        ]),
+        'npm install typescript@7',
+      );
+      const run = expectSuccess(await node(['typescript-block.mjs']), 'node typescript-block.mjs');
+      const printed = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
+      expect(printed.error).toBe('TypeScriptUnavailableError');
+      expect(printed.message).toMatch(/^The installed typescript 7\.\S+ has no transpileModule function\./);
+      expect(printed.message).toContain('npm install typescript@6');
+    });
   });
 });
