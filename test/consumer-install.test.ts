@@ -41,6 +41,8 @@ let environment: NodeJS.ProcessEnv;
 
 const npm = (commandArguments: string[]) =>
   runCommand('npm', commandArguments, { cwd: consumer, env: environment, timeoutMs: 180_000 });
+const npmInstall = (...packages: string[]) =>
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', ...packages]);
 const node = (commandArguments: string[]) =>
   runCommand(process.execPath, commandArguments, { cwd: consumer, env: environment, timeoutMs: 120_000 });
 
@@ -76,10 +78,7 @@ beforeAll(async () => {
   tarballFiles = (await readdir(tarballs)).map((file) => join(tarballs, file));
   // The quick start's three packages only, so the installed size is the quick start's.
   const quickStart = QUICK_START_PACKAGES.map((name) => `./tarballs/hopgen-${name}-${version(name)}.tgz`);
-  expectSuccess(
-    await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', ...quickStart]),
-    'npm install',
-  );
+  expectSuccess(await npmInstall(...quickStart), 'npm install');
 }, 400_000);
 
 afterAll(async () => {
@@ -157,16 +156,7 @@ describe('the packed packages in an empty npm project', () => {
   describe('with tsx, typescript 6 and @types/node installed', () => {
     beforeAll(async () => {
       expectSuccess(
-        await npm([
-          'install',
-          '--prefer-offline',
-          '--no-audit',
-          '--no-fund',
-          '--save-dev',
-          'tsx',
-          'typescript@6',
-          '@types/node',
-        ]),
+        await npmInstall('--save-dev', 'tsx', 'typescript@6', '@types/node'),
         'npm install --save-dev tsx typescript@6 @types/node',
       );
     }, 200_000);
@@ -204,18 +194,7 @@ describe('the packed packages in an empty npm project', () => {
     });
 
     it('names the version when the installed typescript (7) has no transpiler API', async () => {
-      expectSuccess(
-        await npm([
-          'install',
-          '--prefer-offline',
-          '--no-audit',
-          '--no-fund',
-          '--save-dev',
-          '--force',
-          'typescript@7',
-        ]),
-        'npm install typescript@7',
-      );
+      expectSuccess(await npmInstall('--save-dev', '--force', 'typescript@7'), 'npm install typescript@7');
       const run = expectSuccess(await node(['typescript-block.mjs']), 'node typescript-block.mjs');
       const printed = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
       expect(printed.error).toBe('TypeScriptUnavailableError');

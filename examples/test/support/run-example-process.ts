@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from '../../../test/support/run-command.js';
 
 /** The repository root; examples run from here, as the README says. */
 export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -44,22 +44,11 @@ export async function runExampleProcess(file: string, timeoutMs = 110_000): Prom
     delete environment[name];
   }
   const started = performance.now();
-  const child = spawn(join(repositoryRoot, 'node_modules/.bin/tsx'), [join('examples', file)], {
-    cwd: repositoryRoot,
-    env: environment,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  clearTimeout(timer);
+  const { exitCode, stdout, stderr } = await runCommand(
+    join(repositoryRoot, 'node_modules/.bin/tsx'),
+    [join('examples', file)],
+    { cwd: repositoryRoot, env: environment, timeoutMs },
+  );
   const report = /report:\s+(\S+report\.html)/.exec(stdout)?.[1];
   return {
     exitCode,
