@@ -77,6 +77,14 @@ async function runSuite(version: string, forwarded: string[]): Promise<VersionRu
   return { version, exitCode, seconds: (performance.now() - started) / 1000 };
 }
 
+// A `node` in the root's .bin would silently replace the machine's Node for every pnpm script.
+const shadowingNode = join(repositoryRoot, 'node_modules/.bin/node');
+if (existsSync(shadowingNode)) {
+  console.error(
+    `test-node-versions: ${shadowingNode} exists, so pnpm scripts do not run on the machine's Node; remove the root dependency that links it.`,
+  );
+  process.exit(1);
+}
 const runs: VersionRun[] = [];
 for (const version of versions) runs.push(await runSuite(version, process.argv.slice(2)));
 console.log('\ntest-node-versions:');
