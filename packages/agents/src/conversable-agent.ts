@@ -4,7 +4,7 @@ import type { ChatQueueItem } from './chats/chat-queue.js';
 import type { ChatResult } from './chats/chat-result.js';
 import { ChatRun } from './chats/chat-run.js';
 import { type InitiateChatOptions, initiateChatWith } from './chats/initiate-chat.js';
-import { initiateChatsFrom } from './chats/initiate-chats.js';
+import { type InitiateChatsOptions, initiateChatsFrom } from './chats/initiate-chats.js';
 import {
   type NestedChatQueueItem,
   type RegisterNestedChatsOptions,
@@ -391,8 +391,8 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   }
 
   /** Runs several chats in order (or as a dependency graph), with this agent as the default sender. */
-  initiateChats(queue: readonly ChatQueueItem[]): Promise<ChatResult[]> {
-    return initiateChatsFrom(this, queue);
+  initiateChats(queue: readonly ChatQueueItem[], options: InitiateChatsOptions = {}): Promise<ChatResult[]> {
+    return initiateChatsFrom(this, queue, options);
   }
 
   /** Runs `queue` as nested chats when a message from `trigger` arrives and replies with the last summary. */

@@ -1,3 +1,5 @@
+import type { BudgetExceeded } from './chats/run-budget.js';
+
 /**
  * Root of every error that `@hopgen/agents` throws on purpose. Catch this to tell
  * hopgen's own failures apart from bugs in user code.
@@ -54,3 +56,20 @@ export class DangerousCommandError extends HopgenError {
 
 /** A model's replies did not match an agent's `responseFormat` (or a summary's `schema`) after every retry. */
 export class StructuredOutputError extends HopgenError {}
+
+/**
+ * A run used up one of its budgets (`maxTokens`, `maxCostUsd`, `maxDurationMs`); chats end with
+ * `terminationReason: 'budget-exceeded'` rather than throw it.
+ */
+export class BudgetExceededError extends HopgenError {
+  /** Which budget, its limit and the usage so far. */
+  readonly exceeded: BudgetExceeded;
+
+  constructor(exceeded: BudgetExceeded, message: string) {
+    super(message);
+    this.exceeded = exceeded;
+  }
+}
+
+/** A `maxCostUsd` budget was given for a model whose price hopgen does not know; the message names the `price` option. */
+export class UnknownModelPriceError extends InvalidOptionError {}

@@ -14,7 +14,7 @@ export {
   type GroupChatProgress,
 } from './chats/chat-run.js';
 export type { InitiateChatOptions } from './chats/initiate-chat.js';
-export { initiateChats } from './chats/initiate-chats.js';
+export { type InitiateChatsOptions, initiateChats } from './chats/initiate-chats.js';
 export {
   chatsToRun,
   type NestedChatQueueItem,
@@ -23,6 +23,7 @@ export {
   registerNestedChats,
   summaryFromNestedChats,
 } from './chats/nested-chats.js';
+export type { BudgetExceeded, BudgetName, BudgetUsage, RunBudgetOptions } from './chats/run-budget.js';
 export {
   DEFAULT_SUMMARY_PROMPT,
   STRUCTURED_SUMMARY_PROMPT,
@@ -95,6 +96,7 @@ export type {
   StoredRun,
 } from './durable/run-store.js';
 export {
+  BudgetExceededError,
   CodeExecutionError,
   ConversationNotFoundError,
   DangerousCommandError,
@@ -106,6 +108,7 @@ export {
   ModelClientError,
   SenderRequiredError,
   StructuredOutputError,
+  UnknownModelPriceError,
 } from './errors.js';
 export type { AgentEvents, MessageEvent } from './events.js';
 export { clearAgentsHistory } from './group-chat/clear-history-command.js';

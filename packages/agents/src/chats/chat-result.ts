@@ -1,5 +1,6 @@
 import type { Message } from '../message.js';
 import type { UsageReport } from '../model-clients/usage.js';
+import type { BudgetExceeded } from './run-budget.js';
 
 /**
  * Why a chat ended.
@@ -12,6 +13,7 @@ import type { UsageReport } from '../model-clients/usage.js';
  * - `no-reply`: an agent produced no reply.
  * - `selector-ended`: a custom speaker-selection function returned `null`.
  * - `aborted`: the `signal` passed to `initiateChat` was aborted.
+ * - `budget-exceeded`: `maxTokens`, `maxCostUsd` or `maxDurationMs` was used up (`ChatResult.budgetExceeded` says which).
  */
 export type TerminationReason =
   | 'max-turns'
@@ -22,7 +24,8 @@ export type TerminationReason =
   | 'no-eligible-speaker'
   | 'no-reply'
   | 'selector-ended'
-  | 'aborted';
+  | 'aborted'
+  | 'budget-exceeded';
 
 /** What `initiateChat` returns (AutoGen's `ChatResult`); `TStructured` is the type of a `{ schema }` summary. */
 export interface ChatResult<TStructured = unknown> {
@@ -40,4 +43,6 @@ export interface ChatResult<TStructured = unknown> {
   humanInput: string[];
   /** Why the chat ended. */
   terminationReason: TerminationReason;
+  /** With `terminationReason: 'budget-exceeded'`: which budget, its limit and the usage so far. */
+  budgetExceeded?: BudgetExceeded;
 }

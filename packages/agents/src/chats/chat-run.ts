@@ -3,6 +3,7 @@ import type { ConversableAgent } from '../conversable-agent.js';
 import type { InterruptedStep, RunJournal } from '../durable/run-journal.js';
 import type { JsonValue } from '../durable/run-store.js';
 import type { TerminationReason } from './chat-result.js';
+import type { RunBudget } from './run-budget.js';
 
 /** How and why one agent ended its side of a conversation. */
 export interface ChatEnding {
@@ -40,6 +41,8 @@ export interface ChatRunOptions {
   id?: string;
   /** The durable log the run writes to. @default the parent's, or none (nothing is stored) */
   journal?: RunJournal;
+  /** What the run may spend, checked before every model call. @default the parent's budget */
+  budget?: RunBudget;
 }
 
 /** Options of {@link ChatRun.askHuman}. */
@@ -68,6 +71,8 @@ export class ChatRun {
   readonly parent: ChatRun | undefined;
   /** The abort signal of the conversation, if any. */
   readonly signal: AbortSignal | undefined;
+  /** What the conversation may spend, if it has limits (its own or its parent's); set before it starts. */
+  budget: RunBudget | undefined;
   /** Every answer a human gave in this conversation, in order. */
   readonly humanInput: string[] = [];
   readonly #autoReplies = new Map<string, number>();
@@ -85,6 +90,7 @@ export class ChatRun {
     this.id = options.id ?? randomUUID();
     this.parent = options.parent;
     this.signal = options.signal ?? options.parent?.signal;
+    this.budget = options.budget ?? options.parent?.budget;
     this.journal = options.journal ?? options.parent?.journal;
     this.path = options.parent ? `${options.parent.path}.${options.parent.#nextChild()}` : 'r';
   }

@@ -1,11 +1,18 @@
 import type { z } from 'zod';
 import type { ConversableAgent } from '../conversable-agent.js';
-import { InvalidOptionError } from '../errors.js';
+import { BudgetExceededError, InvalidOptionError } from '../errors.js';
 import type { MessageInput } from '../message.js';
 import { gatherUsageSummary } from '../model-clients/usage-summary.js';
 import { traceRun } from '../telemetry/spans.js';
 import type { ChatResult, TerminationReason } from './chat-result.js';
 import { ChatRun } from './chat-run.js';
+import {
+  assertPricesKnown,
+  type BudgetExceeded,
+  budgetFor,
+  describeBudgetExceeded,
+  type RunBudgetOptions,
+} from './run-budget.js';
 import {
   isStructuredSummary,
   type StructuredSummary,
@@ -17,7 +24,7 @@ import {
 } from './summary.js';
 
 /** Options of `initiateChat`; `TStructured` is the type of a `{ schema }` summary. */
-export interface InitiateChatOptions<TStructured = unknown> {
+export interface InitiateChatOptions<TStructured = unknown> extends RunBudgetOptions {
   /**
    * The first message: text, a message object, or a function that builds it (carryover is then
    * not appended). When omitted, a human is asked for it.
@@ -75,13 +82,24 @@ async function runChat<TStructured>(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.parentRun ? { parent: options.parentRun } : {}),
     });
+  const budget = budgetFor(options, run.parent?.budget);
+  if (budget !== undefined) run.budget = budget;
+  assertPricesKnown(run.budget, [sender, recipient]);
   let reason: TerminationReason | undefined;
   let detail: string | undefined;
+  // Set when a budget ends the chat: at the start (a plan's budget already used up), between turns, or
+  // before a model call (the reply step throws, and the chat ends as it does for an abort).
+  let budgetHit: BudgetExceeded | undefined = run.budget?.exceeded();
   try {
-    if (maxTurns !== undefined) {
+    if (budgetHit !== undefined) {
+      // Nothing is sent: the budget was used up before this chat started.
+      sender.prepareChat(recipient, { clearHistory });
+    } else if (maxTurns !== undefined) {
       sender.prepareChat(recipient, { clearHistory, replyAtReceive: false });
       for (let turn = 0; turn < maxTurns; turn += 1) {
         if (run.aborted) break;
+        budgetHit = run.budget?.exceeded();
+        if (budgetHit !== undefined) break;
         let message: MessageInput | null;
         if (turn === 0) {
           message = await sender.generateInitMessage(options.message, recipient, { carryover, run });
@@ -104,7 +122,12 @@ async function runChat<TStructured>(
     }
   } catch (error) {
     // An abort that lands in the middle of a model call or a code run ends the chat, not the program.
-    if (!run.aborted) throw error;
+    if (error instanceof BudgetExceededError) budgetHit = error.exceeded;
+    else if (!run.aborted) throw error;
+  }
+  if (budgetHit !== undefined) {
+    reason = 'budget-exceeded';
+    detail = describeBudgetExceeded(budgetHit);
   }
   if (run.aborted) reason = 'aborted';
   const recorded = run.endingOf(recipient, sender) ?? run.endingOf(sender, recipient);
@@ -112,9 +135,15 @@ async function runChat<TStructured>(
     reason = recorded?.reason ?? 'no-reply';
     detail = recorded?.detail;
   }
-  const { summary, structured } = isStructuredSummary(summaryMethod)
-    ? await summarizeStructured(summaryMethod, sender, recipient, summaryArgs, run.signal)
-    : { summary: await summarize(summaryMethod, sender, recipient, summaryArgs, run), structured: undefined };
+  if (reason === 'budget-exceeded') budgetHit ??= run.budget?.exceeded();
+  const { summary, structured } = await summaryOf(
+    summaryMethod,
+    sender,
+    recipient,
+    summaryArgs,
+    run,
+    budgetHit,
+  );
   const result: ChatResult<TStructured> = {
     chatHistory: [...(sender.chatMessages.get(recipient) ?? [])],
     summary,
@@ -122,6 +151,7 @@ async function runChat<TStructured>(
     cost: gatherUsageSummary([sender, recipient]),
     humanInput: [...run.humanInput],
     terminationReason: reason,
+    ...(budgetHit === undefined ? {} : { budgetExceeded: budgetHit }),
   };
   await run.record('chat-terminated', {
     agent: sender.name,
@@ -131,4 +161,29 @@ async function runChat<TStructured>(
   });
   sender.emit('chat-terminated', { agent: sender, reason, ...(detail ? { detail } : {}), result });
   return result;
+}
+
+async function summaryOf(
+  summaryMethod: SummaryMethod,
+  sender: ConversableAgent,
+  recipient: ConversableAgent,
+  summaryArgs: SummaryArgs,
+  run: ChatRun,
+  budgetHit: BudgetExceeded | undefined,
+): Promise<{ summary: string; structured?: unknown }> {
+  const needsModel = summaryMethod === 'reflection_with_llm' || isStructuredSummary(summaryMethod);
+  if (needsModel && budgetHit !== undefined) {
+    // A model-written summary would spend past the budget that just ended the chat.
+    if (sender.silent !== true) {
+      sender.renderer.notice(
+        'No summary: the chat used up its budget before a model could write one.',
+        'warning',
+      );
+    }
+    return { summary: '' };
+  }
+  if (isStructuredSummary(summaryMethod)) {
+    return summarizeStructured(summaryMethod, sender, recipient, summaryArgs, run.signal);
+  }
+  return { summary: await summarize(summaryMethod, sender, recipient, summaryArgs) };
 }

@@ -9,7 +9,12 @@ import {
   validateChatQueue,
 } from './chat-queue.js';
 import type { ChatResult } from './chat-result.js';
+import { ChatRun } from './chat-run.js';
 import type { InitiateChatOptions } from './initiate-chat.js';
+import { assertPricesKnown, budgetFor, type RunBudgetOptions } from './run-budget.js';
+
+/** Options of `initiateChats` for the whole plan: its budgets cover every chat together. */
+export interface InitiateChatsOptions extends RunBudgetOptions {}
 
 function carryoverList(carryover: ChatQueueItem['carryover']): (string | { content: unknown })[] {
   if (carryover === undefined || carryover === null) return [];
@@ -40,6 +45,7 @@ function printBanner(item: ResolvedChatQueueItem, carryover: (string | { content
 async function runOne(
   item: ResolvedChatQueueItem,
   carryover: (string | { content: unknown })[],
+  plan: ChatRun | undefined,
 ): Promise<ChatResult> {
   const {
     sender,
@@ -54,6 +60,9 @@ async function runOne(
   const chatOptions: InitiateChatOptions = { ...options };
   if (carryover.length > 0) chatOptions.carryover = carryover;
   else delete chatOptions.carryover;
+  // Under the plan's run, each chat counts towards the plan's budget; once it is used up, the chats
+  // left end at once with 'budget-exceeded'.
+  if (plan !== undefined && chatOptions.parentRun === undefined) chatOptions.parentRun = plan;
   const result = await sender.initiateChat(recipient, chatOptions);
   return chatId === undefined ? result : { ...result, chatId };
 }
@@ -66,14 +75,23 @@ async function runOne(
  * starts as soon as its prerequisites are done, with their summaries as carryover, and chats that do
  * not depend on each other run at the same time. Results come back in queue order.
  */
-export async function initiateChats(queue: readonly ChatQueueItem[]): Promise<ChatResult[]> {
+export async function initiateChats(
+  queue: readonly ChatQueueItem[],
+  options: InitiateChatsOptions = {},
+): Promise<ChatResult[]> {
   const warnings = validateChatQueue(queue);
   // Child runs are made up front, in queue order, so their step ids do not depend on which chat of a
   // dependency graph happens to start first.
   const items = (queue as readonly ResolvedChatQueueItem[]).map((item) =>
     item.parentRun && !item.run ? { ...item, run: item.parentRun.child() } : item,
   );
-  if (isDependencyQueue(items)) return runDependencyQueue(items, warnings);
+  const budget = budgetFor(options, undefined);
+  assertPricesKnown(
+    budget,
+    items.flatMap((item) => [item.sender, item.recipient]),
+  );
+  const plan = budget === undefined ? undefined : new ChatRun({ budget });
+  if (isDependencyQueue(items)) return runDependencyQueue(items, warnings, plan);
   for (const warning of warnings) process.emitWarning(warning, { type: 'HopgenWarning' });
   const finished: ChatResult[] = [];
   for (const item of items) {
@@ -82,7 +100,7 @@ export async function initiateChats(queue: readonly ChatQueueItem[]): Promise<Ch
       ...carryoverList(item.carryover),
       ...finished.filter((_result, index) => !excluded.has(index)).map((result) => result.summary),
     ];
-    finished.push(await runOne(item, carryover));
+    finished.push(await runOne(item, carryover, plan));
   }
   return finished;
 }
@@ -90,6 +108,7 @@ export async function initiateChats(queue: readonly ChatQueueItem[]): Promise<Ch
 async function runDependencyQueue(
   items: readonly ResolvedChatQueueItem[],
   warnings: string[],
+  plan: ChatRun | undefined,
 ): Promise<ChatResult[]> {
   const order = planChatOrder(items);
   for (const warning of warnings) process.emitWarning(warning, { type: 'HopgenWarning' });
@@ -107,7 +126,7 @@ async function runDependencyQueue(
           .filter((_result, index) => !excluded.has(prerequisites[index]!))
           .map((result) => result.summary),
       ];
-      return runOne(item, carryover);
+      return runOne(item, carryover, plan);
     });
     running.set(chatId, promise);
   }
@@ -121,6 +140,10 @@ async function runDependencyQueue(
 export function initiateChatsFrom(
   agent: ConversableAgent,
   queue: readonly ChatQueueItem[],
+  options: InitiateChatsOptions = {},
 ): Promise<ChatResult[]> {
-  return initiateChats(queue.map((item) => (item.sender ? item : { ...item, sender: agent })));
+  return initiateChats(
+    queue.map((item) => (item.sender ? item : { ...item, sender: agent })),
+    options,
+  );
 }

@@ -1,10 +1,11 @@
 import type { TerminationReason } from '../chats/chat-result.js';
+import { assertPricesKnown, describeBudgetExceeded } from '../chats/run-budget.js';
 import {
   ConversableAgent,
   type ConversableAgentOptions,
   type PrepareChatOptions,
 } from '../conversable-agent.js';
-import { InvalidOptionError } from '../errors.js';
+import { BudgetExceededError, InvalidOptionError } from '../errors.js';
 import { contentToString, type Message, type MessageInput, normalizeMessage } from '../message.js';
 import type { ReplyContext, ReplyResult } from '../reply/reply-types.js';
 import { traceSpeakerSelection } from '../telemetry/spans.js';
@@ -158,6 +159,7 @@ export class GroupChatManager extends ConversableAgent {
       }
       return { final: true, reply: null };
     };
+    assertPricesKnown(run.budget, [host, ...members]);
     const quietly = { requestReply: false, silent: true, run } as const;
     if (groupchat.sendIntroductions) {
       const intro = groupchat.introductionsMsg();
@@ -180,6 +182,8 @@ export class GroupChatManager extends ConversableAgent {
       }
       if (round === maxRound - 1) return end('max-round', `Maximum rounds (${maxRound}) reached.`);
       if (run.aborted) return end('aborted', 'The chat was aborted.');
+      const exceeded = run.budget?.exceeded();
+      if (exceeded) return end('budget-exceeded', describeBudgetExceeded(exceeded));
       let reply: MessageInput | null;
       try {
         const previous = speaker;
@@ -207,6 +211,7 @@ export class GroupChatManager extends ConversableAgent {
         reply = await speaker.generateReply({ sender: host, run });
       } catch (error) {
         if (error instanceof NoEligibleSpeakerError) return end(error.reason, error.message);
+        if (error instanceof BudgetExceededError) return end('budget-exceeded', error.message);
         // Only our own signal counts: an unrelated AbortError from a member's code is a real error.
         if (run.aborted) return end('aborted', 'The chat was aborted.');
         throw error;

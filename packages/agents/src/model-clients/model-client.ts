@@ -47,4 +47,9 @@ export interface ModelClient {
   usage(): UsageReport;
   /** Forgets the usage counted so far. */
   clearUsage(): void;
+  /**
+   * Models this client may call whose price is unknown (a `maxCostUsd` budget refuses them at the
+   * start). A client without this method is checked on its first answer instead.
+   */
+  unpricedModels?(): string[];
 }

@@ -12,7 +12,7 @@ import {
 } from './config-fallback.js';
 import { normalizeConfigKeys } from './config-list.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
-import { computeCost } from './prices.js';
+import { computeCost, knownModelPrice } from './prices.js';
 import { type CachedResponse, cacheKey, DiskResponseCache, type ResponseCache } from './response-cache.js';
 import {
   classifyFailure,
@@ -155,6 +155,13 @@ export class OpenAIChatClient implements ModelClient {
   /** Forgets the usage counted so far. */
   clearUsage(): void {
     this.#usage.clear();
+  }
+
+  /** Models of the config list with neither a `price` nor a price hopgen knows. */
+  unpricedModels(): string[] {
+    return (this.#config.configList ?? [])
+      .filter((entry) => entry.price === undefined && knownModelPrice(entry.model) === undefined)
+      .map((entry) => entry.model);
   }
 
   /** The chat-completion request body for one config (no secrets in it). */

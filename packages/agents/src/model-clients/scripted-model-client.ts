@@ -103,4 +103,9 @@ export class ScriptedModelClient implements ModelClient {
   clearUsage(): void {
     this.#usage.clear();
   }
+
+  /** None: scripted answers cost nothing. */
+  unpricedModels(): string[] {
+    return [];
+  }
 }

@@ -1,3 +1,4 @@
+import { budgetedClient } from '../chats/run-budget.js';
 import type { JsonValue } from '../durable/run-store.js';
 import { type Message, type MessageInput, toModelMessages } from '../message.js';
 import type { ModelRequest, ModelResponse } from '../model-clients/model-client.js';
@@ -25,7 +26,8 @@ export async function generateModelReply({
 }: ReplyContext): Promise<ReplyResult> {
   const untraced = agent.modelClient;
   if (untraced === null) return { final: false };
-  const client = tracedModelClient(untraced, requestedModel(agent.llmConfig));
+  const traced = tracedModelClient(untraced, requestedModel(agent.llmConfig));
+  const client = run.budget ? budgetedClient(traced, run.budget, agent.name) : traced;
   // Built only when the call is made: a resumed run that replays a stored answer skips the work.
   const buildPrompt = (): Message[] => {
     const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;

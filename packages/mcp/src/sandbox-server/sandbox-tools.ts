@@ -38,7 +38,8 @@ export function createSandboxMcpServer(executor: SandboxToolsExecutor): McpServe
     },
     async ({ language, code }) =>
       answer(async () => {
-        const result = await executor.executeCodeBlocks([{ language, code }]);
+        // PNG files the code wrote (savefig) are saved too, so download_image can hand them out.
+        const result = await executor.executeCodeBlocks([{ language, code }], { collectImageFiles: true });
         const saved = new Set<string>();
         for (const file of result.outputFiles ?? []) {
           const name = path.basename(file);
