@@ -117,6 +117,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   // The raw body of the last execution call: the SDK's result keeps one `png`, the server may send `pngs`.
   #lastExecutionBody: unknown;
   #closed = false;
+  // The sandbox pause() left: the next block connects to it again.
+  #pausedSandboxId: string | undefined;
   // Set when the executor itself threw a sandbox away: the next block's output says state was lost.
   #stateLost = false;
   #executionCount = 0;
@@ -188,6 +190,63 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     return this.#serialize(async () => {
       this.#assertOpen();
       await this.#discardSandbox('requested');
+    });
+  }
+
+  /** The sandbox a durable run stores, so a resumed run in another process finds it again. */
+  durableState(): { sandboxId: string } | undefined {
+    return this.#currentSandboxId === undefined ? undefined : { sandboxId: this.#currentSandboxId };
+  }
+
+  /**
+   * Re-attaches to the sandbox of an earlier process (`Sandbox.connect`, which resumes a paused
+   * one). When it is gone, the next block's output starts with the sandbox-restarted notice.
+   */
+  restoreDurableState(state: unknown): Promise<void> {
+    return this.#serialize(async () => {
+      this.#assertOpen();
+      const sandboxId = (state as { sandboxId?: unknown } | null)?.sandboxId;
+      if (typeof sandboxId !== 'string' || sandboxId === this.#currentSandboxId) return;
+      await this.#discardSandbox('requested');
+      try {
+        assertSafeSandboxId(sandboxId, this.#baseURL);
+        const sandbox = await withDeadline(
+          Sandbox.connect(sandboxId, this.#apiKey, this.#baseURL),
+          this.#deadlines.requestMs,
+          () => new Error('connect timed out'),
+        );
+        makeExecutionSingleAttempt(sandbox, (body) => {
+          this.#lastExecutionBody = body;
+        });
+        this.#sandbox = Promise.resolve(sandbox);
+        this.#currentSandboxId = sandboxId;
+        this.#ttlExtendedAt = 0;
+        this.#untrackSandbox = trackLiveSandbox({ sandboxId, baseURL: this.#baseURL, apiKey: this.#apiKey });
+      } catch {
+        this.#stateLost = true;
+      }
+    });
+  }
+
+  /**
+   * Pauses the sandbox instead of killing it, and lets it outlive this process (the exit clean-up
+   * leaves it), so a durable run resumed later finds its variables and files. The next block in
+   * this process resumes it.
+   */
+  pause(): Promise<void> {
+    return this.#serialize(async () => {
+      this.#assertOpen();
+      const pending = this.#sandbox;
+      if (pending === undefined) return;
+      const sandbox = await pending;
+      await withDeadline(sandbox.pause(), this.#deadlines.requestMs, () => new Error('pause timed out'));
+      this.#untrackSandbox?.();
+      this.#untrackSandbox = undefined;
+      // Forget it here: the next use re-attaches through connect, which resumes it.
+      const sandboxId = this.#currentSandboxId;
+      this.#sandbox = undefined;
+      this.#currentSandboxId = undefined;
+      this.#pausedSandboxId = sandboxId;
     });
   }
 
@@ -565,6 +624,28 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   #ensureSandbox(): Promise<Sandbox> {
     this.#assertOpen();
     if (this.#sandbox !== undefined) return this.#sandbox;
+    const paused = this.#pausedSandboxId;
+    if (paused !== undefined) {
+      this.#pausedSandboxId = undefined;
+      const resuming = Sandbox.connect(paused, this.#apiKey, this.#baseURL).then((sandbox) => {
+        makeExecutionSingleAttempt(sandbox, (body) => {
+          this.#lastExecutionBody = body;
+        });
+        this.#currentSandboxId = paused;
+        this.#untrackSandbox = trackLiveSandbox({
+          sandboxId: paused,
+          baseURL: this.#baseURL,
+          apiKey: this.#apiKey,
+        });
+        return sandbox;
+      });
+      this.#sandbox = resuming;
+      resuming.catch(() => {
+        if (this.#sandbox === resuming) this.#sandbox = undefined;
+        this.#stateLost = true;
+      });
+      return resuming;
+    }
     const creating = this.#createSandbox();
     this.#sandbox = creating;
     creating.catch(() => {

@@ -49,6 +49,16 @@ export interface CodeExecutor {
   executeCodeBlocks(codeBlocks: CodeBlock[], options?: ExecuteCodeBlocksOptions): Promise<CodeResult>;
   /** Starts over with fresh state (a new interpreter or sandbox). */
   restart(): Promise<void>;
+  /**
+   * What a durable run stores after each block to find this executor's state again after a restart
+   * (plain JSON, e.g. `{ sandboxId }`), or `undefined` when there is nothing to find.
+   */
+  durableState?(): unknown;
+  /**
+   * Re-attaches to the state `durableState()` returned in an earlier process. When it is gone, the
+   * next block's output says that earlier state was lost.
+   */
+  restoreDurableState?(state: unknown): Promise<void>;
   /** Releases everything the executor holds. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -47,6 +47,7 @@ export class RunJournal {
   readonly #answers = new Map<string, RequestAnswer>();
   readonly #listeners = new Set<Listener>();
   readonly #waiters = new Set<() => void>();
+  readonly #executorStates = new Map<string, unknown>();
   #lastSequence = 0;
   #pendingWrites = 0;
 
@@ -155,6 +156,18 @@ export class RunJournal {
     const answer = await this.#waitForAnswer(key, expiresAt, options.defaultAnswer, options.signal);
     await this.record(`${key}.end`, decidedType, { ...data, requestId: key, answer });
     return answer;
+  }
+
+  /** Keeps the executor state the last code block of `agent` left (replayed or live). */
+  keepExecutorState(agentName: string, state: unknown): void {
+    this.#executorStates.set(agentName, state);
+  }
+
+  /** The executor state to re-attach to before `agent`'s next live block, once. */
+  takeExecutorState(agentName: string): unknown {
+    const state = this.#executorStates.get(agentName);
+    this.#executorStates.delete(agentName);
+    return state;
   }
 
   /** Takes an answer given in this process, so the waiting run does not wait for the next poll. */

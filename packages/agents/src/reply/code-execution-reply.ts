@@ -66,15 +66,22 @@ export async function generateCodeExecutionReply({
     const result = (await run.step(
       'code-execution',
       { agent: agent.name, codeBlocks: codeBlocks as unknown as JsonValue },
-      async () =>
-        (await traceCodeExecution(executor, codeBlocks, () =>
+      async () => {
+        // A resumed run first re-attaches the executor to the state (a sandbox) the last block left.
+        const saved = run.journal?.takeExecutorState(agent.name);
+        if (saved !== undefined && executor.restoreDurableState) await executor.restoreDurableState(saved);
+        const ran = await traceCodeExecution(executor, codeBlocks, () =>
           executor.executeCodeBlocks(codeBlocks, {
             ...(signal ? { signal } : {}),
             ...(imagesToModel ? { collectImageFiles: true } : {}),
           }),
-        )) as unknown as JsonValue,
+        );
+        const executorState = executor.durableState?.();
+        return { ...ran, ...(executorState === undefined ? {} : { executorState }) } as unknown as JsonValue;
+      },
       () => ({ exitCode: 1, output: INTERRUPTED_CODE_OUTPUT }),
-    )) as unknown as CodeResult;
+    )) as unknown as CodeResult & { executorState?: unknown };
+    if (result.executorState !== undefined) run.journal?.keepExecutorState(agent.name, result.executorState);
     agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });
     const outcome = result.exitCode === 0 ? 'execution succeeded' : 'execution failed';
     const text = `exitcode: ${result.exitCode} (${outcome})\nCode output: ${result.output}`;
