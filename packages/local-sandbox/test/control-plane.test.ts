@@ -58,6 +58,9 @@ describe('control plane through @hopx-ai/sdk', () => {
     const ids = created.map((sandbox) => sandbox.sandboxId);
     const firstPage = await Sandbox.list({ ...sdk(), limit: 10 });
     expect(firstPage.map((sandbox) => sandbox.sandboxId)).toEqual(ids.slice(0, 2));
+    // Without a limit Sandbox.list (which follows no cursor) gets every sandbox, past the page size.
+    const everyOne = await Sandbox.list(sdk());
+    expect(everyOne.map((sandbox) => sandbox.sandboxId)).toEqual(ids);
     const all: string[] = [];
     for await (const sandbox of Sandbox.iter(sdk())) all.push(sandbox.sandboxId);
     expect(all).toEqual(ids);

@@ -140,9 +140,11 @@ export async function handleControlPlane(
       if (status && !STATUSES.has(status)) {
         throw new HopxHttpError(400, 'INVALID_REQUEST', `Unknown status ${JSON.stringify(status)}.`);
       }
+      // Without `limit` (the SDK's Sandbox.list, which never follows a cursor) every sandbox is
+      // answered; with one (Sandbox.iter sends limit=100) pages follow `next_cursor`, as on HopX.
       const limitText = query.get('limit');
-      const limit = limitText === null ? 100 : Number(limitText);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      const limit = limitText === null ? Number.POSITIVE_INFINITY : Number(limitText);
+      if (limitText !== null && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
         throw new HopxHttpError(400, 'INVALID_REQUEST', 'Query "limit" must be an integer from 1 to 1000.');
       }
       let sessions = manager.list();
@@ -157,7 +159,7 @@ export async function handleControlPlane(
             ? sessions.slice(index + 1)
             : sessions.filter((session) => session.id.localeCompare(after) > 0);
       }
-      const pageSize = Math.min(limit, context.listPageLimit);
+      const pageSize = limitText === null ? sessions.length : Math.min(limit, context.listPageLimit);
       const page = sessions.slice(0, pageSize);
       const hasMore = sessions.length > pageSize;
       const last = page.at(-1);

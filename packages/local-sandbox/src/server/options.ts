@@ -31,7 +31,11 @@ export interface LocalSandboxServerOptions {
   baseDirectory?: string;
   /** TTL in seconds of sandboxes created without `timeout_seconds`; 0 means they live until deleted. @default 0 */
   defaultTimeoutSeconds?: number;
-  /** Largest page `GET /v1/sandboxes` returns, in sandboxes; bigger `limit`s are clamped (clients follow `next_cursor`). @default 100 */
+  /**
+   * Largest page `GET /v1/sandboxes?limit=N` returns, in sandboxes; bigger `limit`s are clamped (clients
+   * follow `next_cursor`). A request without `limit` (the SDK's `Sandbox.list`) gets every sandbox.
+   * @default 100
+   */
   listPageLimit?: number;
   /**
    * Receives one line per server event: start-up, each sandbox created, paused, resumed, deleted or
