@@ -25,6 +25,38 @@ export class InvalidOptionError extends LocalSandboxError {}
 /** A sandbox could not be created (workspace, cgroups or mounts failed); the message says which step. */
 export class SandboxCreateError extends LocalSandboxError {}
 
+/**
+ * The server ran out of file descriptors (EMFILE for the process, ENFILE for the whole system) while
+ * starting a sandbox; the message names the limit to raise. What the sandbox had taken was released.
+ */
+export class FileDescriptorLimitError extends LocalSandboxError {
+  /** EMFILE: this process's limit; ENFILE: the system's. */
+  readonly code: 'EMFILE' | 'ENFILE';
+
+  constructor(code: 'EMFILE' | 'ENFILE' = 'EMFILE', options?: { cause?: unknown }) {
+    super(
+      code === 'EMFILE'
+        ? 'The sandbox server is out of file descriptors (EMFILE: too many open files). Raise its open-files ' +
+            'limit (`ulimit -n 65536` in the shell that starts it, or LimitNOFILE= in its systemd unit), or run ' +
+            'fewer sandboxes at once.'
+        : 'The host is out of file descriptors (ENFILE: too many open files in the system). Raise fs.file-max ' +
+            '(`sysctl -w fs.file-max=...`), or run fewer sandboxes at once.',
+      options,
+    );
+    this.code = code;
+  }
+}
+
+/** The error code of an out-of-descriptors failure in `error` or its causes, if it is one. */
+export function fileDescriptorExhaustion(error: unknown): 'EMFILE' | 'ENFILE' | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 'EMFILE' || code === 'ENFILE') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /** An operation was attempted on a sandbox that has already been destroyed. */
 export class SandboxDestroyedError extends LocalSandboxError {
   constructor(id: string) {

@@ -1,4 +1,5 @@
 export {
+  FileDescriptorLimitError,
   InvalidOptionError,
   LocalSandboxError,
   PreflightError,

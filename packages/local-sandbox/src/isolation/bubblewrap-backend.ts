@@ -35,6 +35,7 @@ import {
 } from './sandbox-environment.js';
 import { buildSeccompFilter } from './seccomp-filter.js';
 import { reclaimDeadServers, uidLeaseDirectory } from './server-registry.js';
+import { throwIfOutOfFileDescriptors } from './spawn-failure.js';
 import type {
   IsolatedSandbox,
   IsolatedSandboxOptions,
@@ -541,6 +542,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
     } finally {
       closeSync(filterFd);
     }
+    throwIfOutOfFileDescriptors(child);
     const argumentsPipe = child.stdio[argumentsFd] as NodeJS.WritableStream | null;
     // A launcher that dies early closes the pipe; its exit is what the caller sees.
     (argumentsPipe as unknown as NodeJS.EventEmitter | null)?.on('error', () => undefined);

@@ -12,6 +12,7 @@ import {
   SANDBOX_RUNTIME_PATH,
   SANDBOX_WORKSPACE_PATH,
 } from './sandbox-environment.js';
+import { throwIfOutOfFileDescriptors } from './spawn-failure.js';
 import type {
   IsolatedSandbox,
   IsolatedSandboxOptions,
@@ -124,6 +125,7 @@ class NoneSandbox implements IsolatedSandbox {
       // A new session and process group, so killAll can signal the whole tree at once.
       detached: true,
     });
+    throwIfOutOfFileDescriptors(child);
     const groupId = child.pid;
     if (groupId !== undefined) {
       this.#processGroups.add(groupId);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { FileDescriptorLimitError, fileDescriptorExhaustion } from '../errors.js';
 import type { IsolatedSandbox, IsolationBackend, SandboxLimits } from '../isolation/types.js';
 import type { FileHelper } from './file-helper.js';
 import { HopxHttpError } from './http-utilities.js';
@@ -59,11 +60,7 @@ export class SandboxManager {
     try {
       isolated = await this.#backend.create({ id, limits: this.#limits, internetAccess });
     } catch (error) {
-      throw new HopxHttpError(
-        503,
-        'INTERNAL_ERROR',
-        `Could not create a sandbox: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw createFailure(error);
     }
     return new SandboxSession({
       id,
@@ -149,7 +146,13 @@ export class SandboxManager {
       // Start the process server now, and for Python its interpreter too (a forked process of a few
       // MiB, started by the server itself): the first run waits for them, so create answers sooner.
       const server = session.processServer;
-      (options.template.languages.has('python') ? server.startRepl() : server.ready()).catch(() => {});
+      try {
+        (options.template.languages.has('python') ? server.startRepl() : server.ready()).catch(() => {});
+      } catch (error) {
+        // The start failed at once (out of file descriptors): release what the sandbox took.
+        await this.#destroySession(session).catch(() => undefined);
+        throw createFailure(error);
+      }
     }
     session.createdAt = new Date();
     if (options.envVars) session.envVars = { ...options.envVars };
@@ -249,4 +252,13 @@ export class SandboxManager {
     this.#pools.clear();
     await Promise.allSettled(sessions.map((session) => this.#destroySession(session)));
   }
+}
+
+/** A 503 for a create that failed on the server's side; running out of file descriptors says which limit to raise. */
+function createFailure(error: unknown): HopxHttpError {
+  const exhausted = fileDescriptorExhaustion(error);
+  const message = exhausted
+    ? new FileDescriptorLimitError(exhausted).message
+    : `Could not create a sandbox: ${error instanceof Error ? error.message : String(error)}`;
+  return new HopxHttpError(503, 'INTERNAL_ERROR', message);
 }
