@@ -9,20 +9,11 @@ import {
   UnknownModelPriceError,
   UserProxyAgent,
 } from '@hopgen/agents';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type OpenAITestServer, type Script, startOpenAITestServer } from './support/openai-test-server.js';
+import { type OpenAITestServer, type Script, useOpenAITestServers } from './support/openai-test-server.js';
 
-const servers: OpenAITestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function server(script: Script): Promise<OpenAITestServer> {
-  const started = await startOpenAITestServer(script);
-  servers.push(started);
-  return started;
-}
+const server = useOpenAITestServers();
 
 /** Every answer uses 40 prompt and 20 completion tokens. */
 const sixtyTokens: Script = (_request, index) => ({

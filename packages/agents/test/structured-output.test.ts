@@ -8,20 +8,11 @@ import {
   StructuredOutputError,
   UserProxyAgent,
 } from '@hopgen/agents';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type OpenAITestServer, type Script, startOpenAITestServer } from './support/openai-test-server.js';
+import { type OpenAITestServer, useOpenAITestServers } from './support/openai-test-server.js';
 
-const servers: OpenAITestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function server(script: Script): Promise<OpenAITestServer> {
-  const started = await startOpenAITestServer(script);
-  servers.push(started);
-  return started;
-}
+const server = useOpenAITestServers();
 
 const Forecast = z.object({ city: z.string(), days: z.number().int().min(1).max(7) });
 

@@ -228,22 +228,14 @@ describe('MCP client tools over stdio', () => {
   });
 
   it('names the command when the server cannot start', async () => {
-    await expect(
-      connectMcpServer({
-        name: 'ghost',
-        command: '/nonexistent/mcp-server',
-        connectTimeoutMs: 5_000,
-        stderr: 'ignore',
-      }),
-    ).rejects.toThrow(McpServerUnavailableError);
-    await expect(
-      connectMcpServer({
-        name: 'ghost',
-        command: '/nonexistent/mcp-server',
-        connectTimeoutMs: 5_000,
-        stderr: 'ignore',
-      }),
-    ).rejects.toThrow(
+    const failure = connectMcpServer({
+      name: 'ghost',
+      command: '/nonexistent/mcp-server',
+      connectTimeoutMs: 5_000,
+      stderr: 'ignore',
+    });
+    await expect(failure).rejects.toThrow(McpServerUnavailableError);
+    await expect(failure).rejects.toThrow(
       /^MCP server ghost cannot be reached \(.*\)\. Check that `\/nonexistent\/mcp-server` starts an MCP server on stdio\.$/,
     );
   });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** A scripted tool call in a reply. `arguments` given as a list is streamed in those pieces. */
 export interface ScriptedToolCall {
@@ -260,4 +261,20 @@ function sendJson(
 ): void {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
+}
+
+/**
+ * For a test file: a function that starts a test server, and an `afterEach` that closes every server
+ * started during the test.
+ */
+export function useOpenAITestServers(): (script: Script) => Promise<OpenAITestServer> {
+  const started: OpenAITestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.close()));
+  });
+  return async (script) => {
+    const server = await startOpenAITestServer(script);
+    started.push(server);
+    return server;
+  };
 }
