@@ -17,7 +17,6 @@ connections. One connection carries one request:
            for "read" the file's bytes follow until the connection closes.
 """
 
-import ctypes
 import errno
 import json
 import os
@@ -28,19 +27,24 @@ import stat
 import struct
 import sys
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
+# -I leaves the script's own folder off sys.path; the shared namespace steps live there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from host_namespaces import (  # noqa: E402
+    CLONE_NEWNS,
+    check as _check,
+    join_user_and_mounts,
+    libc as _libc,
+    make_mounts_private,
+    unshare_user_and_mounts,
+)
+
 MS_BIND = 4096
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 CHUNK = 1 << 20
 HEADER_LIMIT = 1 << 20
 # About how much JSON one listing page may hold: well inside what the server reads of a reply.
 PAGE_BYTES = 4 << 20
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Refused(Exception):
@@ -52,45 +56,16 @@ class Refused(Exception):
         self.extra = extra
 
 
-def _check(result, what):
-    if result != 0:
-        number = ctypes.get_errno()
-        raise OSError(number, "%s: %s" % (what, os.strerror(number)))
-
-
-def _write_file(path, text):
-    with open(path, "w") as handle:
-        handle.write(text)
-
-
-def enter_namespaces(pid):
-    """Joins the user and mount namespaces of a rootless sandbox's workspace holder, where its
-    workspace is mounted. The server's user owns that user namespace, so joining it grants the
-    rights to make a private copy of the mount namespace, bind and chroot below."""
-    descriptors = [os.open("/proc/%d/ns/%s" % (pid, kind), os.O_RDONLY | os.O_CLOEXEC) for kind in ("user", "mnt")]
-    try:
-        _check(_libc.setns(descriptors[0], CLONE_NEWUSER), "setns user")
-        _check(_libc.setns(descriptors[1], CLONE_NEWNS), "setns mnt")
-    finally:
-        for descriptor in descriptors:
-            os.close(descriptor)
-    _check(_libc.unshare(CLONE_NEWNS), "unshare")
-
-
 def enter_workspace(root, workspace, uid, gid, namespace_pid=None):
     """Makes `/workspace` the sandbox's workspace and the only thing reachable; drops privileges."""
     if namespace_pid is not None:
-        enter_namespaces(namespace_pid)
+        # A rootless sandbox's workspace is mounted in its holder's namespaces, which this user owns.
+        join_user_and_mounts(namespace_pid)
     elif os.geteuid() == 0:
         _check(_libc.unshare(CLONE_NEWNS), "unshare")
     else:
-        # Without root a user namespace grants the mount and chroot rights, for this process only.
-        real_uid, real_gid = os.getuid(), os.getgid()
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
-        _write_file("/proc/self/setgroups", "deny")
-        _write_file("/proc/self/uid_map", "%d %d 1" % (real_uid, real_uid))
-        _write_file("/proc/self/gid_map", "%d %d 1" % (real_gid, real_gid))
-    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+        unshare_user_and_mounts()
+    make_mounts_private()
     target = os.path.join(root, "workspace").encode()
     _check(_libc.mount(workspace.encode(), target, None, MS_BIND, None), "mount --bind")
     os.chroot(root)

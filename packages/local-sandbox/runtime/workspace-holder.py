@@ -17,36 +17,28 @@ Usage: workspace-holder.py [--join PID] [--copy SOURCE DESTINATION]... TARGET SI
 Copies run after the mounts. Writes "ready" on stdout.
 """
 
-import ctypes
 import os
 import shutil
 import signal
 import sys
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
+# -I leaves the script's own folder off sys.path; the shared namespace steps live there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from host_namespaces import (  # noqa: E402
+    check,
+    join_user_and_mounts,
+    libc,
+    make_mounts_private,
+    unshare_user_and_mounts,
+)
+
 MS_NOSUID = 2
 MS_NODEV = 4
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result, what):
-    if result != 0:
-        number = ctypes.get_errno()
-        raise OSError(number, "%s: %s" % (what, os.strerror(number)))
-
-
-def _write_file(path, text):
-    with open(path, "w") as handle:
-        handle.write(text)
 
 
 def main():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     # The server may already be gone between its spawn and the prctl above.
     if os.getppid() == 1:
         sys.exit(1)
@@ -60,25 +52,16 @@ def main():
             copies.append((arguments[1], arguments[2]))
             arguments = arguments[3:]
     if join is not None:
-        descriptors = [os.open("/proc/%d/ns/%s" % (join, kind), os.O_RDONLY) for kind in ("user", "mnt")]
-        _check(_libc.setns(descriptors[0], CLONE_NEWUSER), "setns user")
-        _check(_libc.setns(descriptors[1], CLONE_NEWNS), "setns mnt")
-        for descriptor in descriptors:
-            os.close(descriptor)
-        _check(_libc.unshare(CLONE_NEWNS), "unshare")
+        join_user_and_mounts(join)
     else:
-        uid, gid = os.getuid(), os.getgid()
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
-        _write_file("/proc/self/setgroups", "deny")
-        _write_file("/proc/self/uid_map", "%d %d 1" % (uid, uid))
-        _write_file("/proc/self/gid_map", "%d %d 1" % (gid, gid))
-    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+        unshare_user_and_mounts()
+    make_mounts_private()
     pairs = arguments
     for index in range(0, len(pairs) - 1, 2):
         target, size = pairs[index], int(pairs[index + 1])
         options = ("size=%d,mode=0700" % size).encode()
-        _check(
-            _libc.mount(b"hopgen-sandbox", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
+        check(
+            libc.mount(b"hopgen-sandbox", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
             "mount tmpfs on %s" % target,
         )
     for source, destination in copies:

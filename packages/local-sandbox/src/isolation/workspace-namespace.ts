@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SandboxCreateError } from '../errors.js';
+import { childReady, stderrTail } from './child-ready.js';
 import { RUNTIME_DIRECTORY_URL } from './sandbox-environment.js';
 
 const HOLDER_PATH = fileURLToPath(new URL('workspace-holder.py', RUNTIME_DIRECTORY_URL));
@@ -48,27 +49,16 @@ export class WorkspaceNamespace {
       ],
       { cwd: '/', env: {}, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let diagnostics = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      diagnostics = (diagnostics + chunk).slice(-2000);
-    });
+    const diagnostics = stderrTail(child, 2000);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-          output += chunk;
-          if (output.includes('ready\n')) resolve();
-        });
-        child.once('error', reject);
-        child.once('exit', (code, signal) =>
-          reject(
-            new SandboxCreateError(
-              `The workspace namespace could not be made (${signal ?? code}): ${diagnostics.trim() || 'no output'}. ` +
-                'Unprivileged user namespaces must be enabled (see the bwrap preflight error for the sysctl).',
-            ),
+      await childReady(
+        child,
+        (exit) =>
+          new SandboxCreateError(
+            `The workspace namespace could not be made (${exit}): ${diagnostics() || 'no output'}. ` +
+              'Unprivileged user namespaces must be enabled (see the bwrap preflight error for the sysctl).',
           ),
-        );
-      });
+      );
     } catch (error) {
       child.kill('SIGKILL');
       throw error;

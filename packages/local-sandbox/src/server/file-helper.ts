@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { childReady, stderrTail } from '../isolation/child-ready.js';
 import { RUNTIME_DIRECTORY_URL } from '../isolation/sandbox-environment.js';
 import { recordServerResource } from '../isolation/server-registry.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
@@ -84,29 +85,18 @@ export class FileHelper {
         env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
       });
       this.#child = child;
-      let diagnostics = '';
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        diagnostics = (diagnostics + chunk).slice(-4000);
-      });
+      const diagnostics = stderrTail(child, 4000);
       child.once('exit', (code, signal) => {
         if (this.#child === child) {
           this.#child = undefined;
           this.#started = undefined;
         }
-        if (!this.#closed)
-          this.#log(`file helper exited (${signal ?? code}): ${diagnostics.trim()}`, 'error');
+        if (!this.#closed) this.#log(`file helper exited (${signal ?? code}): ${diagnostics()}`, 'error');
       });
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-          output += chunk;
-          if (output.includes('ready\n')) resolve();
-        });
-        child.once('error', reject);
-        child.once('exit', (code, signal) =>
-          reject(new Error(`The file helper exited before it was ready (${signal ?? code}): ${diagnostics}`)),
-        );
-      });
+      await childReady(
+        child,
+        (exit) => new Error(`The file helper exited before it was ready (${exit}): ${diagnostics()}`),
+      );
       return path.join(directory, 'socket');
     })();
     this.#started.catch(() => {
