@@ -193,9 +193,16 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     });
   }
 
-  /** The sandbox a durable run stores, so a resumed run in another process finds it again. */
+  /**
+   * The sandbox a durable run stores, so a resumed run in another process finds it again. From then
+   * on the run owns the sandbox: it is no longer deleted when this process dies (even by SIGKILL),
+   * only by `close()` or its TTL (`sandboxTtlMs`).
+   */
   durableState(): { sandboxId: string } | undefined {
-    return this.#currentSandboxId === undefined ? undefined : { sandboxId: this.#currentSandboxId };
+    if (this.#currentSandboxId === undefined) return undefined;
+    this.#untrackSandbox?.();
+    this.#untrackSandbox = undefined;
+    return { sandboxId: this.#currentSandboxId };
   }
 
   /**
@@ -220,8 +227,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         });
         this.#sandbox = Promise.resolve(sandbox);
         this.#currentSandboxId = sandboxId;
+        // Owned by the durable run, like before the restart: not deleted when this process dies.
         this.#ttlExtendedAt = 0;
-        this.#untrackSandbox = trackLiveSandbox({ sandboxId, baseURL: this.#baseURL, apiKey: this.#apiKey });
       } catch {
         this.#stateLost = true;
       }

@@ -1,11 +1,11 @@
 // Child process of durable-crash.test.ts: runs (or resumes) one durable group chat with code
-// execution, a tool and human input, against the test's model server. It prints every log entry
-// as it is written, so the test can SIGKILL it at a chosen point.
-
-import { z } from 'zod';
+// execution, a tool and human input, against the test's model server and sandbox server (both in
+// the test process, so they outlive this one). It prints every log entry as it is written, so the
+// test can SIGKILL it at a chosen point. The sandbox's API key comes in HOPX_API_KEY, never argv.
 import {
   AssistantAgent,
   type ConversableAgent,
+  defineTool,
   FileRunStore,
   GroupChat,
   GroupChatManager,
@@ -13,11 +13,13 @@ import {
   resumeRun,
   startChat,
   UserProxyAgent,
-} from '../../src/index.js';
-import { defineTool } from '../../src/tools/define-tool.js';
+} from '@hopgen/agents';
+import { z } from 'zod';
+import { HopXCodeExecutor } from '../../src/index.js';
 
-const [mode, storeDirectory, runId, baseURL, workDir] = process.argv.slice(2) as [
+const [mode, storeDirectory, runId, baseURL, workDir, sandboxBaseURL] = process.argv.slice(2) as [
   'start' | 'resume',
+  string,
   string,
   string,
   string,
@@ -40,6 +42,11 @@ const lookup = defineTool({
     return `looked up ${n}: ${n * 7}`;
   },
 });
+// 'local' runs blocks as host processes in workDir; otherwise in a HopX sandbox of the test's server.
+const executor =
+  sandboxBaseURL === 'local'
+    ? new LocalCommandLineCodeExecutor({ workDir, timeoutMs: 20_000 })
+    : new HopXCodeExecutor({ baseURL: sandboxBaseURL, stateful: true, timeoutMs: 20_000 });
 const coder = new AssistantAgent({
   name: 'coder',
   systemMessage: 'You write code.',
@@ -56,7 +63,7 @@ analyst.registerForLlm(lookup);
 const user = new UserProxyAgent({
   name: 'user',
   humanInputMode: 'ALWAYS',
-  codeExecutionConfig: { executor: new LocalCommandLineCodeExecutor({ workDir, timeoutMs: 20_000 }) },
+  codeExecutionConfig: { executor },
   silent: true,
 });
 user.registerForExecution(lookup);
@@ -80,4 +87,12 @@ const printing = (async () => {
 })();
 await run.result;
 await printing;
+if (executor instanceof HopXCodeExecutor) {
+  // What the sandbox itself counted: every block appended one line to this file.
+  const counted = await executor.executeCodeBlocks([
+    { code: 'print(open("blocks.log").read(), end="")', language: 'python' },
+  ]);
+  process.stdout.write(`blocks ${JSON.stringify(counted.output)}\n`);
+  await executor.close();
+}
 process.stdout.write(`transcript ${JSON.stringify(groupchat.messages)}\n`);

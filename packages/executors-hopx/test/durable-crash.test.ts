@@ -10,7 +10,8 @@ import {
   type OpenAITestServer,
   type RecordedRequest,
   startOpenAITestServer,
-} from './support/openai-test-server.js';
+} from '../../agents/test/support/openai-test-server.js';
+import { startTestServer, type TestServer } from './support/local-server.js';
 
 const child = fileURLToPath(new URL('./support/durable-crash-child.ts', import.meta.url));
 
@@ -41,12 +42,15 @@ function answer(request: RecordedRequest) {
 }
 
 let server: OpenAITestServer;
+let sandboxes: TestServer;
 const folders: string[] = [];
 beforeAll(async () => {
   server = await startOpenAITestServer((request) => answer(request));
+  sandboxes = await startTestServer();
 });
 afterAll(async () => {
   await server.close();
+  await sandboxes.close();
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 });
 
@@ -56,11 +60,21 @@ interface Launch {
   exited: Promise<number | null>;
 }
 
-function launch(mode: 'start' | 'resume', storeDirectory: string, runId: string, workDir: string): Launch {
+/** Where the child runs code: `sandbox` (a HopX sandbox of the server in this process) or `local`. */
+type Where = 'sandbox' | 'local';
+
+function launch(
+  mode: 'start' | 'resume',
+  storeDirectory: string,
+  runId: string,
+  workDir: string,
+  where: Where,
+): Launch {
+  const sandboxURL = where === 'local' ? 'local' : sandboxes.baseURL;
   const spawned = spawn(
     process.execPath,
-    ['--import', 'tsx', child, mode, storeDirectory, runId, server.baseURL, workDir],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    ['--import', 'tsx', child, mode, storeDirectory, runId, server.baseURL, workDir, sandboxURL],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HOPX_API_KEY: sandboxes.apiKey } },
   );
   const exited = new Promise<number | null>((resolve) => spawned.on('exit', resolve));
   return {
@@ -93,9 +107,11 @@ async function runUntil(
   folders: { store: string; work: string },
   runId: string,
   trigger: Trigger | undefined,
-): Promise<{ killedAt?: string; transcript?: unknown[] }> {
+  where: Where = 'sandbox',
+): Promise<{ killedAt?: string; transcript?: unknown[]; blocks?: string }> {
   const store = new FileRunStore({ directory: folders.store });
-  const running = launch(mode, folders.store, runId, folders.work);
+  const running = launch(mode, folders.store, runId, folders.work, where);
+  let blocks: string | undefined;
   // Resolves when the process is inside the side effect the test wants to interrupt.
   let modelCallHeld: Promise<void> | undefined;
   if (trigger === 'model-call') {
@@ -116,10 +132,12 @@ async function runUntil(
       return { killedAt: trigger === 'code-block' ? 'inside a code block' : 'inside a model call' };
     }
     if (line === undefined) break;
+    if (line.startsWith('blocks ')) blocks = JSON.parse(line.slice('blocks '.length));
     if (line.startsWith('transcript ')) {
       holdNextModelCall = undefined;
       await running.exited;
-      return { transcript: JSON.parse(line.slice('transcript '.length)) };
+      const transcript = JSON.parse(line.slice('transcript '.length));
+      return { transcript, ...(blocks === undefined ? {} : { blocks }) };
     }
     if (trigger === 'tool-call' && line === 'tool-start') {
       await kill(running);
@@ -162,7 +180,8 @@ describe('a durable group chat killed with SIGKILL', () => {
     const reference = freshFolders();
     const uninterrupted = await runUntil('start', reference, 'reference', undefined);
     expect(uninterrupted.transcript).toBeDefined();
-    const referenceBlocks = readFileSync(join(reference.work, 'blocks.log'), 'utf8');
+    const referenceBlocks = uninterrupted.blocks;
+    expect(referenceBlocks?.split('\n').filter(Boolean).length).toBeGreaterThan(4);
 
     const crashing = freshFolders();
     const triggers: Trigger[] = ['message', 'model-call', 'tool-call', 'human-input'];
@@ -180,8 +199,9 @@ describe('a durable group chat killed with SIGKILL', () => {
       new Set(['between messages', 'inside a model call', 'inside a tool call', 'waiting for human input']),
     );
     expect(outcome.transcript).toEqual(uninterrupted.transcript);
-    // Counted by the code itself: every block appended its line exactly once.
-    const blocks = readFileSync(join(crashing.work, 'blocks.log'), 'utf8');
+    // Counted by the sandbox itself: every block appended its line to one file in one sandbox,
+    // which outlived every killed process and was found again by each resumed one.
+    const blocks = outcome.blocks ?? '';
     expect(blocks).toBe(referenceBlocks);
     expect(new Set(blocks.trim().split('\n')).size).toBe(blocks.trim().split('\n').length);
   }, 600_000);
@@ -190,9 +210,9 @@ describe('a durable group chat killed with SIGKILL', () => {
     slowFirstBlock = true;
     try {
       const crashing = freshFolders();
-      const killed = await runUntil('start', crashing, 'slow', 'code-block');
+      const killed = await runUntil('start', crashing, 'slow', 'code-block', 'local');
       expect(killed.killedAt).toBe('inside a code block');
-      const finished = await runUntil('resume', crashing, 'slow', undefined);
+      const finished = await runUntil('resume', crashing, 'slow', undefined, 'local');
       const transcript = finished.transcript as { content: string }[];
       expect(transcript.map((message) => message.content)).toContain(
         `exitcode: 1 (execution failed)\nCode output: ${INTERRUPTED_CODE_OUTPUT}`,
