@@ -54,7 +54,8 @@ describe('sandbox env vars through @hopx-ai/sdk', () => {
         const environment = JSON.parse(result.stdout) as Record<string, string>;
         expect(environment.HOPGEN_HOST_SECRET).toBeUndefined();
         expect(environment.HOME).toBe('/workspace');
-        expect(environment.PATH).toBe('/usr/local/bin:/usr/bin:/bin');
+        // The offline pip shim comes first in a sandbox without network.
+        expect(environment.PATH).toBe('/opt/hopgen/offline/bin:/usr/local/bin:/usr/bin:/bin');
       }
     } finally {
       delete process.env.HOPGEN_HOST_SECRET;

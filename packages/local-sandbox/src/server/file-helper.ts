@@ -139,10 +139,16 @@ export class FileHelper {
         try {
           socket = await this.#connect(await this.#start());
         } catch (error) {
-          // The helper died (or is starting over): a fresh one takes the next attempt.
           if (attempt >= CONNECT_ATTEMPTS || this.#closed) throw error;
-          this.#child?.kill('SIGKILL');
-          this.#started = undefined;
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ECONNREFUSED' || code === 'ENOENT') {
+            // The helper died: a fresh one takes the next attempt.
+            this.#child?.kill('SIGKILL');
+            this.#started = undefined;
+          } else {
+            // A full backlog (EAGAIN) clears as the helper accepts: wait a little, never fail the call.
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          }
         }
       }
       return await this.#exchange(socket, `${line}\n`, options, release);
