@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,8 +19,15 @@ afterAll(async () => {
   if (child?.exitCode === null) await new Promise((resolve) => child?.once('exit', resolve));
 });
 
+/** Sandbox directories (workspace and tmp mounts) the server with this pid holds under its root. */
+async function sandboxDirectories(serverPid: number): Promise<string[]> {
+  const roots = (await readdir(tmpdir())).filter((name) => name.startsWith(`hopgen-sandboxes-${serverPid}-`));
+  const entries = await Promise.all(roots.map((root) => readdir(path.join(tmpdir(), root))));
+  return entries.flat().filter((name) => !name.startsWith('.'));
+}
+
 describe('a server out of file descriptors', () => {
-  it('answers a create with EMFILE and the limit to raise instead of crashing, and keeps serving', async () => {
+  it('answers a create with EMFILE and the limit to raise, releases what it took, and keeps serving', async () => {
     const server = spawn(
       'bash',
       ['-c', `ulimit -n ${OPEN_FILES_LIMIT} && exec "$0" --import tsx "$1"`, process.execPath, childScript],
@@ -57,6 +67,8 @@ describe('a server out of file descriptors', () => {
     );
 
     for (const sandbox of created) await sandbox.kill();
+    // What the failed creates took (each 503 is also retried by the SDK) is released once descriptors are free.
+    expect(await sandboxDirectories(server.pid as number)).toEqual([]);
     const again = await Sandbox.create(options);
     expect((await again.runCode('echo served', { language: 'bash' })).stdout).toBe('served\n');
     await again.kill();

@@ -133,6 +133,11 @@ export class BubblewrapBackend implements IsolationBackend {
   readonly #reservedIds = new Set<string>();
   #setup: Promise<HostSetup> | undefined;
   #closed = false;
+  /**
+   * Releases of failed creates that failed themselves (out of file descriptors, an unmount cannot
+   * even start): retried before each create and after each destroy, once descriptors are free again.
+   */
+  readonly #unreleased: (() => Promise<void>)[] = [];
 
   constructor(options: BubblewrapBackendOptions = {}) {
     const { hostUidBase = 1_900_000_000, hostUidCount = 65_536, poolSize = 2 } = options;
@@ -173,6 +178,7 @@ export class BubblewrapBackend implements IsolationBackend {
     if (this.#reservedIds.has(options.id))
       throw new SandboxCreateError(`Sandbox ${options.id} already exists.`);
     this.#reservedIds.add(options.id);
+    await this.#retryUnreleased();
     let setup: HostSetup | undefined;
     let uid: number | null = null;
     let cgroup: SandboxCgroup | null = null;
@@ -183,6 +189,8 @@ export class BubblewrapBackend implements IsolationBackend {
       setup = await this.#setup!;
       if (setup.uidLeases) uid = await setup.uidLeases.acquire();
       const owner = uid === null ? null : { uid, gid: uid };
+      // Known before it exists: a createSandbox that fails half-way (a mount that cannot start) leaves it behind.
+      directory = path.join(setup.directories.root, options.id);
       const [takenCgroup, directories] = await Promise.all([
         setup.cgroups?.take(options.limits) ?? null,
         setup.directories.createSandbox(options.id, {
@@ -232,20 +240,34 @@ export class BubblewrapBackend implements IsolationBackend {
         namespace,
         sandboxArguments,
         onDestroy: async () => {
-          await setup!.directories.removeSandbox(directories.directory);
-          // Only now: no process of this uid is left (killAll waited for the cgroup to empty).
-          if (uid !== null) await setup!.uidLeases?.release(uid);
+          let leased = uid;
+          await this.#releaseOrRetryLater(async () => {
+            await setup!.directories.removeSandbox(directories.directory);
+            // Only now: no process of this uid is left (killAll waited for the cgroup to empty).
+            if (leased !== null) await setup!.uidLeases?.release(leased);
+            leased = null;
+          });
           this.#sandboxes.delete(options.id);
           this.#reservedIds.delete(options.id);
+          await this.#retryUnreleased();
         },
       });
       this.#sandboxes.set(options.id, sandbox);
       return sandbox;
     } catch (error) {
-      await namespace?.close();
-      await cgroup?.remove().catch(() => undefined);
-      if (directory) await setup?.directories.removeSandbox(directory).catch(() => undefined);
-      if (uid !== null) await setup?.uidLeases?.release(uid);
+      // Each step forgets what it released, so a retry does only what is left; the uid lease goes
+      // last, once nothing on disk belongs to it any more.
+      const release = async () => {
+        await namespace?.close();
+        namespace = null;
+        await cgroup?.remove();
+        cgroup = null;
+        if (directory) await setup?.directories.removeSandbox(directory);
+        directory = undefined;
+        if (uid !== null) await setup?.uidLeases?.release(uid);
+        uid = null;
+      };
+      await this.#releaseOrRetryLater(release);
       this.#reservedIds.delete(options.id);
       throw error instanceof LocalSandboxError
         ? error
@@ -255,8 +277,21 @@ export class BubblewrapBackend implements IsolationBackend {
     }
   }
 
+  async #releaseOrRetryLater(release: () => Promise<void>): Promise<void> {
+    try {
+      await release();
+    } catch {
+      this.#unreleased.push(release);
+    }
+  }
+
+  async #retryUnreleased(): Promise<void> {
+    for (const release of this.#unreleased.splice(0)) await this.#releaseOrRetryLater(release);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#retryUnreleased();
     await Promise.all([...this.#sandboxes.values()].map((sandbox) => sandbox.destroy()));
     const setup = await this.#setup?.catch(() => undefined);
     this.#setup = undefined;
