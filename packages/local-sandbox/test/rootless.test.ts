@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -118,8 +119,15 @@ describe('rootless mode', () => {
       expect(output).toMatch(/Test Files {2}3 passed \(3\)/);
       expect(output).not.toMatch(/\d+ failed/);
       for (const directory of delegated) expect(seen).toContain(directory);
-      // Every server closed: nothing is left in the delegated cgroups.
-      for (const directory of delegated) expect(await sandboxCgroupsIn(directory)).toEqual([]);
+      // Every server closed: nothing is left in the delegated cgroups. vitest may exit while a worker
+      // still closes its server, so wait for the last one to finish (bounded).
+      const deadline = Date.now() + 30_000;
+      let left = (await Promise.all(delegated.map(sandboxCgroupsIn))).flat();
+      while (left.length > 0 && Date.now() < deadline) {
+        await delay(200);
+        left = (await Promise.all(delegated.map(sandboxCgroupsIn))).flat();
+      }
+      expect(left).toEqual([]);
     } finally {
       await rm(home, { recursive: true, force: true });
       // rmdir, never a recursive delete: the checkout was bound here (in another mount namespace).
