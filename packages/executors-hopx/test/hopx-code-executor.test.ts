@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import type { CodeBlock } from '@hopgen/agents';
 import { Sandbox } from '@hopx-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -286,18 +287,28 @@ describe('HopXCodeExecutor timeouts', () => {
 });
 
 describe('HopXCodeExecutor abort', () => {
-  it('stops an aborted fresh process, answers its partial output and Aborted, and keeps the sandbox', async () => {
-    const executor = pool.create({ stateful: false });
-    await executor.executeCodeBlocks([{ language: 'bash', code: 'true' }]);
+  /**
+   * Runs a first block, then `block` (which writes `started` in the workspace once it has printed)
+   * with a signal, and aborts it as soon as the file exists. Resolves with the run's result.
+   */
+  async function abortOnceStarted(executor: HopXCodeExecutor, first: CodeBlock, block: CodeBlock) {
+    await executor.executeCodeBlocks([first]);
     const sandboxId = executor.sandboxId as string;
     const controller = new AbortController();
-    const running = executor.executeCodeBlocks(
-      [{ language: 'bash', code: 'echo started; touch started; sleep 23.4567' }],
-      { signal: controller.signal },
-    );
+    const running = executor.executeCodeBlocks([block], { signal: controller.signal });
     await waitForSandboxFile(sandboxId, '/workspace/started');
     controller.abort();
-    await expect(running).resolves.toEqual({ exitCode: 130, output: 'started\nAborted' });
+    return { result: await running, sandboxId };
+  }
+
+  it('stops an aborted fresh process, answers its partial output and Aborted, and keeps the sandbox', async () => {
+    const executor = pool.create({ stateful: false });
+    const { result, sandboxId } = await abortOnceStarted(
+      executor,
+      { language: 'bash', code: 'true' },
+      { language: 'bash', code: 'echo started; touch started; sleep 23.4567' },
+    );
+    expect(result).toEqual({ exitCode: 130, output: 'started\nAborted' });
     expect(await liveSandboxIds(server)).toEqual([sandboxId]);
     expect(leftoverProcesses('sleep 23.4567')).toEqual([]);
     const again = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo again' }]);
@@ -307,21 +318,15 @@ describe('HopXCodeExecutor abort', () => {
 
   it('interrupts an aborted stateful Python block and keeps its variables', async () => {
     const executor = pool.create();
-    await executor.executeCodeBlocks([{ language: 'python', code: 'kept = 41' }]);
-    const sandboxId = executor.sandboxId as string;
-    const controller = new AbortController();
-    const running = executor.executeCodeBlocks(
-      [
-        {
-          language: 'python',
-          code: 'import subprocess, time\nprint("started", flush=True)\nsubprocess.Popen(["sleep", "34.5678"])\nopen("started", "w").close()\ntime.sleep(60)',
-        },
-      ],
-      { signal: controller.signal },
+    const { result } = await abortOnceStarted(
+      executor,
+      { language: 'python', code: 'kept = 41' },
+      {
+        language: 'python',
+        code: 'import subprocess, time\nprint("started", flush=True)\nsubprocess.Popen(["sleep", "34.5678"])\nopen("started", "w").close()\ntime.sleep(60)',
+      },
     );
-    await waitForSandboxFile(sandboxId, '/workspace/started');
-    controller.abort();
-    await expect(running).resolves.toEqual({ exitCode: 130, output: 'started\nAborted' });
+    expect(result).toEqual({ exitCode: 130, output: 'started\nAborted' });
     expect(leftoverProcesses('sleep 34.5678')).toEqual([]);
     const again = await executor.executeCodeBlocks([{ language: 'python', code: 'print(kept + 1)' }]);
     expect(again).toEqual({ exitCode: 0, output: '42\n' });
@@ -329,21 +334,15 @@ describe('HopXCodeExecutor abort', () => {
 
   it('kills the sandbox of a block that ignores the interrupt, and says so at the next block', async () => {
     const executor = pool.create();
-    await executor.executeCodeBlocks([{ language: 'python', code: 'kept = 41' }]);
-    const sandboxId = executor.sandboxId as string;
-    const controller = new AbortController();
-    const running = executor.executeCodeBlocks(
-      [
-        {
-          language: 'python',
-          code: 'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("started", flush=True)\nopen("started", "w").close()\ntime.sleep(60)',
-        },
-      ],
-      { signal: controller.signal },
+    const { result } = await abortOnceStarted(
+      executor,
+      { language: 'python', code: 'kept = 41' },
+      {
+        language: 'python',
+        code: 'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("started", flush=True)\nopen("started", "w").close()\ntime.sleep(60)',
+      },
     );
-    await waitForSandboxFile(sandboxId, '/workspace/started');
-    controller.abort();
-    await expect(running).resolves.toEqual({ exitCode: 130, output: 'Aborted' });
+    expect(result).toEqual({ exitCode: 130, output: 'Aborted' });
     expect(await liveSandboxIds(server)).toEqual([]);
     const again = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo again' }]);
     expect(again).toEqual({ exitCode: 0, output: `${SANDBOX_RESTARTED_NOTICE}\nagain\n` });
