@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,6 +12,7 @@ import {
   FileRunStore,
   GroupChat,
   GroupChatManager,
+  HopgenError,
   INTERRUPTED_CODE_OUTPUT,
   InMemoryRunStore,
   MarkdownCodeExtractor,
@@ -19,6 +21,7 @@ import {
   provideInput,
   RequestAnswerError,
   type RunEvent,
+  RunLockedError,
   reject,
   resumeRun,
   ScriptedModelClient,
@@ -396,6 +399,66 @@ describe('file store', () => {
       '2c',
     ]);
     expect(readFileSync(path, 'utf8').includes('"ty\n')).toBe(false);
+  });
+});
+
+describe('file store answers and lease across processes', () => {
+  async function waitingRun(): Promise<FileRunStore> {
+    const store = fileStore();
+    await store.createRun({ runId: 'ask', createdAt: 1, definition: {} });
+    await store.append('ask', [
+      { key: 'chat0/ask1', type: 'human-input-requested', time: 1, data: { prompt: 'Reply?' } },
+    ]);
+    return store;
+  }
+
+  it('accepts exactly one of two answers given at once through two store instances', async () => {
+    const store = await waitingRun();
+    const first = new FileRunStore({ directory: store.directory });
+    const second = new FileRunStore({ directory: store.directory });
+    const outcomes = await Promise.allSettled([
+      provideInput(first, 'ask', 'chat0/ask1', 'one'),
+      provideInput(second, 'ask', 'chat0/ask1', 'two'),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(failed.reason).toBeInstanceOf(RequestAnswerError);
+    const winner = outcomes[0]?.status === 'fulfilled' ? 'one' : 'two';
+    expect((await store.readAnswers('ask')).map((answer) => answer.answer['text'])).toEqual([winner]);
+  });
+
+  it('ignores a half-written answer and names the file of a garbage one', async () => {
+    const store = await waitingRun();
+    const folder = join(store.directory, 'ask', 'answers');
+    mkdirSync(folder, { recursive: true });
+    // What a process killed while writing leaves behind: a draft that is never linked into place.
+    writeFileSync(join(folder, 'chat0%2Fask1.json.999.x.draft'), '{"requestId":"chat0/as');
+    await provideInput(store, 'ask', 'chat0/ask1', 'fine');
+    expect((await store.readAnswers('ask')).map((answer) => answer.answer['text'])).toEqual(['fine']);
+    writeFileSync(join(folder, 'other.json'), 'not json\n');
+    await expect(store.readAnswers('ask')).rejects.toThrow(/answers\/other\.json is not valid JSON/);
+    await expect(store.readAnswers('ask')).rejects.toBeInstanceOf(HopgenError);
+  });
+
+  it('lets exactly one of two resumers take over the lease of a dead holder', async () => {
+    const store = await waitingRun();
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+    await store.acquire('ask', 'dead-owner');
+    // Rewrite the holder as the dead process, as if it had been killed while running the run.
+    const folder = join(store.directory, 'ask');
+    for (const name of readdirSync(folder).filter((name) => name.startsWith('lease'))) {
+      writeFileSync(join(folder, name), JSON.stringify({ owner: 'dead-owner', pid: dead }));
+    }
+    const first = new FileRunStore({ directory: store.directory });
+    const second = new FileRunStore({ directory: store.directory });
+    const outcomes = await Promise.allSettled([
+      first.acquire('ask', 'first'),
+      second.acquire('ask', 'second'),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(
+      (outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason,
+    ).toBeInstanceOf(RunLockedError);
   });
 });
 

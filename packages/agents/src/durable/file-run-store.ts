@@ -3,17 +3,19 @@ import {
   existsSync,
   fsyncSync,
   ftruncateSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   rmSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../errors.js';
-import { RunLockedError, RunNotFoundError } from './durable-errors.js';
+import { RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
 import type { NewRunEntry, RequestAnswer, RunEntry, RunHeader, RunStore, StoredRun } from './run-store.js';
 
 /** Options of {@link FileRunStore}. */
@@ -38,8 +40,9 @@ interface OpenLog {
  * The default {@link RunStore}: an append-only JSON-lines log per run in a folder, no native
  * module and no server. `log.jsonl` starts with the run's header, then holds one line per
  * `append` (so an append is all or nothing: a line cut short by a crash is dropped and cut off on
- * the next open). `answers.jsonl` takes answers from any process (small `O_APPEND` writes), and
- * `lease` names the process that runs the run.
+ * the next open). `answers/` holds one file per answered request and `lease.<n>` names the process
+ * that runs the run; both are created whole under their final name with a hard link, which fails
+ * when the name exists, so of two processes answering or taking over at once exactly one wins.
  */
 export class FileRunStore implements RunStore {
   /** The folder that holds the runs. */
@@ -74,13 +77,24 @@ export class FileRunStore implements RunStore {
 
   /** Reads the log; a last line without its newline (a write cut short) is left out. */
   #read(runId: string): { header: RunHeader; entries: RunEntry[]; validLength: number } {
-    const text = readFileSync(join(this.#existing(runId), 'log.jsonl'), 'utf8');
+    const path = join(this.#existing(runId), 'log.jsonl');
+    const text = readFileSync(path, 'utf8');
     const end = text.lastIndexOf('\n') + 1;
     const lines = text.slice(0, end).split('\n');
     lines.pop();
-    const header = JSON.parse(lines[0] ?? 'null') as RunHeader;
+    const parse = (line: string, index: number): unknown => {
+      try {
+        return JSON.parse(line);
+      } catch (error) {
+        throw new RunNotFoundError(
+          `Line ${index + 1} of ${path} is not valid JSON (${(error as Error).message}). The log was changed by hand; restore it from a copy.`,
+        );
+      }
+    };
+    const header = parse(lines[0] ?? 'null', 0) as RunHeader;
     const entries: RunEntry[] = [];
-    for (const line of lines.slice(1)) entries.push(...(JSON.parse(line) as RunEntry[]));
+    for (const [index, line] of lines.slice(1).entries())
+      entries.push(...(parse(line, index + 1) as RunEntry[]));
     return { header, entries, validLength: Buffer.byteLength(text.slice(0, end)) };
   }
 
@@ -137,49 +151,109 @@ export class FileRunStore implements RunStore {
   }
 
   async addAnswer(runId: string, answer: RequestAnswer): Promise<void> {
-    const descriptor = openSync(join(this.#existing(runId), 'answers.jsonl'), 'a');
-    try {
-      this.#write(descriptor, `${JSON.stringify(answer)}\n`);
-    } finally {
-      closeSync(descriptor);
+    const folder = join(this.#existing(runId), 'answers');
+    mkdirSync(folder, { recursive: true });
+    const path = join(folder, `${encodeURIComponent(answer.requestId)}.json`);
+    if (!this.#createExclusive(path, JSON.stringify(answer))) {
+      throw new RequestAnswerError(
+        `Request ${answer.requestId} of run ${runId} was answered already; the first answer counts. List open ones with pendingRequests(store, runId).`,
+      );
     }
   }
 
   async readAnswers(runId: string): Promise<RequestAnswer[]> {
-    const path = join(this.#existing(runId), 'answers.jsonl');
-    if (!existsSync(path)) return [];
-    const text = readFileSync(path, 'utf8');
-    return text
-      .slice(0, text.lastIndexOf('\n') + 1)
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as RequestAnswer);
+    const folder = join(this.#existing(runId), 'answers');
+    if (!existsSync(folder)) return [];
+    const answers = readdirSync(folder)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => {
+        const path = join(folder, name);
+        try {
+          return JSON.parse(readFileSync(path, 'utf8')) as RequestAnswer;
+        } catch (error) {
+          throw new RunNotFoundError(
+            `Answer file ${path} is not valid JSON (${(error as Error).message}). Delete it and answer the request again.`,
+          );
+        }
+      });
+    return answers.sort((first, second) => first.answeredAt - second.answeredAt);
+  }
+
+  /**
+   * Creates `path` holding `text`, or returns false when it exists. The text is written to a
+   * private file first and hard-linked into place, so nobody ever sees it half-written.
+   */
+  #createExclusive(path: string, text: string): boolean {
+    const draft = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.draft`;
+    const descriptor = openSync(draft, 'wx');
+    try {
+      this.#write(descriptor, text);
+    } finally {
+      closeSync(descriptor);
+    }
+    try {
+      linkSync(draft, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      unlinkSync(draft);
+    }
+  }
+
+  /** Generations of the lease, newest first: `lease.<n>` files. */
+  #leases(folder: string): number[] {
+    return readdirSync(folder)
+      .map((name) => /^lease\.(\d+)$/.exec(name)?.[1])
+      .filter((generation) => generation !== undefined)
+      .map(Number)
+      .sort((first, second) => second - first);
   }
 
   async acquire(runId: string, owner: string): Promise<void> {
-    const path = join(this.#existing(runId), 'lease');
+    const folder = this.#existing(runId);
     const lease = JSON.stringify({ owner, pid: process.pid });
-    try {
-      writeFileSync(path, lease, { flag: 'wx' });
+    for (;;) {
+      const newest = this.#leases(folder)[0];
+      if (newest !== undefined) {
+        let holder: { owner: string; pid: number };
+        try {
+          holder = JSON.parse(readFileSync(join(folder, `lease.${newest}`), 'utf8')) as typeof holder;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+          throw error;
+        }
+        if (holder.owner === owner) return;
+        if (isAlive(holder.pid)) {
+          throw new RunLockedError(
+            `Run ${runId} is being run by process ${holder.pid}. Wait for it to finish or stop that process, then resume.`,
+          );
+        }
+      }
+      // No holder, or it died (killed or crashed): take the next generation. Of two processes that
+      // both found it dead, only one creates it; the other sees the winner alive on its next turn.
+      const generation = (newest ?? 0) + 1;
+      if (!this.#createExclusive(join(folder, `lease.${generation}`), lease)) continue;
+      for (const older of this.#leases(folder)) {
+        if (older < generation) rmSync(join(folder, `lease.${older}`), { force: true });
+      }
       return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = JSON.parse(readFileSync(path, 'utf8')) as { owner: string; pid: number };
-    if (holder.owner !== owner && isAlive(holder.pid)) {
-      throw new RunLockedError(
-        `Run ${runId} is being run by process ${holder.pid}. Wait for it to finish or stop that process, then resume.`,
-      );
-    }
-    // The holder died (killed or crashed): its lease is stale, take it over.
-    writeFileSync(path, lease);
   }
 
   async release(runId: string, owner: string): Promise<void> {
-    const path = join(this.#folder(runId), 'lease');
-    if (!existsSync(path)) return;
-    const holder = JSON.parse(readFileSync(path, 'utf8')) as { owner: string };
-    if (holder.owner === owner) rmSync(path, { force: true });
+    const folder = this.#folder(runId);
+    const newest = existsSync(folder) ? this.#leases(folder)[0] : undefined;
+    if (newest !== undefined) {
+      const path = join(folder, `lease.${newest}`);
+      try {
+        const holder = JSON.parse(readFileSync(path, 'utf8')) as { owner: string };
+        if (holder.owner === owner) rmSync(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
     const log = this.#logs.get(runId);
     if (log) {
       closeSync(log.descriptor);

@@ -1,4 +1,4 @@
-import { RunLockedError, RunNotFoundError } from './durable-errors.js';
+import { RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
 import type { NewRunEntry, RequestAnswer, RunEntry, RunHeader, RunStore, StoredRun } from './run-store.js';
 
 /** A {@link RunStore} in this process's memory: for tests and for runs that need not outlive the process. */
@@ -39,7 +39,13 @@ export class InMemoryRunStore implements RunStore {
   }
 
   async addAnswer(runId: string, answer: RequestAnswer): Promise<void> {
-    this.#run(runId).answers.push(structuredClone(answer));
+    const answers = this.#run(runId).answers;
+    if (answers.some((stored) => stored.requestId === answer.requestId)) {
+      throw new RequestAnswerError(
+        `Request ${answer.requestId} of run ${runId} was answered already; the first answer counts.`,
+      );
+    }
+    answers.push(structuredClone(answer));
   }
 
   async readAnswers(runId: string): Promise<RequestAnswer[]> {

@@ -66,7 +66,7 @@ export interface RunStore {
   append(runId: string, entries: readonly NewRunEntry[]): Promise<RunEntry[]>;
   /** Entries with a sequence number above `after`, in order. */
   readEntries(runId: string, after: number): Promise<RunEntry[]>;
-  /** Adds an answer; answers after the first for the same request are kept but ignored by readers. */
+  /** Adds an answer; throws `RequestAnswerError` when the request has one already, even from another process. */
   addAnswer(runId: string, answer: RequestAnswer): Promise<void>;
   /** Answers given so far, in the order they were given. */
   readAnswers(runId: string): Promise<RequestAnswer[]>;
