@@ -255,17 +255,28 @@ export class BubblewrapBackend implements IsolationBackend {
       this.#sandboxes.set(options.id, sandbox);
       return sandbox;
     } catch (error) {
-      // Each step forgets what it released, so a retry does only what is left; the uid lease goes
-      // last, once nothing on disk belongs to it any more.
+      // Each step is tried even when another failed, and forgets what it released, so a retry does
+      // only what is left; the uid lease goes last, once nothing on disk belongs to it any more.
       const release = async () => {
-        await namespace?.close();
-        namespace = null;
-        await cgroup?.remove();
-        cgroup = null;
-        if (directory) await setup?.directories.removeSandbox(directory);
-        directory = undefined;
-        if (uid !== null) await setup?.uidLeases?.release(uid);
-        uid = null;
+        const failures: unknown[] = [];
+        const step = async (work: () => Promise<void>) => work().catch((failure) => failures.push(failure));
+        await step(async () => {
+          await namespace?.close();
+          namespace = null;
+        });
+        await step(async () => {
+          await cgroup?.remove();
+          cgroup = null;
+        });
+        await step(async () => {
+          if (directory) await setup?.directories.removeSandbox(directory);
+          directory = undefined;
+        });
+        if (directory === undefined && uid !== null) {
+          await setup?.uidLeases?.release(uid);
+          uid = null;
+        }
+        if (failures.length > 0) throw failures[0];
       };
       await this.#releaseOrRetryLater(release);
       this.#reservedIds.delete(options.id);
