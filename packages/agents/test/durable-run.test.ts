@@ -22,6 +22,7 @@ import {
   RequestAnswerError,
   type RunEvent,
   RunLockedError,
+  readRunEvents,
   reject,
   resumeRun,
   ScriptedModelClient,
@@ -399,6 +400,61 @@ describe('file store', () => {
       '2c',
     ]);
     expect(readFileSync(path, 'utf8').includes('"ty\n')).toBe(false);
+  });
+});
+
+describe('run endings seen from another process', () => {
+  async function types(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
+    const seen: RunEvent[] = [];
+    for await (const event of events) seen.push(event);
+    return seen;
+  }
+
+  // The readers' signals only bound the wait: a reader that never ends fails the test instead of hanging it.
+  it('ends a reader with run-failed and the error when the run fails', async () => {
+    const store = fileStore();
+    const { assistant, user } = pair(countingModel({ failAt: 2 }).model);
+    const run = await startChat(user, assistant, { message: 'start', store, runId: 'fails' });
+    const read = types(
+      readRunEvents(new FileRunStore({ directory: store.directory }), 'fails', {
+        signal: AbortSignal.timeout(20_000),
+      }),
+    );
+    await expect(run.result).rejects.toThrow('the model process died');
+    const last = (await read).at(-1);
+    expect(last?.type).toBe('run-failed');
+    expect(String(last?.data['error'])).toContain('the model process died');
+  });
+
+  it('ends a reader with run-stopped when the run is stopped, and reads past it once the run is resumed', async () => {
+    const store = fileStore();
+    const model = countingModel({ finishAfter: 2 }).model;
+    const make = () => ({
+      assistant: new AssistantAgent({ name: 'assistant', llmConfig: { modelClient: model }, ...quiet }),
+      user: new UserProxyAgent({ name: 'user', humanInputMode: 'ALWAYS', ...quiet }),
+    });
+    const first = make();
+    const controller = new AbortController();
+    const run = await startChat(first.user, first.assistant, {
+      message: 'start',
+      store,
+      runId: 'stops',
+      signal: controller.signal,
+    });
+    const other = new FileRunStore({ directory: store.directory });
+    const read = types(readRunEvents(other, 'stops', { signal: AbortSignal.timeout(20_000) }));
+    await nextEvent(run.events(), 'human-input-requested');
+    controller.abort();
+    await run.result.catch(() => undefined);
+    expect((await read).at(-1)?.type).toBe('run-stopped');
+
+    const [pending] = await pendingRequests(other, 'stops');
+    await provideInput(other, 'stops', pending!.requestId, 'exit');
+    const second = make();
+    await (await resumeRun('stops', { agents: [second.user, second.assistant], store })).result;
+    const all = (await types(readRunEvents(other, 'stops'))).map((event) => event.type);
+    expect(all).toContain('run-stopped');
+    expect(all.at(-1)).toBe('run-finished');
   });
 });
 

@@ -88,9 +88,18 @@ export class DurableRun {
     this.result = (async () => {
       await store.acquire(id, owner);
       try {
-        const results = await options.execute(root);
+        let results: ChatResult[];
+        try {
+          results = await options.execute(root);
+        } catch (error) {
+          await recordEnd(journal, owner, root.aborted, error);
+          throw error;
+        }
         // A stopped run is not finished: its log ends where it stopped and resumeRun goes on from there.
-        if (root.aborted) return results;
+        if (root.aborted) {
+          await recordEnd(journal, owner, true, undefined);
+          return results;
+        }
         await journal.record('run:finished', 'run-finished', {
           results: results.map((result) => ({
             summary: result.summary,
@@ -319,4 +328,23 @@ export async function resumeRun(
     definition: parsed.definition,
     execute: executor(parsed.definition, bindAgents(parsed.definition.flow, options.agents)),
   });
+}
+
+/**
+ * Writes `run-stopped` or `run-failed` (with the error's message) so readers in other processes
+ * end. The key names this attempt, so a resumed run that stops again writes its own entry.
+ */
+async function recordEnd(
+  journal: RunJournal,
+  attempt: string,
+  stopped: boolean,
+  error: unknown,
+): Promise<void> {
+  const data: { [key: string]: JsonValue } = stopped
+    ? {}
+    : { error: error instanceof Error ? error.message : String(error) };
+  // The store itself may be what failed: the original error matters more than this entry.
+  await journal
+    .record(`run:${stopped ? 'stopped' : 'failed'}:${attempt}`, stopped ? 'run-stopped' : 'run-failed', data)
+    .catch(() => undefined);
 }

@@ -6,6 +6,9 @@ export interface RunEvent extends RunEntry {
   runId: string;
 }
 
+/** Entries after which a run goes on only if it is resumed; `run-finished` always ends it. */
+const ENDINGS = new Set(['run-stopped', 'run-failed']);
+
 /** How often a reader in another process looks for new entries, in milliseconds. */
 const FOLLOW_POLL_MS = 50;
 
@@ -44,11 +47,12 @@ export async function* followEvents(options: {
         unsubscribe && buffered.length > 0 && buffered[0]!.sequence <= last + 1
           ? buffered.splice(0)
           : await store.readEntries(runId, last);
-      for (const entry of fresh) {
+      for (const [index, entry] of fresh.entries()) {
         if (entry.sequence <= last) continue;
         last = entry.sequence;
         yield { ...entry, runId };
-        if (entry.type === 'run-finished') return;
+        // A stop or failure followed by more entries was resumed since: read on.
+        if (entry.type === 'run-finished' || (ENDINGS.has(entry.type) && index === fresh.length - 1)) return;
       }
       if (signal?.aborted) return;
       if (options.isDone?.() && buffered.length === 0) {
@@ -73,7 +77,8 @@ export async function* followEvents(options: {
 
 /**
  * Reads a run's events from any process: the stored ones after `after`, then new ones as the
- * running process writes them (polling the store), until the run finishes or `signal` aborts.
+ * running process writes them (polling the store), until the run finishes, fails or is stopped
+ * (`run-finished`, `run-failed`, `run-stopped`), or `signal` aborts.
  */
 export function readRunEvents(
   store: RunStore,
