@@ -382,16 +382,19 @@ def run_child(request, stdout_fd, stderr_fd, meta_fd, wake_fds, cgroup):
     try:
         join_cgroup(cgroup)
         forbid_cgroup_writes()
-        set_oom_score_adj(RUN_OOM_SCORE_ADJ)
-        # A run is an ordinary process again (an exec would reset this anyway): the zygote is not
-        # dumpable only so that runs cannot open its /proc/<pid>/mem or fds.
-        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         reset_child_state(stdout_fd, stderr_fd)
         for fd in (3, REPL_IN_FD, REPL_OUT_FD, *wake_fds, *(repl_capture or ())):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        # A run is an ordinary process again (an exec would reset this anyway): the zygote is not
+        # dumpable only so that runs cannot open its /proc/<pid>/mem or fds, and the zygote's fds
+        # are closed by now. Only then is /proc/self/oom_score_adj ours to write: a non-dumpable
+        # process's /proc files belong to a root this user namespace does not map, so the write
+        # failed (EACCES) and every run kept the zygote's score, tying with it for the OOM killer.
+        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        set_oom_score_adj(RUN_OOM_SCORE_ADJ)
         sys.stdin = open(0, "r", closefd=False)
         sys.stdout = open(1, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")
         sys.stderr = open(2, "w", buffering=1, closefd=False, encoding="utf-8", errors="replace")

@@ -363,6 +363,16 @@ describe('limits fail the run that hits them, not the sandbox', () => {
     expect(kept.stdout).toBe('42\n');
   }, 90_000);
 
+  it("a run is the out-of-memory killer's first choice, before the sandbox's process server", async () => {
+    // Written by the run itself; it failed silently while the run was not dumpable yet (rootless:
+    // its /proc files then belong to an unmapped root), leaving runs tied with the process server.
+    const run = await attacker.runCode('print(open("/proc/self/oom_score_adj").read().strip())', {
+      language: 'python',
+      timeout: 20,
+    });
+    expect(run.stdout).toBe('1000\n');
+  }, 30_000);
+
   it('an out-of-memory run is killed with a message naming the memory limit; the interpreter survives', async () => {
     await attacker.runIpython('survivor = 7', { timeout: 20 });
     const bomb = await attacker.runCode(
