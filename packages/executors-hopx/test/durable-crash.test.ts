@@ -84,7 +84,7 @@ function launch(
   };
 }
 
-async function kill(running: Launch): Promise<void> {
+async function killChild(running: Launch): Promise<void> {
   running.process.kill('SIGKILL');
   await running.exited;
 }
@@ -110,16 +110,29 @@ async function runUntil(
   where: Where = 'sandbox',
 ): Promise<{ killedAt?: string; transcript?: unknown[]; blocks?: string }> {
   const store = new FileRunStore({ directory: folders.store });
+  const lastSequence = async () => (await store.loadRun(runId))?.entries.at(-1)?.sequence ?? 0;
+  // The child prints only live events, so a request the killed process left unanswered is answered here.
+  if (mode === 'resume') await answerPending(store, runId);
+  const launchedAt = await lastSequence();
   const running = launch(mode, folders.store, runId, folders.work, where);
+  const kill = async (child: Launch) => {
+    await killChild(child);
+    if ((await lastSequence()) <= launchedAt)
+      throw new Error(`Killed at sequence ${launchedAt} without progress.`);
+  };
   let blocks: string | undefined;
   // Resolves when the process is inside the side effect the test wants to interrupt.
   let modelCallHeld: Promise<void> | undefined;
-  if (trigger === 'model-call') {
-    modelCallHeld = new Promise((resolve) => {
-      holdNextModelCall = resolve;
-    });
-  }
-  if (trigger === 'code-block') modelCallHeld = waitForFile(join(folders.work, 'slow.log'));
+  // Armed only once the run wrote a live entry: a call the resumed run repeats is no progress.
+  const arm = () => {
+    if (trigger === 'model-call') {
+      modelCallHeld = new Promise((resolve) => {
+        holdNextModelCall = resolve;
+      });
+    }
+    if (trigger === 'code-block') modelCallHeld = waitForFile(join(folders.work, 'slow.log'));
+  };
+  let armed = false;
   let messages = 0;
   const next = async () => (await running.lines.next()).value as string | undefined;
   const lineOrHold = async (): Promise<string | undefined | 'held'> =>
@@ -139,7 +152,11 @@ async function runUntil(
       const transcript = JSON.parse(line.slice('transcript '.length));
       return { transcript, ...(blocks === undefined ? {} : { blocks }) };
     }
-    if (trigger === 'tool-call' && line === 'tool-start') {
+    if (!armed && line.startsWith('entry ')) {
+      armed = true;
+      arm();
+    }
+    if (trigger === 'tool-call' && armed && line === 'tool-start') {
       await kill(running);
       return { killedAt: 'inside a tool call' };
     }

@@ -76,12 +76,15 @@ const groupchat = new GroupChat({
 const manager = new GroupChatManager({ groupchat, silent: true });
 
 const store = new FileRunStore({ directory: storeDirectory });
+// Only live events are printed: the test's kill triggers must fire where this process made progress,
+// not on entries a resumed run replays from the log.
+const launchedAt = (await store.loadRun(runId))?.entries.at(-1)?.sequence ?? 0;
 const run =
   mode === 'start'
     ? await startChat(user, manager, { message: 'Count the blocks.', store, runId })
     : await resumeRun(runId, { agents: [user, manager], store });
 const printing = (async () => {
-  for await (const event of run.events()) {
+  for await (const event of run.events({ after: launchedAt })) {
     process.stdout.write(`entry ${event.sequence} ${event.type} ${event.key}\n`);
   }
 })();
