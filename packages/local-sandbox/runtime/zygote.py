@@ -25,6 +25,7 @@ if sys.flags.no_site:
     site.sethelper()
 
 import ctypes  # noqa: E402
+import fcntl  # noqa: E402
 import select  # noqa: E402
 # _signal, not signal: the wrapper module imports enum (milliseconds per sandbox start) only to
 # turn numbers into enum members.
@@ -449,6 +450,11 @@ def start(request, wake_fds):
         opened.append(stdout_fd)
         stderr_fd = os.memfd_create("stderr")
         opened.append(stderr_fd)
+        # A run's processes share these descriptions, but a memfd's file position is not locked
+        # across writers as a regular file's is: two processes printing at once wrote at the same
+        # offset and one line overwrote the other. Appending writes at the end under the inode lock.
+        for fd in (stdout_fd, stderr_fd):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
         meta_fd = os.memfd_create("meta")
         opened.append(meta_fd)
         cgroup = make_cgroup()

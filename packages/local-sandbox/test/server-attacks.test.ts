@@ -363,6 +363,27 @@ describe('limits fail the run that hits them, not the sandbox', () => {
     expect(kept.stdout).toBe('42\n');
   }, 90_000);
 
+  it("keeps every line when a run's processes print at once", async () => {
+    // They share the run's output memfd, whose position is not locked across writers: without
+    // O_APPEND they wrote at the same offsets (6,233 of 8,000 lines were kept in one run here).
+    const code = [
+      'import os',
+      'children = []',
+      'for worker in range(4):',
+      '    pid = os.fork()',
+      '    if pid == 0:',
+      '        for line in range(2000):',
+      '            os.write(1, b"%d %d\\n" % (worker, line))',
+      '        os._exit(0)',
+      '    children.append(pid)',
+      'for pid in children:',
+      '    os.waitpid(pid, 0)',
+    ].join('\n');
+    const run = await attacker.runCode(code, { language: 'python', timeout: 30 });
+    expect(run.exit_code).toBe(0);
+    expect(run.stdout.split('\n').filter((line: string) => line !== '').length).toBe(8000);
+  }, 40_000);
+
   it("a run is the out-of-memory killer's first choice, before the sandbox's process server", async () => {
     // Written by the run itself; it failed silently while the run was not dumpable yet (rootless:
     // its /proc files then belong to an unmapped root), leaving runs tied with the process server.
