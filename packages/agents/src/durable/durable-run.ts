@@ -5,6 +5,7 @@ import { ChatRun } from '../chats/chat-run.js';
 import type { InitiateChatOptions } from '../chats/initiate-chat.js';
 import { initiateChats } from '../chats/initiate-chats.js';
 import type { ConversableAgent } from '../conversable-agent.js';
+import { GroupChatManager } from '../group-chat/group-chat-manager.js';
 import { RunNotFoundError } from './durable-errors.js';
 import { FileRunStore } from './file-run-store.js';
 import { InMemoryRunStore } from './in-memory-run-store.js';
@@ -76,6 +77,8 @@ export class DurableRun {
     createdAt: number;
     definition: RunDefinition;
     execute: (root: ChatRun) => Promise<ChatResult[]>;
+    /** The agents bound to the run, whose executors are re-attached to the run's sandbox at its end. */
+    agents: readonly ConversableAgent[];
   }) {
     this.id = options.id;
     this.store = options.store;
@@ -100,6 +103,7 @@ export class DurableRun {
           await recordEnd(journal, owner, true, undefined);
           return results;
         }
+        await reattachExecutors(journal, options.agents);
         await journal.record('run:finished', 'run-finished', {
           results: results.map((result) => ({
             summary: result.summary,
@@ -255,6 +259,7 @@ async function start(
     createdAt,
     definition,
     execute: executor(definition, bindAgents(flow, agents)),
+    agents,
   });
 }
 
@@ -327,7 +332,28 @@ export async function resumeRun(
     createdAt: stored.header.createdAt,
     definition: parsed.definition,
     execute: executor(parsed.definition, bindAgents(parsed.definition.flow, options.agents)),
+    agents: options.agents,
   });
+}
+
+/**
+ * A resumed run whose code blocks all ran in earlier processes never re-attached its executors (that
+ * happens before a live block). At the end it does, so the caller's executor holds the run's sandbox:
+ * later blocks see its files and variables, and `close()` removes it instead of leaving it to its TTL.
+ */
+async function reattachExecutors(journal: RunJournal, agents: readonly ConversableAgent[]): Promise<void> {
+  const byName = new Map<string, ConversableAgent>();
+  const visit = (agent: ConversableAgent) => {
+    if (byName.has(agent.name)) return;
+    byName.set(agent.name, agent);
+    if (agent instanceof GroupChatManager) for (const member of agent.groupchat.agents) visit(member);
+  };
+  for (const agent of agents) visit(agent);
+  for (const [name, state] of journal.takeRemainingExecutorStates()) {
+    const config = byName.get(name)?.codeExecutionConfig;
+    const executor = config ? config.executor : undefined;
+    if (executor?.restoreDurableState) await executor.restoreDurableState(state);
+  }
 }
 
 /**

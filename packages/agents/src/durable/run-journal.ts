@@ -170,6 +170,13 @@ export class RunJournal {
     return state;
   }
 
+  /** The executor states no live block took in this process, by agent name (taken now). */
+  takeRemainingExecutorStates(): [string, unknown][] {
+    const remaining = [...this.#executorStates];
+    this.#executorStates.clear();
+    return remaining;
+  }
+
   /** Takes an answer given in this process, so the waiting run does not wait for the next poll. */
   notifyAnswer(answer: RequestAnswer): void {
     this.#takeAnswer(answer);

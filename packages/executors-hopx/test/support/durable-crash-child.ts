@@ -71,7 +71,8 @@ const order: ConversableAgent[] = [coder, user, analyst, user];
 const groupchat = new GroupChat({
   agents: [user, coder, analyst],
   speakerSelectionMethod: (_last, group) => order[(group.messages.length - 1) % order.length]!,
-  maxRound: 29,
+  // Long enough that 24 kills at live points (each after progress) always fit before the end.
+  maxRound: 57,
 });
 const manager = new GroupChatManager({ groupchat, silent: true });
 
