@@ -60,6 +60,7 @@ export {
 export {
   InvalidSnapshotError,
   NotDurableError,
+  PipelineError,
   RequestAnswerError,
   RunDivergedError,
   RunLockedError,
@@ -75,6 +76,15 @@ export {
 } from './durable/durable-run.js';
 export { FileRunStore, type FileRunStoreOptions } from './durable/file-run-store.js';
 export { InMemoryRunStore } from './durable/in-memory-run-store.js';
+export {
+  definePipeline,
+  type Pipeline,
+  type PipelineContext,
+  type PipelineFlow,
+  type ResumePipelineOptions,
+  resumePipeline,
+  startPipeline,
+} from './durable/pipeline.js';
 export type { RunDefinition } from './durable/run-definition.js';
 export { type RunEvent, readRunEvents } from './durable/run-events.js';
 export type { ApprovalPolicy } from './durable/run-journal.js';

@@ -159,6 +159,37 @@ describe('durable two-agent chats', () => {
     );
   });
 
+  it('keeps its budgets across a resume, counting the answers of the process that died', async () => {
+    const store = fileStore();
+    const budget = { maxTokens: 1500, maxTurns: 20 };
+    const reference = pair(countingModel({ finishAfter: 99 }).model);
+    const expected = await reference.user.initiateChat(reference.assistant, {
+      message: 'start',
+      ...budget,
+      ...quiet,
+    });
+    expect(expected.terminationReason).toBe('budget-exceeded');
+    // The crash below happens before the budget runs out.
+    expect(expected.chatHistory.length).toBeGreaterThan(4);
+
+    const first = pair(countingModel({ failAt: 3, finishAfter: 99 }).model);
+    const run = await startChat(first.user, first.assistant, {
+      message: 'start',
+      ...budget,
+      store,
+      runId: 'budget',
+    });
+    await expect(run.result).rejects.toThrow(/the model process died/);
+    const stored = await store.loadRun('budget');
+    expect(stored?.header.definition).toMatchObject({ flow: { options: { maxTokens: 1500 } } });
+
+    const second = pair(countingModel({ finishAfter: 99 }).model);
+    const resumed = await resumeRun('budget', { agents: [second.user, second.assistant], store });
+    const [result] = await resumed.result;
+    expect(result?.terminationReason).toBe('budget-exceeded');
+    expect(transcript(result!.chatHistory)).toEqual(transcript(expected.chatHistory));
+  });
+
   it('refuses options a resumed run could not rebuild', async () => {
     const { assistant, user } = pair(countingModel().model);
     await expect(

@@ -20,3 +20,9 @@ export class RequestAnswerError extends HopgenError {}
 
 /** A durable run was given options that cannot be stored as JSON (functions, agents by object). */
 export class NotDurableError extends HopgenError {}
+
+/**
+ * A pipeline cannot start or resume a run: its input does not match the pipeline's schema, or the
+ * run was started by another pipeline (or by `startChat`). The message names the field or the run.
+ */
+export class PipelineError extends HopgenError {}

@@ -17,10 +17,11 @@ import {
   storableQueue,
 } from './run-definition.js';
 import { followEvents, type RunEvent } from './run-events.js';
+import { parseRunHeader, RUN_HEADER_VERSION } from './run-header.js';
 import { type ApprovalPolicy, RunJournal } from './run-journal.js';
 import { answerRequest, type PendingRequest, pendingRequests } from './run-requests.js';
 import { parseRunSnapshot, RUN_SNAPSHOT_VERSION, type RunSnapshot, statusOf } from './run-snapshot.js';
-import type { JsonValue, RunStore } from './run-store.js';
+import type { JsonValue, RunHeader, RunStore, StoredRun } from './run-store.js';
 
 /** Options of {@link startChat} and {@link startChats}. */
 export interface DurableRunOptions {
@@ -66,6 +67,7 @@ export class DurableRun {
   readonly #root: ChatRun;
   readonly #createdAt: number;
   readonly #definition: RunDefinition;
+  readonly #pipeline: RunHeader['pipeline'];
   #done = false;
 
   /** Use {@link startChat}, {@link startChats} or {@link resumeRun}. */
@@ -76,6 +78,8 @@ export class DurableRun {
     root: ChatRun;
     createdAt: number;
     definition: RunDefinition;
+    /** The pipeline that built the run and its input, as stored in the header. */
+    pipeline?: RunHeader['pipeline'];
     execute: (root: ChatRun) => Promise<ChatResult[]>;
     /** The agents bound to the run, whose executors are re-attached to the run's sandbox at its end. */
     agents: readonly ConversableAgent[];
@@ -86,6 +90,7 @@ export class DurableRun {
     this.#root = options.root;
     this.#createdAt = options.createdAt;
     this.#definition = options.definition;
+    this.#pipeline = options.pipeline;
     const owner = randomUUID();
     const { id, store, journal, root } = options;
     this.result = (async () => {
@@ -131,6 +136,7 @@ export class DurableRun {
       createdAt: this.#createdAt,
       status: statusOf(stored.entries, stored.answers),
       definition: this.#definition,
+      ...(this.#pipeline ? { pipeline: this.#pipeline } : {}),
       entries: stored.entries,
       answers: stored.answers,
       state: this.#root.toJSON(),
@@ -235,19 +241,23 @@ function executor(
     );
 }
 
-async function start(
+/** Writes a new run's header and starts it; `startPipeline` passes the pipeline and its input. */
+export async function start(
   flow: RunDefinition['flow'],
   agents: readonly ConversableAgent[],
   options: DurableRunOptions,
+  pipeline?: RunHeader['pipeline'],
 ): Promise<DurableRun> {
   const store = options.store ?? new FileRunStore();
   const id = options.runId ?? randomUUID();
   const definition = definitionOf(flow, options);
   const createdAt = Date.now();
   await store.createRun({
+    schemaVersion: RUN_HEADER_VERSION,
     runId: id,
     createdAt,
     definition: definition as unknown as { [key: string]: JsonValue },
+    ...(pipeline ? { pipeline } : {}),
   });
   const journal = journalFor(id, store, definition);
   const root = new ChatRun({ id, journal, ...(options.signal ? { signal: options.signal } : {}) });
@@ -258,6 +268,7 @@ async function start(
     root,
     createdAt,
     definition,
+    ...(pipeline ? { pipeline } : {}),
     execute: executor(definition, bindAgents(flow, agents)),
     agents,
   });
@@ -307,9 +318,11 @@ export async function resumeRun(
     store ??= new InMemoryRunStore();
     if (!(await store.loadRun(runId))) {
       await store.createRun({
+        schemaVersion: RUN_HEADER_VERSION,
         runId,
         createdAt: snapshot.createdAt,
         definition: snapshot.definition as unknown as { [key: string]: JsonValue },
+        ...(snapshot.pipeline ? { pipeline: snapshot.pipeline } : {}),
       });
       await store.append(
         runId,
@@ -318,20 +331,36 @@ export async function resumeRun(
       for (const answer of snapshot.answers) await store.addAnswer(runId, answer);
     }
   }
+  return continueRun(await loadStoredRun(store, runId), { ...options, store });
+}
+
+/** A stored run with its header checked (any known header version); a missing run is an error. */
+export async function loadStoredRun(store: RunStore, runId: string): Promise<StoredRun> {
   const stored = await store.loadRun(runId);
   if (!stored) throw new RunNotFoundError(`No run ${runId} in the store. Check the run id and the store.`);
+  return { ...stored, header: parseRunHeader(stored.header) };
+}
+
+/** Continues a loaded run with the given agents. */
+export function continueRun(stored: StoredRun, options: ResumeRunOptions & { store: RunStore }): DurableRun {
+  const { header } = stored;
   // The log was written by a journal and is trusted; only the definition, which binds agents, is checked.
-  const parsed = { definition: parseRunDefinition(stored.header.definition) };
-  const journal = journalFor(runId, store, parsed.definition, stored);
-  const root = new ChatRun({ id: runId, journal, ...(options.signal ? { signal: options.signal } : {}) });
+  const definition = parseRunDefinition(header.definition);
+  const journal = journalFor(header.runId, options.store, definition, stored);
+  const root = new ChatRun({
+    id: header.runId,
+    journal,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return new DurableRun({
-    id: runId,
-    store,
+    id: header.runId,
+    store: options.store,
     journal,
     root,
-    createdAt: stored.header.createdAt,
-    definition: parsed.definition,
-    execute: executor(parsed.definition, bindAgents(parsed.definition.flow, options.agents)),
+    createdAt: header.createdAt,
+    definition,
+    ...(header.pipeline ? { pipeline: header.pipeline } : {}),
+    execute: executor(definition, bindAgents(definition.flow, options.agents)),
     agents: options.agents,
   });
 }

@@ -15,6 +15,9 @@ const chatOptionsSchema = z.object({
   carryover: z
     .union([z.string(), z.array(z.union([z.string(), z.object({ content: z.unknown() })]))])
     .optional(),
+  maxTokens: z.number().positive().optional(),
+  maxCostUsd: z.number().positive().optional(),
+  maxDurationMs: z.number().positive().optional(),
 });
 
 const chatId = z.union([z.number(), z.string()]);
@@ -66,7 +69,17 @@ export function parseRunDefinition(value: unknown): RunDefinition {
   return parsed.data;
 }
 
-const STORABLE_KEYS = ['message', 'maxTurns', 'silent', 'summaryMethod', 'summaryArgs', 'carryover'] as const;
+const STORABLE_KEYS = [
+  'message',
+  'maxTurns',
+  'silent',
+  'summaryMethod',
+  'summaryArgs',
+  'carryover',
+  'maxTokens',
+  'maxCostUsd',
+  'maxDurationMs',
+] as const;
 
 /** The plain-JSON part of `initiateChat` options; anything a resumed run could not rebuild is refused. */
 export function storableChatOptions(options: InitiateChatOptions, where: string): ChatOptions {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { InvalidSnapshotError } from './durable-errors.js';
 import { runDefinitionSchema } from './run-definition.js';
+import { storedPipelineSchema } from './run-header.js';
 import type { JsonValue, RequestAnswer, RunEntry } from './run-store.js';
 
 /** The snapshot schema version this code writes. Older versions keep loading (see the fixtures in the tests). */
-export const RUN_SNAPSHOT_VERSION = 1;
+export const RUN_SNAPSHOT_VERSION = 2;
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -29,10 +30,16 @@ const snapshotV1 = z.object({
   state: jsonObject.nullable(),
 });
 
+/** Version 2 adds the pipeline that built the run; a version 1 snapshot is a version 2 one without it. */
+const snapshotV2 = snapshotV1.extend({
+  schemaVersion: z.literal(2),
+  pipeline: storedPipelineSchema.optional(),
+});
+
 /** A durable run as plain JSON: its definition, its whole log and the answers to its requests. */
 export interface RunSnapshot {
   /** The schema version ({@link RUN_SNAPSHOT_VERSION} when written by this code). */
-  schemaVersion: 1;
+  schemaVersion: 2;
   /** The run's id. */
   runId: string;
   /** When the run was created, in milliseconds since the epoch. */
@@ -41,6 +48,8 @@ export interface RunSnapshot {
   status: 'running' | 'waiting' | 'finished';
   /** What the run was started with. */
   definition: z.infer<typeof runDefinitionSchema>;
+  /** The pipeline that built the run and its JSON input, when `startPipeline` started it. */
+  pipeline?: { name: string; input?: JsonValue };
   /** The log, in sequence order. */
   entries: RunEntry[];
   /** Answers to requests. */
@@ -62,20 +71,20 @@ export function parseRunSnapshot(input: unknown): RunSnapshot {
     }
   }
   const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== 1) {
+  if (version !== 1 && version !== 2) {
     throw new InvalidSnapshotError(
-      `Unknown snapshot schemaVersion ${JSON.stringify(version)}; this version of @hopgen/agents reads 1. Upgrade @hopgen/agents to load newer snapshots.`,
+      `Unknown snapshot schemaVersion ${JSON.stringify(version)}; this version of @hopgen/agents reads 1 and 2. Upgrade @hopgen/agents to load newer snapshots.`,
     );
   }
-  const parsed = snapshotV1.safeParse(value);
+  const parsed = (version === 1 ? snapshotV1 : snapshotV2).safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues
       .slice(0, 3)
       .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
       .join('; ');
-    throw new InvalidSnapshotError(`The snapshot does not match schema version 1: ${problems}.`);
+    throw new InvalidSnapshotError(`The snapshot does not match schema version ${version}: ${problems}.`);
   }
-  return parsed.data as RunSnapshot;
+  return { ...parsed.data, schemaVersion: RUN_SNAPSHOT_VERSION } as RunSnapshot;
 }
 
 /** The status a log shows: finished, waiting for an answer, or running. */

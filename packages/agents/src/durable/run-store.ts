@@ -24,12 +24,16 @@ export type NewRunEntry = Omit<RunEntry, 'sequence'>;
 
 /** What a run was started with: enough to run it again from the start with the same agents. */
 export interface RunHeader {
+  /** The header's schema version: 2 when written by this code; absent in headers written before pipelines (version 1). */
+  schemaVersion?: number;
   /** The run's id. */
   runId: string;
   /** When the run was created, in milliseconds since the epoch. */
   createdAt: number;
   /** The flow and its plain-JSON options (see `RunDefinition`). */
   definition: { [key: string]: JsonValue };
+  /** The pipeline that built the run (`startPipeline`) and its JSON input; absent for `startChat` and `startChats`. */
+  pipeline?: { name: string; input?: JsonValue };
 }
 
 /** An answer to a stored request (human input or approval), written by whoever answered it. */

@@ -67,10 +67,12 @@ export async function generateModelReply({
     );
     return { final: true, reply: reply as unknown as MessageInput };
   }
+  let live = false;
   const answer = (await run.step(
     'model-call',
     { agent: agent.name },
     async (stepId) => {
+      live = true;
       run.setNextMessageId(agent, stepId);
       const journal = run.journal;
       let deltas = 0;
@@ -103,6 +105,8 @@ export async function generateModelReply({
     },
     'repeat',
   )) as unknown as RecordedModelAnswer;
+  // A resumed run's budget counts the answers of earlier processes too, as the uninterrupted run did.
+  if (!live && run.budget) run.budget.record(answer as ModelResponse, agent.name);
   const { content, tool_calls: toolCalls } = answer.message;
   if (toolCalls && toolCalls.length > 0) {
     return { final: true, reply: { role: 'assistant', content: content ?? null, tool_calls: toolCalls } };
