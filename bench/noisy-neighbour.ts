@@ -36,9 +36,10 @@ async function roundTrip(sandbox: Sandbox): Promise<number> {
 
 /**
  * What a sandbox flooding its interpreter's reply pipe adds to another sandbox's round trip: the
- * bystander's `print(6 * 7)` with a quiet neighbour (the baseline), then with the flooding one. The
- * neighbour's interpreter is restarted at its next call (its junk is bounded per call), so each flood
- * lasts one call and is started again until enough round trips are kept.
+ * bystander's `print(6 * 7)` with a quiet neighbour (the baseline), then while the neighbour attacks
+ * back to back. The server ends a flooding call early (it takes the first line behind the call's id
+ * as the reply) and restarts the interpreter once the junk of the next call passes its bound, so one
+ * call floods for well under a second: the neighbour keeps calling until the bystander has its samples.
  */
 export async function measureNoisyNeighbour(settings: BenchSettings, figures: FigureSet): Promise<void> {
   const { samples, floodSeconds } = settings.noisyNeighbour;
@@ -49,20 +50,22 @@ export async function measureNoisyNeighbour(settings: BenchSettings, figures: Fi
       for (let warmup = 0; warmup < 3; warmup++) await roundTrip(bystander);
       const quiet: number[] = [];
       for (let index = 0; index < samples; index++) quiet.push(await roundTrip(bystander));
-      const flooded: number[] = [];
-      while (flooded.length < samples) {
-        let flooding = true;
-        const attack = neighbour
+      const attack = () =>
+        neighbour
           .runIpython(FLOOD.replace('%SECONDS%', String(floodSeconds)), { timeout: 60 })
-          .catch(() => undefined)
-          .finally(() => {
-            flooding = false;
-          });
-        // Past its first second: the flood is running.
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        while (flooding && flooded.length < samples) flooded.push(await roundTrip(bystander));
-        await attack;
-        await neighbour.runIpython('print(1)', { timeout: 60 }).catch(() => undefined);
+          .catch(() => {});
+      // The first call settles once its flood has reached the server: measuring starts under attack.
+      await attack();
+      let attacking = true;
+      const attacker = (async () => {
+        while (attacking) await attack();
+      })();
+      const flooded: number[] = [];
+      try {
+        while (flooded.length < samples) flooded.push(await roundTrip(bystander));
+      } finally {
+        attacking = false;
+        await attacker;
       }
       figures.add('concurrency.neighbour.quiet', 'print(6*7) round trip, neighbour idle', 'ms', quiet);
       figures.add(

@@ -4,6 +4,9 @@
  * `pnpm bench --quick`: a smoke pass over every section that writes bench/results/quick.json only.
  * `--sections=start,memory` runs some sections (written to bench/results/partial.json).
  */
+
+// Not public API: the executor's exit watcher lives as long as this process, by design.
+import { reaperProcessId } from '../packages/executors-hopx/src/process-exit-cleanup.js';
 import { measureConcurrency } from './concurrency.js';
 import { measureDurableRuns } from './durable-runs.js';
 import { measureExecution } from './execution.js';
@@ -87,9 +90,14 @@ async function runSection(name: SectionName, settings: BenchSettings): Promise<S
   return { section: name, figures: figures.figures, durationMs, ...(error ? { error } : {}) };
 }
 
-/** Fails when a sandbox or any other child process outlived its section (tsx's own esbuild service predates them). */
+/**
+ * Fails when a sandbox or any other child process outlived its section. tsx's own esbuild service
+ * predates them; the executor's exit watcher (which deletes sandboxes left behind when this process
+ * dies) is meant to outlive them.
+ */
 async function assertNothingLeftRunning(before: readonly number[]): Promise<void> {
-  const started = () => descendantsOf(process.pid).filter((pid) => !before.includes(pid));
+  const started = () =>
+    descendantsOf(process.pid).filter((pid) => !before.includes(pid) && pid !== reaperProcessId());
   // Killed processes can take a moment to be reaped.
   for (let attempt = 0; attempt < 20; attempt++) {
     if (started().length === 0) return;
