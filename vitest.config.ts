@@ -14,6 +14,8 @@ export default defineConfig({
       '@hopgen/mcp': source('./packages/mcp/src/index.ts'),
       '@hopgen/postgres': source('./packages/postgres/src/index.ts'),
       '@hopgen/worker': source('./packages/worker/src/index.ts'),
+      '@hopgen/server/cli': source('./packages/server/src/cli.ts'),
+      '@hopgen/server': source('./packages/server/src/index.ts'),
     },
   },
   test: {

@@ -112,7 +112,9 @@ describe('the packed packages in an empty npm project', () => {
       expect(manifest.license, tarball).toBe('MIT');
       expect(manifest.repository, tarball).toMatchObject({
         type: 'git',
-        directory: `packages/${manifest.name.slice('@hopgen/'.length)}`,
+        // The hopgen command is the unscoped `hopgen` package, in packages/cli.
+        directory:
+          manifest.name === 'hopgen' ? 'packages/cli' : `packages/${manifest.name.slice('@hopgen/'.length)}`,
       });
       expect(manifest.files, tarball).toContain('dist');
       expect(JSON.stringify(manifest), tarball).not.toContain('workspace:');

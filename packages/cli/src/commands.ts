@@ -1,0 +1,21 @@
+/** A command's module: `main(argv)` runs it and resolves to the exit code. */
+export interface CommandModule {
+  main(argv: string[]): Promise<number>;
+}
+
+/** One `hopgen <command>`: what it does and the package that holds it, loaded only when used. */
+export interface Command {
+  summary: string;
+  /** The npm package to install when it is missing. */
+  packageName: string;
+  load(): Promise<CommandModule>;
+}
+
+/** Every command. Each lives in its own package, an optional peer dependency of `hopgen`. */
+export const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'Serve the HTTP API and the page to start, watch, answer and approve runs',
+    packageName: '@hopgen/server',
+    load: () => import('@hopgen/server/cli'),
+  },
+};

@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FileRunStore } from '@hopgen/agents';
+import type { Pipeline } from './pipeline.js';
+import { serve } from './serve.js';
+
+const USAGE = `Usage: hopgen serve --pipelines <module> [options]
+
+Serves the HTTP API and the page for the runs of one store.
+
+  --pipelines <module>   A module exporting \`pipelines\` (an array of definePipeline(...)) or a default array
+  --store <directory>    FileRunStore directory (default .hopgen/runs)
+  --port <number>        Port (default 4311; 0 picks a free one)
+  --host <address>       Address to listen on (default 127.0.0.1)
+  --allowed-host <host>  Also accept this Host header, e.g. hopgen.internal:8080 (repeatable)
+  --allowed-origin <url> Let pages of this origin call the API (CORS; repeatable)
+
+The token comes from HOPGEN_SERVE_TOKEN, or is made up and printed; never pass it on the command line.`;
+
+/** `hopgen serve`: returns the exit code once the server stops (SIGINT or SIGTERM). */
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(argv);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.pipelines) {
+    process.stderr.write(`hopgen serve needs --pipelines <module>.\n\n${USAGE}\n`);
+    return 2;
+  }
+  const module = (await import(pathToFileURL(resolve(values.pipelines)).href)) as {
+    pipelines?: Pipeline[];
+    default?: Pipeline[];
+  };
+  const pipelines = module.pipelines ?? module.default;
+  if (!Array.isArray(pipelines)) {
+    process.stderr.write(
+      `${values.pipelines} exports no pipelines: add \`export const pipelines = [definePipeline({ ... })]\`.\n`,
+    );
+    return 2;
+  }
+  const generated = process.env['HOPGEN_SERVE_TOKEN'] === undefined;
+  const server = await serve({
+    pipelines,
+    store: new FileRunStore(values.store ? { directory: values.store } : {}),
+    port: Number(values.port ?? 4311),
+    ...(values.host ? { host: values.host } : {}),
+    allowedHosts: values['allowed-host'] ?? [],
+    allowedOrigins: values['allowed-origin'] ?? [],
+  });
+  // The token goes in the fragment: browsers never send it to a server, so it stays out of logs.
+  process.stdout.write(
+    `hopgen serve: ${server.url}/#token=${generated ? server.token : '<HOPGEN_SERVE_TOKEN>'}\n` +
+      `  API: ${server.url}/api (Authorization: Bearer <token>), OpenAPI: ${server.url}/openapi.json\n` +
+      `  pipelines: ${pipelines.map((pipeline) => pipeline.name).join(', ')}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return 0;
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      pipelines: { type: 'string' },
+      store: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
+      'allowed-origin': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RunEvent } from '@hopgen/agents';
+import { RequestError } from './errors.js';
+
+/** How often an idle stream sends a comment, so proxies and browsers keep it open, in milliseconds. */
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * Where a client resumes: the `Last-Event-ID` header a reconnecting EventSource sends (the last
+ * sequence it saw), else `?after=`, else from the start.
+ */
+export function resumePoint(request: IncomingMessage, url: URL): number {
+  const raw = request.headers['last-event-id'] ?? url.searchParams.get('after') ?? '0';
+  const after = Number(raw);
+  if (!Number.isInteger(after) || after < 0) {
+    throw new RequestError(
+      400,
+      'last-event-id-invalid',
+      `Last-Event-ID (or after) must be the sequence number of the last event seen, a whole number >= 0 (got ${JSON.stringify(raw)}).`,
+    );
+  }
+  return after;
+}
+
+/**
+ * Writes run events as Server-Sent Events: `id` is the event's sequence number, so a client that
+ * reconnects with `Last-Event-ID` gets every later event once. Ends with an `end` event when the
+ * run ends (finished, failed or stopped), or when the client goes away.
+ */
+export async function writeEventStream(
+  response: ServerResponse,
+  events: AsyncIterable<RunEvent>,
+  signal: AbortSignal,
+  headers: Record<string, string>,
+): Promise<void> {
+  response.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
+  // Tells EventSource how long to wait before reconnecting, in milliseconds.
+  response.write('retry: 1000\n\n');
+  const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+  try {
+    for await (const event of events) {
+      if (signal.aborted) return;
+      response.write(`id: ${event.sequence}\ndata: ${JSON.stringify(event)}\n\n`);
+    }
+    if (!signal.aborted) response.write('event: end\ndata: {}\n\n');
+  } finally {
+    clearInterval(keepAlive);
+    response.end();
+  }
+}

@@ -1,0 +1,66 @@
+import { pendingRequests, type RunStore, type StoredRun } from '@hopgen/agents';
+import type { RunDetail, RunStatus, RunSummary } from './api-schemas.js';
+import { RequestError } from './errors.js';
+
+/** Where a stored run is, read from its log: an ending entry last, an open request, or neither. */
+export function statusOf(stored: StoredRun, pendingCount: number): RunStatus {
+  const last = stored.entries.at(-1);
+  if (stored.entries.some((entry) => entry.type === 'run-finished')) return 'finished';
+  // A stop or failure followed by more entries was resumed since.
+  if (last?.type === 'run-failed') return 'failed';
+  if (last?.type === 'run-stopped') return 'stopped';
+  return pendingCount > 0 ? 'waiting' : 'running';
+}
+
+/** What the server knows about a run beyond its store (set for runs it started). */
+export interface RunOrigin {
+  pipeline: string;
+  input: unknown;
+}
+
+/** Loads a run or answers 404. */
+export async function loadStoredRun(store: RunStore, runId: string): Promise<StoredRun> {
+  const stored = await store.loadRun(runId);
+  if (!stored) {
+    throw new RequestError(404, 'run-not-found', `No run ${runId}. List runs with GET /api/runs.`);
+  }
+  return stored;
+}
+
+/** A run's summary for lists. */
+export async function summarizeRun(
+  store: RunStore,
+  stored: StoredRun,
+  origin: RunOrigin | undefined,
+): Promise<RunSummary> {
+  const requests = await pendingRequests(store, stored.header.runId);
+  const last = stored.entries.at(-1);
+  return {
+    runId: stored.header.runId,
+    pipeline: origin?.pipeline ?? null,
+    createdAt: stored.header.createdAt,
+    updatedAt: last?.time ?? stored.header.createdAt,
+    status: statusOf(stored, requests.length),
+    lastSequence: last?.sequence ?? 0,
+    pendingRequests: requests.length,
+  };
+}
+
+/** A run with its open requests, results and error. */
+export async function describeRun(
+  store: RunStore,
+  stored: StoredRun,
+  origin: RunOrigin | undefined,
+): Promise<RunDetail> {
+  const requests = await pendingRequests(store, stored.header.runId);
+  const finished = stored.entries.find((entry) => entry.type === 'run-finished');
+  const failed = stored.entries.findLast((entry) => entry.type === 'run-failed');
+  const summary = await summarizeRun(store, stored, origin);
+  return {
+    ...summary,
+    input: origin?.input ?? null,
+    requests,
+    results: finished ? (finished.data['results'] as RunDetail['results']) : null,
+    error: summary.status === 'failed' ? String(failed?.data['error'] ?? 'unknown error') : null,
+  };
+}
