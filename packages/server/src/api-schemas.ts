@@ -46,7 +46,7 @@ export const pendingRequestSchema = z.object({
 /** One run in a list. */
 export const runSummarySchema = z.object({
   runId: z.string(),
-  pipeline: z.string().nullable().describe('The pipeline it runs, when known to this server.'),
+  pipeline: z.string().nullable().describe('The pipeline that started it; null for startChat runs.'),
   createdAt: z.number().describe('Milliseconds since the epoch.'),
   updatedAt: z.number().describe('Time of the last event, milliseconds since the epoch.'),
   status: runStatusSchema,
@@ -59,7 +59,7 @@ export const runListSchema = z.object({ runs: z.array(runSummarySchema) });
 
 /** `GET /api/runs/{runId}` and the answer to the commands on a run. */
 export const runDetailSchema = runSummarySchema.extend({
-  input: z.unknown().describe('The input it was started with, when known to this server.'),
+  input: z.unknown().describe('The input its pipeline was started with.'),
   requests: z.array(pendingRequestSchema),
   results: z
     .array(z.object({ summary: z.unknown(), terminationReason: z.unknown(), chatId: z.unknown().optional() }))

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Pipeline } from '@hopgen/agents';
 import { FileRunStore } from '@hopgen/agents';
-import type { Pipeline } from './pipeline.js';
 import { serve } from './serve.js';
 
 const USAGE = `Usage: hopgen serve --pipelines <module> [options]
@@ -37,8 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const module = (await import(pathToFileURL(resolve(values.pipelines)).href)) as {
-    pipelines?: Pipeline[];
-    default?: Pipeline[];
+    pipelines?: Pipeline<any, any>[];
+    default?: Pipeline<any, any>[];
   };
   const pipelines = module.pipelines ?? module.default;
   if (!Array.isArray(pipelines)) {

@@ -6,7 +6,6 @@ export type {
 } from './api-schemas.js';
 export { RequestError, ServeOptionsError, ServerError } from './errors.js';
 export { openApiDocument } from './openapi.js';
-export { definePipeline, type Pipeline, type PipelineFlow } from './pipeline.js';
 export { createRequestHandler, type RequestHandler } from './request-handler.js';
 export { type RunningServer, serve } from './serve.js';
 export type { ServeOptions } from './serve-options.js';

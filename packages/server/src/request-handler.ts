@@ -19,6 +19,11 @@ export interface RequestHandler {
   readonly token: string;
   /** Answers the request when its path is ours (`/`, `/runs/...`, `/assets/...`, `/api/...`, `/openapi.json`); false otherwise. */
   handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+  /**
+   * Resumes the runs of registered pipelines that a stopped or killed server left running or
+   * waiting for a person (`serve()` does it at start). Returns the run ids tried.
+   */
+  resumeInterrupted(): Promise<string[]>;
   /** Ends the open event streams. Runs go on in this process; stop them with the process. */
   close(): void;
 }
@@ -139,6 +144,7 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
   return {
     token,
     handle,
+    resumeInterrupted: () => registry.resumeInterrupted(),
     close: () => {
       for (const stream of streams) stream.abort();
     },

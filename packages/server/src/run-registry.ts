@@ -2,17 +2,20 @@ import { randomUUID } from 'node:crypto';
 import {
   approve,
   type DurableRun,
+  type Pipeline,
+  PipelineError,
   provideInput,
   RequestAnswerError,
   type RunEvent,
   type RunStore,
   readRunEvents,
   reject,
+  resumePipeline,
+  startPipeline,
 } from '@hopgen/agents';
 import type { RunDetail, RunSummary, StartRunRequest } from './api-schemas.js';
 import { RequestError } from './errors.js';
-import { type Pipeline, startPipelineRun } from './pipeline.js';
-import { describeRun, loadStoredRun, type RunOrigin, summarizeRun } from './run-status.js';
+import { describeRun, loadStoredRun, statusOf, summarizeRun } from './run-status.js';
 
 /** A run this server started and still runs in its process. */
 interface ActiveRun {
@@ -23,17 +26,16 @@ interface ActiveRun {
 /** The runs of one store: starts pipelines, answers requests and cancels, through the durable-run API. */
 export class RunRegistry {
   readonly store: RunStore;
-  readonly #pipelines: ReadonlyMap<string, Pipeline>;
+  readonly #pipelines: ReadonlyMap<string, Pipeline<any, any>>;
   readonly #active = new Map<string, ActiveRun>();
-  readonly #origins = new Map<string, RunOrigin>();
 
-  constructor(options: { store: RunStore; pipelines: readonly Pipeline[] }) {
+  constructor(options: { store: RunStore; pipelines: readonly Pipeline<any, any>[] }) {
     this.store = options.store;
     this.#pipelines = new Map(options.pipelines.map((pipeline) => [pipeline.name, pipeline]));
   }
 
   /** The registered pipelines. */
-  get pipelines(): Pipeline[] {
+  get pipelines(): Pipeline<any, any>[] {
     return [...this.#pipelines.values()];
   }
 
@@ -47,19 +49,6 @@ export class RunRegistry {
         `No pipeline ${request.pipeline}. Registered: ${[...this.#pipelines.keys()].join(', ') || 'none'} (GET /api/pipelines).`,
       );
     }
-    let input = request.input;
-    if (pipeline.input) {
-      const parsed = pipeline.input.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new RequestError(
-          422,
-          'input-invalid',
-          `The input of pipeline ${pipeline.name} is not valid: ${issue?.path.join('.') || '(input)'}: ${issue?.message}.`,
-        );
-      }
-      input = parsed.data;
-    }
     const runId = request.runId ?? randomUUID();
     if (await this.store.loadRun(runId)) {
       throw new RequestError(
@@ -69,15 +58,19 @@ export class RunRegistry {
       );
     }
     const controller = new AbortController();
-    const run = await startPipelineRun(pipeline, input, {
-      store: this.store,
-      runId,
-      signal: controller.signal,
-      ...(request.approval ? { approval: request.approval } : {}),
-    });
-    this.#origins.set(runId, { pipeline: pipeline.name, input: input ?? null });
-    this.#active.set(runId, { run, controller });
-    void run.result.finally(() => this.#active.delete(runId)).catch(() => undefined);
+    let run: DurableRun;
+    try {
+      run = await startPipeline(pipeline, request.input, {
+        store: this.store,
+        runId,
+        signal: controller.signal,
+        ...(request.approval ? { approval: request.approval } : {}),
+      });
+    } catch (error) {
+      if (error instanceof PipelineError) throw new RequestError(422, 'input-invalid', error.message);
+      throw error;
+    }
+    this.#track(runId, run, controller);
     return this.describe(runId);
   }
 
@@ -86,14 +79,14 @@ export class RunRegistry {
     const summaries: RunSummary[] = [];
     for (const runId of await this.store.listRuns()) {
       const stored = await this.store.loadRun(runId);
-      if (stored) summaries.push(await summarizeRun(this.store, stored, this.#origins.get(runId)));
+      if (stored) summaries.push(await summarizeRun(this.store, stored));
     }
     return summaries.sort((left, right) => right.createdAt - left.createdAt);
   }
 
   /** One run, with its open requests. */
   async describe(runId: string): Promise<RunDetail> {
-    return describeRun(this.store, await loadStoredRun(this.store, runId), this.#origins.get(runId));
+    return describeRun(this.store, await loadStoredRun(this.store, runId));
   }
 
   /**
@@ -143,6 +136,37 @@ export class RunRegistry {
     active.controller.abort();
     await active.run.result.catch(() => undefined);
     return this.describe(runId);
+  }
+
+  /**
+   * Resumes the stored runs of registered pipelines that no process runs: those a stopped or killed
+   * server left running or waiting for a person. A run another live process holds fails to take
+   * its lease (`RunLockedError`) and stays that process's. Returns the ids tried.
+   */
+  async resumeInterrupted(): Promise<string[]> {
+    const resumed: string[] = [];
+    for (const runId of await this.store.listRuns()) {
+      if (this.#active.has(runId)) continue;
+      const stored = await this.store.loadRun(runId);
+      const pipeline = stored?.header.pipeline && this.#pipelines.get(stored.header.pipeline.name);
+      if (!stored || !pipeline) continue;
+      const status = statusOf(stored, 0);
+      if (status !== 'running' && status !== 'waiting') continue;
+      const controller = new AbortController();
+      const run = await resumePipeline(pipeline, runId, { store: this.store, signal: controller.signal });
+      this.#track(runId, run, controller);
+      resumed.push(runId);
+    }
+    return resumed;
+  }
+
+  #track(runId: string, run: DurableRun, controller: AbortController): void {
+    this.#active.set(runId, { run, controller });
+    void run.result
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#active.get(runId)?.run === run) this.#active.delete(runId);
+      });
   }
 
   async #answer(runId: string, give: (run: DurableRun | undefined) => Promise<void>): Promise<RunDetail> {

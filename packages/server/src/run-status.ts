@@ -12,12 +12,6 @@ export function statusOf(stored: StoredRun, pendingCount: number): RunStatus {
   return pendingCount > 0 ? 'waiting' : 'running';
 }
 
-/** What the server knows about a run beyond its store (set for runs it started). */
-export interface RunOrigin {
-  pipeline: string;
-  input: unknown;
-}
-
 /** Loads a run or answers 404. */
 export async function loadStoredRun(store: RunStore, runId: string): Promise<StoredRun> {
   const stored = await store.loadRun(runId);
@@ -28,16 +22,12 @@ export async function loadStoredRun(store: RunStore, runId: string): Promise<Sto
 }
 
 /** A run's summary for lists. */
-export async function summarizeRun(
-  store: RunStore,
-  stored: StoredRun,
-  origin: RunOrigin | undefined,
-): Promise<RunSummary> {
+export async function summarizeRun(store: RunStore, stored: StoredRun): Promise<RunSummary> {
   const requests = await pendingRequests(store, stored.header.runId);
   const last = stored.entries.at(-1);
   return {
     runId: stored.header.runId,
-    pipeline: origin?.pipeline ?? null,
+    pipeline: stored.header.pipeline?.name ?? null,
     createdAt: stored.header.createdAt,
     updatedAt: last?.time ?? stored.header.createdAt,
     status: statusOf(stored, requests.length),
@@ -47,18 +37,14 @@ export async function summarizeRun(
 }
 
 /** A run with its open requests, results and error. */
-export async function describeRun(
-  store: RunStore,
-  stored: StoredRun,
-  origin: RunOrigin | undefined,
-): Promise<RunDetail> {
+export async function describeRun(store: RunStore, stored: StoredRun): Promise<RunDetail> {
   const requests = await pendingRequests(store, stored.header.runId);
   const finished = stored.entries.find((entry) => entry.type === 'run-finished');
   const failed = stored.entries.findLast((entry) => entry.type === 'run-failed');
-  const summary = await summarizeRun(store, stored, origin);
+  const summary = await summarizeRun(store, stored);
   return {
     ...summary,
-    input: origin?.input ?? null,
+    input: stored.header.pipeline?.input ?? null,
     requests,
     results: finished ? (finished.data['results'] as RunDetail['results']) : null,
     error: summary.status === 'failed' ? String(failed?.data['error'] ?? 'unknown error') : null,

@@ -1,10 +1,9 @@
-import type { RunStore } from '@hopgen/agents';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline, RunStore } from '@hopgen/agents';
 
 /** Options of {@link serve} and {@link createRequestHandler}. */
 export interface ServeOptions {
   /** The pipelines the API and the page can start, by name. */
-  pipelines: readonly Pipeline<any>[];
+  pipelines: readonly Pipeline<any, any>[];
   /** Where runs are stored. @default a `FileRunStore` in `.hopgen/runs` */
   store?: RunStore;
   /**
@@ -23,6 +22,11 @@ export interface ServeOptions {
   allowedHosts?: readonly string[];
   /** Origins whose pages may call the API (CORS), e.g. `http://localhost:3000`. @default [] (no CORS headers) */
   allowedOrigins?: readonly string[];
+  /**
+   * At start, resume the runs of registered pipelines that a stopped or killed server left running
+   * or waiting for a person. @default true
+   */
+  resumeRuns?: boolean;
   /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
 }

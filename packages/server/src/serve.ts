@@ -37,6 +37,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     });
   });
   const { port } = server.address() as AddressInfo;
+  if (options.resumeRuns !== false) await handler.resumeInterrupted();
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     token: handler.token,

@@ -1,6 +1,5 @@
-import { AssistantAgent, defineTool, registerFunction, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, definePipeline, defineTool, registerFunction, UserProxyAgent } from '@hopgen/agents';
 import { z } from 'zod';
-import { definePipeline } from '../../src/index.js';
 
 /** Tool calls of the `tool-team` pipeline that really ran, by the `a` and `b` they added. */
 export const toolCallsRun: Array<{ a: number; b: number }> = [];
@@ -20,6 +19,7 @@ export function askingTeam(modelBaseUrl: string, options: { name: string; withTo
         llmConfig: {
           configList: [{ model: 'gpt-4o-mini', baseURL: modelBaseUrl, apiKey: 'sk-test' }],
           stream: true,
+          cacheSeed: null,
         },
         silent: true,
       });
