@@ -36,7 +36,18 @@ export class ConversationNotFoundError extends HopgenError {}
 export class ModelClientError extends HopgenError {}
 
 /** A code executor could not run code for an infrastructure reason (not a failing user program). */
-export class CodeExecutionError extends HopgenError {}
+export class CodeExecutionError extends HopgenError {
+  /**
+   * True when none of the blocks' code started (no sandbox could be had, the executor was closed):
+   * a durable run may then run the blocks later without repeating anything. @default false
+   */
+  nothingRan: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; nothingRan?: boolean }) {
+    super(message, options);
+    this.nothingRan = options?.nothingRan ?? false;
+  }
+}
 
 /** Human input was needed but the provider could not give it (for example, the scripted answers ran out). */
 export class HumanInputError extends HopgenError {}

@@ -38,6 +38,13 @@ export interface AgentEvents {
     result: CodeResult;
     durationMs: number;
   }) => void;
+  /** Code this agent runs printed something (before the block ends); `stepId` is the code step's id. */
+  'code-output': (event: {
+    agent: ConversableAgent;
+    stepId: string;
+    stream: 'stdout' | 'stderr';
+    text: string;
+  }) => void;
   /** A streamed model answer produced a text fragment. */
   'text-delta': (event: { agent: ConversableAgent; delta: string }) => void;
   /** A group chat picked its next speaker; `reason` says how and why. */

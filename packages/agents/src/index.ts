@@ -44,6 +44,7 @@ export type {
   CodeBlock,
   CodeExecutor,
   CodeExtractor,
+  CodeOutputChunk,
   CodeResult,
   ExecuteCodeBlocksOptions,
 } from './code-execution/types.js';

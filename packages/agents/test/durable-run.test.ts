@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   AssistantAgent,
   type CodeBlock,
+  CodeExecutionError,
   type CodeExecutor,
   type CodeResult,
   ConversableAgent,
@@ -20,6 +21,7 @@ import {
   pendingRequests,
   provideInput,
   RequestAnswerError,
+  RunDivergedError,
   type RunEvent,
   RunLockedError,
   readRunEvents,
@@ -188,6 +190,65 @@ describe('durable two-agent chats', () => {
     const [result] = await resumed.result;
     expect(result?.terminationReason).toBe('budget-exceeded');
     expect(transcript(result!.chatHistory)).toEqual(transcript(expected.chatHistory));
+  });
+
+  it('runs a block on resume when the executor failed before running anything, without the interrupted notice', async () => {
+    const store = new InMemoryRunStore();
+    let runs = 0;
+    const executor = (available: boolean): CodeExecutor => ({
+      codeExtractor: new MarkdownCodeExtractor(),
+      async executeCodeBlocks(): Promise<CodeResult> {
+        if (!available) throw new CodeExecutionError('No sandbox could be created.', { nothingRan: true });
+        runs += 1;
+        return { exitCode: 0, output: 'ran\n' };
+      },
+      async restart() {},
+      async close() {},
+    });
+    const model = new ScriptedModelClient({
+      replies: (request) =>
+        String(request.messages.at(-1)?.content).startsWith('exitcode')
+          ? 'TERMINATE'
+          : '```python\nprint(1)\n```',
+    });
+    const coder = () => new AssistantAgent({ name: 'coder', llmConfig: { modelClient: model }, ...quiet });
+    const runner = (available: boolean) =>
+      new UserProxyAgent({
+        name: 'runner',
+        humanInputMode: 'NEVER',
+        codeExecutionConfig: { executor: executor(available) },
+        isTerminationMsg: (message) => String(message.content ?? '').includes('TERMINATE'),
+        ...quiet,
+      });
+    const run = await startChat(runner(false), coder(), { message: 'write code', store, runId: 'not-run' });
+    await expect(run.result).rejects.toThrow(/No sandbox could be created/);
+    const types = (await store.loadRun('not-run'))?.entries.map((entry) => entry.type);
+    expect(types).toContain('code-execution-not-run');
+
+    const resumed = await resumeRun('not-run', { agents: [runner(true), coder()], store });
+    const [result] = await resumed.result;
+    expect(runs).toBe(1);
+    const contents = result?.chatHistory.map((message) => message.content);
+    expect(contents).toContain('exitcode: 0 (execution succeeded)\nCode output: ran\n');
+    expect(contents?.join('\n')).not.toContain(INTERRUPTED_CODE_OUTPUT);
+  });
+
+  it('raises RunDivergedError when the log has another kind of step at a key than the resumed run makes', async () => {
+    const { assistant, user } = pair(countingModel().model);
+    const run = await startChat(user, assistant, { message: 'start', store: new InMemoryRunStore() });
+    await run.result;
+    const snapshot = await run.snapshot();
+    const end = snapshot.entries.find((entry) => entry.type === 'model-call-end');
+    // The same key, but the log says a tool call ended there.
+    end!.type = 'tool-call-end';
+    const again = pair(countingModel().model);
+    const resumed = await resumeRun(snapshot, { agents: [again.user, again.assistant] });
+    await expect(resumed.result).rejects.toBeInstanceOf(RunDivergedError);
+    await expect(resumed.result).rejects.toThrow(
+      new RegExp(
+        `at ${end!.key.replace('.', '\\.')}: the log has tool-call-end, the run now makes model-call-end`,
+      ),
+    );
   });
 
   it('refuses options a resumed run could not rebuild', async () => {

@@ -23,7 +23,9 @@ export class InvalidExecutorOptionError extends HopXExecutorError {}
 /** The executor was used after `close()`. */
 export class ExecutorClosedError extends HopXExecutorError {
   constructor() {
-    super('This HopXCodeExecutor is closed. Create a new HopXCodeExecutor to run more code.');
+    super('This HopXCodeExecutor is closed. Create a new HopXCodeExecutor to run more code.', {
+      nothingRan: true,
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import {
   type CodeBlock,
+  CodeExecutionError,
   type CodeExecutor,
   type CodeExtractor,
   type CodeResult,
@@ -111,6 +112,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   readonly #deadlines: ExecutionDeadlines;
 
   #sandbox: Promise<Sandbox> | undefined;
+  /** How many times code was sent to a sandbox: an error before the first of a call ran nothing. */
+  #codeSent = 0;
   #currentSandboxId: string | undefined;
   #untrackSandbox: (() => void) | undefined;
   #ttlExtendedAt = 0;
@@ -318,6 +321,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   async #executeCodeBlocks(codeBlocks: CodeBlock[], options: ExecuteCodeBlocksOptions): Promise<CodeResult> {
     this.#assertOpen();
     const executionId = ++this.#executionCount;
+    const sentBefore = this.#codeSent;
     const startedAt = performance.now();
     let sandboxRestarted = false;
     this.emit('code-execution-start', {
@@ -363,6 +367,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       });
       return result;
     } catch (error) {
+      // No block's code reached a sandbox (none could be had): a durable run may run them later.
+      if (error instanceof CodeExecutionError && this.#codeSent === sentBefore) error.nothingRan = true;
       this.emit('code-execution-end', {
         executionId,
         exitCode: undefined,
@@ -496,6 +502,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     const serverTimeoutSeconds = Math.ceil(this.#timeoutMs / 1000) + SERVER_TIMEOUT_GRACE_SECONDS;
     const startedAt = performance.now();
     this.#lastExecutionBody = undefined;
+    this.#codeSent += 1;
     let result: ExecutionResult;
     try {
       const running = usePersistentPython

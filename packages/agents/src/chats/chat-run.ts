@@ -121,17 +121,26 @@ export class ChatRun {
 
   /**
    * Runs a side effect as a step: without a durable log it just runs; with one it runs at most once
-   * per step id (see `RunJournal.step`). `execute` gets the step id.
+   * per step id (see `RunJournal.step`). `execute` gets the step id and the key of this try, which
+   * names what the try streams to the log.
    */
   async step<T extends JsonValue>(
     kind: string,
     data: { [key: string]: JsonValue },
-    execute: (stepId: string) => Promise<T>,
+    execute: (stepId: string, attemptKey: string) => Promise<T>,
     interrupted: InterruptedStep<T>,
+    nothingRan?: (error: unknown) => boolean,
   ): Promise<T> {
     const key = this.nextKey();
-    if (!this.journal || this.aborted) return execute(key);
-    return this.journal.step(key, kind, data, () => execute(key), interrupted);
+    if (!this.journal || this.aborted) return execute(key, key);
+    return this.journal.step(
+      key,
+      kind,
+      data,
+      (attemptKey) => execute(key, attemptKey),
+      interrupted,
+      nothingRan,
+    );
   }
 
   /** Asks for approval of a side effect when the durable run's policy says so; approves otherwise. */

@@ -107,14 +107,19 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, code);
       codeFile ??= path;
-      const result = await this.#run(runner.command, path, options.signal);
+      const result = await this.#run(runner.command, path, options.signal, options.onOutput);
       output += result.output;
       if (result.exitCode !== 0) return { exitCode: result.exitCode, output, codeFile };
     }
     return { exitCode: 0, output, codeFile };
   }
 
-  #run(command: string, file: string, signal?: AbortSignal): Promise<{ exitCode: number; output: string }> {
+  #run(
+    command: string,
+    file: string,
+    signal: AbortSignal | undefined,
+    onOutput: ExecuteCodeBlocksOptions['onOutput'],
+  ): Promise<{ exitCode: number; output: string }> {
     return new Promise((resolvePromise) => {
       // A process group of its own, so a timeout can kill everything the code started.
       const child = spawn(command, [file], {
@@ -130,9 +135,11 @@ export class LocalCommandLineCodeExecutor implements CodeExecutor {
       let timedOut = false;
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
+        onOutput?.({ stream: 'stdout', text: chunk });
       });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         stderr += chunk;
+        onOutput?.({ stream: 'stderr', text: chunk });
       });
       const killGroup = () => {
         timedOut = true;

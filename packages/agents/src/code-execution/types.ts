@@ -36,6 +36,19 @@ export interface ExecuteCodeBlocksOptions {
    * @default false
    */
   collectImageFiles?: boolean;
+  /**
+   * Called with output as the code prints it, before the block ends (for a UI). What the result's
+   * `output` says stays the source of truth. Executors that cannot stream never call it. @default none
+   */
+  onOutput?: (chunk: CodeOutputChunk) => void;
+}
+
+/** A piece of what running code printed, as it was printed. */
+export interface CodeOutputChunk {
+  /** Which stream it was printed on. */
+  stream: 'stdout' | 'stderr';
+  /** The text. */
+  text: string;
 }
 
 /**

@@ -47,9 +47,11 @@ export async function* followEvents(options: {
         unsubscribe && buffered.length > 0 && buffered[0]!.sequence <= last + 1
           ? buffered.splice(0)
           : await store.readEntries(runId, last);
+      const superseded = supersededDeltas(fresh);
       for (const [index, entry] of fresh.entries()) {
         if (entry.sequence <= last) continue;
         last = entry.sequence;
+        if (superseded.has(entry)) continue;
         yield { ...entry, runId };
         // A stop or failure followed by more entries was resumed since: read on.
         if (entry.type === 'run-finished' || (ENDINGS.has(entry.type) && index === fresh.length - 1)) return;
@@ -57,9 +59,11 @@ export async function* followEvents(options: {
       if (signal?.aborted) return;
       if (options.isDone?.() && buffered.length === 0) {
         // The run stopped (finished or failed): hand out whatever reached the store, then end.
-        for (const entry of await store.readEntries(runId, last)) {
+        const rest = await store.readEntries(runId, last);
+        const supersededRest = supersededDeltas(rest);
+        for (const entry of rest) {
           last = entry.sequence;
-          yield { ...entry, runId };
+          if (!supersededRest.has(entry)) yield { ...entry, runId };
         }
         return;
       }
@@ -73,6 +77,27 @@ export async function* followEvents(options: {
   } finally {
     unsubscribe?.();
   }
+}
+
+/**
+ * `text-delta` entries of a model call that was made again after a crash (a later try of the same
+ * message streamed too): a replay hands out only the last try's text, never a mix of two.
+ */
+function supersededDeltas(entries: readonly RunEntry[]): Set<RunEntry> {
+  const latest = new Map<unknown, number>();
+  for (const entry of entries) {
+    if (entry.type !== 'text-delta') continue;
+    const attempt = Number(entry.data['attempt'] ?? 0);
+    if (attempt > (latest.get(entry.data['messageId']) ?? 0)) latest.set(entry.data['messageId'], attempt);
+  }
+  const superseded = new Set<RunEntry>();
+  if (latest.size === 0) return superseded;
+  for (const entry of entries) {
+    if (entry.type !== 'text-delta') continue;
+    if (Number(entry.data['attempt'] ?? 0) < (latest.get(entry.data['messageId']) ?? 0))
+      superseded.add(entry);
+  }
+  return superseded;
 }
 
 /**

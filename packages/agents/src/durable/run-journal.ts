@@ -93,39 +93,67 @@ export class RunJournal {
 
   /** Appends an event, unless this key was stored before (a resumed run passing the same point). */
   async record(key: string, type: string, data: { [key: string]: JsonValue }): Promise<void> {
-    const existing = this.#stored.get(key);
-    if (existing) {
-      if (existing.type !== type) {
-        throw new RunDivergedError(
-          `The resumed run took another path at ${key}: the log has ${existing.type}, the run now makes ${type}. Reply functions, selectors and message functions must depend only on the conversation.`,
-        );
-      }
-      return;
-    }
+    if (this.#expect(key, type)) return;
     await this.#append({ key, type, time: Date.now(), data });
+  }
+
+  /** The stored entry at `key`, if any; one of another type means the resumed run took another path. */
+  #expect(key: string, type: string): RunEntry | undefined {
+    const existing = this.#stored.get(key);
+    if (existing && existing.type !== type) {
+      throw new RunDivergedError(
+        `The resumed run took another path at ${key}: the log has ${existing.type}, the run now makes ${type}. Reply functions, selectors and message functions must depend only on the conversation.`,
+      );
+    }
+    return existing;
   }
 
   /**
    * Runs a side effect at most once per key: a stored end returns its result; a stored start
    * without an end is repeated (`'repeat'`) or answered by `interrupted()`; otherwise the start is
    * written, `execute` runs, and the end is written with the result.
+   *
+   * Each try has its own start entry (`key`, then `key.retry1`, ...), whose key `execute` gets as
+   * `attemptKey` to name what it streams (`<attemptKey>.delta3`), so a repeated call never mixes
+   * its entries with those of the try that died. When `execute` throws an error that `nothingRan`
+   * accepts, a `<kind>-not-run` entry says so and a resumed run tries again instead of calling it
+   * interrupted.
    */
   async step<T extends JsonValue>(
     key: string,
     kind: string,
     data: { [key: string]: JsonValue },
-    execute: () => Promise<T>,
+    execute: (attemptKey: string) => Promise<T>,
     interrupted: InterruptedStep<T>,
+    nothingRan: (error: unknown) => boolean = () => false,
   ): Promise<T> {
-    const end = this.#stored.get(`${key}.end`);
+    const end = this.#expect(`${key}.end`, `${kind}-end`);
     if (end) return end.data['result'] as T;
-    if (this.#stored.has(key) && interrupted !== 'repeat') {
-      const result = interrupted();
-      await this.record(`${key}.end`, `${kind}-end`, { ...data, result, interrupted: true });
-      return result;
+    this.#expect(key, `${kind}-start`);
+    let attempt = 0;
+    const attemptKey = () => (attempt === 0 ? key : `${key}.retry${attempt}`);
+    if (interrupted === 'repeat') {
+      while (this.#stored.has(attemptKey())) attempt += 1;
+    } else {
+      while (this.#stored.has(`${attemptKey()}.not-run`)) attempt += 1;
+      if (this.#stored.has(attemptKey())) {
+        const result = interrupted();
+        await this.record(`${key}.end`, `${kind}-end`, { ...data, result, interrupted: true });
+        return result;
+      }
     }
-    await this.record(key, `${kind}-start`, data);
-    const result = await execute();
+    const started = attemptKey();
+    await this.record(started, `${kind}-start`, attempt === 0 ? data : { ...data, attempt });
+    let result: T;
+    try {
+      result = await execute(started);
+    } catch (error) {
+      if (nothingRan(error)) {
+        const message = error instanceof Error ? error.message : String(error);
+        await this.record(`${started}.not-run`, `${kind}-not-run`, { ...data, error: message });
+      }
+      throw error;
+    }
     await this.record(`${key}.end`, `${kind}-end`, { ...data, result });
     return result;
   }
@@ -142,9 +170,9 @@ export class RunJournal {
     options: RequestOptions = {},
   ): Promise<{ [key: string]: JsonValue }> {
     const decidedType = kind === 'human-input' ? 'human-input-provided' : 'approval-decided';
-    const end = this.#stored.get(`${key}.end`);
+    const end = this.#expect(`${key}.end`, decidedType);
     if (end) return end.data['answer'] as { [key: string]: JsonValue };
-    const requested = this.#stored.get(key);
+    const requested = this.#expect(key, `${kind}-requested`);
     const expiresAt =
       (requested?.data['expiresAt'] as number | undefined) ??
       (options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs);
@@ -195,11 +223,24 @@ export class RunJournal {
   async #append(entry: NewRunEntry): Promise<void> {
     this.#pendingWrites += 1;
     try {
-      const [written] = await this.store.append(this.runId, [entry]);
-      if (!written) return;
-      this.#stored.set(written.key, written);
-      this.#lastSequence = written.sequence;
-      for (const listener of this.#listeners) listener(written);
+      // A checkpoint's announcement goes in the same append (one transaction): it is in the log
+      // exactly when what it announces is.
+      const batch: NewRunEntry[] = isCheckpoint(entry)
+        ? [
+            entry,
+            {
+              key: `${entry.key}.checkpoint`,
+              type: 'run-checkpointed',
+              time: entry.time,
+              data: { key: entry.key },
+            },
+          ]
+        : [entry];
+      for (const written of await this.store.append(this.runId, batch)) {
+        this.#stored.set(written.key, written);
+        this.#lastSequence = Math.max(this.#lastSequence, written.sequence);
+        for (const listener of this.#listeners) listener(written);
+      }
     } finally {
       this.#pendingWrites -= 1;
     }
@@ -240,4 +281,17 @@ export class RunJournal {
       }
     }
   }
+}
+
+/**
+ * Entries after which the run could resume from here: a message, the end of a side effect, a
+ * decided request. Streamed pieces (`text-delta`, `code-output`) and starts are not checkpoints.
+ */
+function isCheckpoint(entry: NewRunEntry): boolean {
+  return (
+    entry.type === 'message-sent' ||
+    entry.type.endsWith('-end') ||
+    entry.type === 'human-input-provided' ||
+    entry.type === 'approval-decided'
+  );
 }

@@ -1,7 +1,9 @@
 import { resolveImageSettings } from '../code-execution/code-execution-config.js';
 import { imagePartsFor } from '../code-execution/image-parts.js';
-import type { CodeResult } from '../code-execution/types.js';
+import type { CodeOutputChunk, CodeResult } from '../code-execution/types.js';
+import { CodeOutputLog } from '../durable/code-output-log.js';
 import type { JsonValue } from '../durable/run-store.js';
+import { CodeExecutionError, DangerousCommandError } from '../errors.js';
 import type { ContentPart, Message } from '../message.js';
 import { traceCodeExecution } from '../telemetry/spans.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
@@ -66,20 +68,40 @@ export async function generateCodeExecutionReply({
     const result = (await run.step(
       'code-execution',
       { agent: agent.name, codeBlocks: codeBlocks as unknown as JsonValue },
-      async () => {
+      async (stepId, attemptKey) => {
         // A resumed run first re-attaches the executor to the state (a sandbox) the last block left.
         const saved = run.journal?.takeExecutorState(agent.name);
-        if (saved !== undefined && executor.restoreDurableState) await executor.restoreDurableState(saved);
-        const ran = await traceCodeExecution(executor, codeBlocks, () =>
-          executor.executeCodeBlocks(codeBlocks, {
-            ...(signal ? { signal } : {}),
-            ...(imagesToModel ? { collectImageFiles: true } : {}),
-          }),
-        );
+        try {
+          if (saved !== undefined && executor.restoreDurableState) await executor.restoreDurableState(saved);
+        } catch (error) {
+          throw notRun(error);
+        }
+        const outputLog = run.journal
+          ? new CodeOutputLog(run.journal, { agent: agent.name, stepId, attemptKey })
+          : undefined;
+        const onOutput = (chunk: CodeOutputChunk) => {
+          agent.emit('code-output', { agent, stepId, ...chunk });
+          outputLog?.add(chunk);
+        };
+        let ran: CodeResult;
+        try {
+          ran = await traceCodeExecution(executor, codeBlocks, () =>
+            executor.executeCodeBlocks(codeBlocks, {
+              ...(signal ? { signal } : {}),
+              ...(imagesToModel ? { collectImageFiles: true } : {}),
+              onOutput,
+            }),
+          );
+        } finally {
+          await outputLog?.close();
+        }
         const executorState = executor.durableState?.();
         return { ...ran, ...(executorState === undefined ? {} : { executorState }) } as unknown as JsonValue;
       },
       () => ({ exitCode: 1, output: INTERRUPTED_CODE_OUTPUT }),
+      // A refused command is refused before anything runs, as is an executor without a sandbox.
+      (error) =>
+        (error instanceof CodeExecutionError && error.nothingRan) || error instanceof DangerousCommandError,
     )) as unknown as CodeResult & { executorState?: unknown };
     if (result.executorState !== undefined) run.journal?.keepExecutorState(agent.name, result.executorState);
     agent.emit('code-execution-end', { agent, codeBlocks, result, durationMs: performance.now() - started });
@@ -96,4 +118,16 @@ export async function generateCodeExecutionReply({
     return { final: true, reply: { content } };
   }
   return { final: false };
+}
+
+/** An error from before the executor was asked to run anything, marked so a resumed run tries again. */
+function notRun(error: unknown): CodeExecutionError {
+  if (error instanceof CodeExecutionError) {
+    error.nothingRan = true;
+    return error;
+  }
+  return new CodeExecutionError(
+    `Could not re-attach the code executor to the run's earlier state: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error, nothingRan: true },
+  );
 }

@@ -71,9 +71,10 @@ export async function generateModelReply({
   const answer = (await run.step(
     'model-call',
     { agent: agent.name },
-    async (stepId) => {
+    async (stepId, attemptKey) => {
       live = true;
       run.setNextMessageId(agent, stepId);
+      const attempt = attemptOf(attemptKey);
       const journal = run.journal;
       let deltas = 0;
       let deltaWrites = Promise.resolve();
@@ -87,8 +88,14 @@ export async function generateModelReply({
                 agent.emit('text-delta', { agent, delta });
                 if (!journal) return;
                 deltas += 1;
-                const key = `${stepId}.delta${deltas}`;
-                const data = { agent: agent.name, messageId: stepId, delta };
+                // Keyed by the try: a call made again after a crash streams under new keys.
+                const key = `${attemptKey}.delta${deltas}`;
+                const data = {
+                  agent: agent.name,
+                  messageId: stepId,
+                  delta,
+                  ...(attempt === 0 ? {} : { attempt }),
+                };
                 deltaWrites = deltaWrites.then(() => journal.record(key, 'text-delta', data));
               },
             }
@@ -121,4 +128,10 @@ export async function generateModelReply({
     return { final: true, reply: '' };
   }
   return { final: true, reply: content };
+}
+
+/** The try number in a step's attempt key (`r:4.retry2` is 2; the first try, `r:4`, is 0). */
+export function attemptOf(attemptKey: string): number {
+  const match = /\.retry(\d+)$/.exec(attemptKey);
+  return match ? Number(match[1]) : 0;
 }
