@@ -1,4 +1,4 @@
-export { type DatabaseConnectionOptions, openDatabasePool } from './database-pool.js';
+export { checkSchemaName, type DatabaseConnectionOptions, openDatabasePool } from './database-pool.js';
 export { HopgenPostgresError, InvalidPostgresOptionError, SchemaVersionError } from './errors.js';
-export { SCHEMA_VERSION } from './migrations.js';
+export { type MigrationSet, runMigrations, SCHEMA_VERSION } from './migrations.js';
 export { PostgresRunStore, type PostgresRunStoreOptions } from './postgres-run-store.js';

@@ -1,6 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import { SchemaVersionError } from './errors.js';
 
+/** One set of versioned schema changes: the run store's, or another package's in the same schema. */
+export interface MigrationSet {
+  /** Table (in the schema) that records the versions applied, e.g. `migrations`. */
+  table: string;
+  /** SQL per version for a schema name, applied in order and never edited once released. */
+  steps: readonly ((schema: string) => string)[];
+}
+
 /**
  * The store's schema, one entry per version, applied in order and never edited once released: a
  * change is a new entry. Columns holding JSON are `json`, not `jsonb`, because the durable log
@@ -41,29 +49,39 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
 /** The newest schema version this package writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** Brings the run store's tables in `schema` up to {@link SCHEMA_VERSION}. */
+export function migrate(pool: Pool, schema: string): Promise<void> {
+  return runMigrations(pool, schema, { table: 'migrations', steps: MIGRATIONS }, '@hopgen/postgres');
+}
+
 /**
- * Brings `schema` up to {@link SCHEMA_VERSION}. Safe to call from many processes at once: a
- * transaction-level advisory lock on the schema's name lets one of them migrate while the others
- * wait and then find nothing to do.
+ * Applies the versions of `set` that `schema` lacks, in one transaction. Safe to call from many
+ * processes at once: a transaction-level advisory lock on the schema's name lets one of them
+ * migrate while the others wait and then find nothing to do.
  */
-export async function migrate(pool: Pool, schema: string): Promise<void> {
+export async function runMigrations(
+  pool: Pool,
+  schema: string,
+  set: MigrationSet,
+  packageName: string,
+): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hopgen-migrations:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(
-      `CREATE TABLE IF NOT EXISTS ${schema}.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE IF NOT EXISTS ${schema}.${set.table} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const current = await currentVersion(client, schema);
-    if (current > SCHEMA_VERSION) {
+    const current = await currentVersion(client, `${schema}.${set.table}`);
+    if (current > set.steps.length) {
       throw new SchemaVersionError(
-        `Schema ${schema} is at version ${current}, newer than this @hopgen/postgres knows (${SCHEMA_VERSION}). Upgrade @hopgen/postgres on this machine.`,
+        `Schema ${schema} is at version ${current} of ${set.table}, newer than this ${packageName} knows (${set.steps.length}). Upgrade ${packageName} on this machine.`,
       );
     }
-    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
-      await client.query((MIGRATIONS[version - 1] as (schema: string) => string)(schema));
-      await client.query(`INSERT INTO ${schema}.migrations (version) VALUES ($1)`, [version]);
+    for (let version = current + 1; version <= set.steps.length; version++) {
+      await client.query((set.steps[version - 1] as (schema: string) => string)(schema));
+      await client.query(`INSERT INTO ${schema}.${set.table} (version) VALUES ($1)`, [version]);
     }
     await client.query('COMMIT');
   } catch (error) {
@@ -74,9 +92,9 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
   }
 }
 
-async function currentVersion(client: PoolClient, schema: string): Promise<number> {
+async function currentVersion(client: PoolClient, table: string): Promise<number> {
   const result = await client.query<{ version: number | null }>(
-    `SELECT max(version) AS version FROM ${schema}.migrations`,
+    `SELECT max(version) AS version FROM ${table}`,
   );
   return result.rows[0]?.version ?? 0;
 }
