@@ -13,6 +13,7 @@ export default defineConfig({
       '@hopgen/local-sandbox': source('./packages/local-sandbox/src/index.ts'),
       '@hopgen/mcp': source('./packages/mcp/src/index.ts'),
       '@hopgen/postgres': source('./packages/postgres/src/index.ts'),
+      '@hopgen/worker/cli': source('./packages/worker/src/cli.ts'),
       '@hopgen/worker': source('./packages/worker/src/index.ts'),
       '@hopgen/server/cli': source('./packages/server/src/cli.ts'),
       '@hopgen/server': source('./packages/server/src/index.ts'),

@@ -18,4 +18,19 @@ export const COMMANDS: Record<string, Command> = {
     packageName: '@hopgen/server',
     load: () => import('@hopgen/server/cli'),
   },
+  worker: {
+    summary: 'Run pipeline jobs from the PostgreSQL queue (taking over jobs of dead workers)',
+    packageName: '@hopgen/worker',
+    load: async () => ({ main: (await import('@hopgen/worker/cli')).worker }),
+  },
+  submit: {
+    summary: 'Queue a pipeline job and show its progress until it ends',
+    packageName: '@hopgen/worker',
+    load: async () => ({ main: (await import('@hopgen/worker/cli')).submit }),
+  },
+  jobs: {
+    summary: 'List, show or cancel pipeline jobs',
+    packageName: '@hopgen/worker',
+    load: async () => ({ main: (await import('@hopgen/worker/cli')).jobs }),
+  },
 };

@@ -164,6 +164,8 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     );
     this.#utilities = await makeWorkerUtils({ pgPool: this.#pool, logger: quietLogger });
     this.#listener = await this.#pool.connect();
+    // A dropped listening connection must not crash the worker; the heartbeat's query still sees cancellations.
+    this.#listener.on('error', () => {});
     this.#listener.on('notification', (message) => {
       if (message.channel === CANCEL_CHANNEL && message.payload) this.#running.get(message.payload)?.abort();
     });

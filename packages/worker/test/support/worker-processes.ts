@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const repositoryRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const hopgen = fileURLToPath(new URL('./hopgen.ts', import.meta.url));
+// The `hopgen` command from its sources, as its bin runs the build.
+const hopgen = fileURLToPath(new URL('../../../cli/test/fixtures/run-hopgen.ts', import.meta.url));
 /** The test pipelines' module, as `hopgen worker --pipelines` takes it. */
 export const testPipelines = fileURLToPath(new URL('./test-pipelines.ts', import.meta.url));
 

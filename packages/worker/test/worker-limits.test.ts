@@ -1,0 +1,149 @@
+import { startLocalSandboxServer } from '@hopgen/local-sandbox';
+import { PostgresRunStore } from '@hopgen/postgres';
+import { JobQueue, type PipelineWorker, startWorker } from '@hopgen/worker';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type OpenAITestServer,
+  startOpenAITestServer,
+} from '../../agents/test/support/openai-test-server.js';
+import { liveSandboxIds } from '../../executors-hopx/test/support/local-server.js';
+import { createTestDatabase, type TestDatabase } from '../../postgres/test/test-database.js';
+import { scriptedCoder } from './support/scripted-coder.js';
+import { pipelines } from './support/test-pipelines.js';
+import { type FleetEnvironment, runHopgen } from './support/worker-processes.js';
+
+const LONG_JOB = 900;
+const FAILING_JOB = 500;
+let database: TestDatabase;
+let model: OpenAITestServer;
+let sandboxes: Awaited<ReturnType<typeof startLocalSandboxServer>>;
+let environment: FleetEnvironment;
+let queue: JobQueue;
+let store: PostgresRunStore;
+const workers: PipelineWorker[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // Job 900's block sleeps for a minute (to be cancelled); job 500's model always fails.
+  model = await startOpenAITestServer(scriptedCoder((job) => (job === LONG_JOB ? 60 : 0.5), [FAILING_JOB]));
+  sandboxes = await startLocalSandboxServer({ host: '127.0.0.1', port: 0, poolSize: 0 });
+  environment = {
+    DATABASE_URL: database.url,
+    HOPGEN_TEST_MODEL_URL: model.baseURL,
+    HOPX_BASE_URL: sandboxes.baseURL,
+    HOPX_API_KEY: sandboxes.apiKey,
+  };
+  Object.assign(process.env, environment);
+  queue = new JobQueue({ connectionString: database.url });
+  store = new PostgresRunStore({ connectionString: database.url });
+});
+afterAll(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+  await store?.close();
+  await queue?.close();
+  await sandboxes?.close();
+  await model?.close();
+  await database?.drop();
+});
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('worker limits', () => {
+  it('holds the fleet-wide sandbox cap across two workers with more queued work than it allows', async () => {
+    for (let index = 0; index < 2; index++) {
+      workers.push(
+        await startWorker({
+          connectionString: database.url,
+          pipelines,
+          concurrency: 3,
+          maxSandboxes: 2,
+          takeoverMs: 3_000,
+        }),
+      );
+    }
+    const submitted = [];
+    for (let job = 1; job <= 6; job++) submitted.push(await queue.submit('three-chats', { job }));
+    let mostSandboxes = 0;
+    let mostRunning = 0;
+    // Sampled on the sandbox server itself and in the database until every job is done.
+    for (;;) {
+      const jobs = await queue.list();
+      mostSandboxes = Math.max(mostSandboxes, (await liveSandboxIds(sandboxes)).length);
+      mostRunning = Math.max(mostRunning, jobs.filter((job) => job.state === 'running').length);
+      if (jobs.every((job) => job.state === 'completed' || job.state === 'dead')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await queue.list()).map((job) => job.state)).toEqual(Array(6).fill('completed'));
+    // Six jobs were taken at once by the two workers (three each), but only two held sandboxes.
+    expect(mostRunning).toBeGreaterThan(2);
+    expect(mostSandboxes).toBe(2);
+    expect(await liveSandboxIds(sandboxes)).toEqual([]);
+  }, 120_000);
+
+  it('cancels a running job from the command line: its block stops and its sandbox is deleted', async () => {
+    const job = await queue.submit('three-chats', { job: LONG_JOB });
+    await waitUntil(async () => {
+      const entries = (await store.loadRun(job.id))?.entries ?? [];
+      return entries.at(-1)?.type === 'code-execution-start';
+    }, 30_000);
+    await waitUntil(async () => (await liveSandboxIds(sandboxes)).length === 1, 10_000);
+    const cancelled = await runHopgen(['jobs', 'cancel', job.id], environment);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toContain(job.id);
+    const ended = await queue.wait(job.id);
+    expect(ended.state).toBe('cancelled');
+    // Well before the block's minute of sleep was over.
+    expect(ended.finishedAt! - ended.startedAt!).toBeLessThan(30_000);
+    expect(await liveSandboxIds(sandboxes)).toEqual([]);
+    const shown = await runHopgen(['jobs', 'show', job.id], environment);
+    expect(shown.stdout).toMatch(/: cancelled/);
+  }, 60_000);
+
+  it('cancels a queued job before any worker takes it', async () => {
+    const job = await queue.submit('no-worker-has-this', { job: 1 });
+    expect((await queue.cancel(job.id)).state).toBe('cancelled');
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const left = await client.query(
+      'SELECT count(*)::int AS count FROM graphile_worker.jobs WHERE key = $1',
+      [job.id],
+    );
+    await client.end();
+    expect(left.rows[0].count).toBe(0);
+  });
+
+  it('retries a failing job up to maxAttempts, then keeps it dead with its error', async () => {
+    const job = await queue.submit('three-chats', { job: FAILING_JOB }, { maxAttempts: 2 });
+    const states: string[] = [];
+    const ended = await queue.wait(job.id, { onChange: (changed) => states.push(changed.state) });
+    expect(ended.state).toBe('dead');
+    expect(ended.attempts).toBe(2);
+    expect(ended.error).toContain('model down for job 500');
+    expect(states).toContain('retrying');
+    const listed = await runHopgen(['jobs', 'list', '--state', 'dead'], environment);
+    expect(listed.stdout).toMatch(new RegExp(`^${job.id} +three-chats +dead +2 `, 'm'));
+  }, 60_000);
+
+  it('names the fix for bad options', async () => {
+    await expect(startWorker({ connectionString: database.url, pipelines: [] })).rejects.toThrow(
+      /needs pipelines/,
+    );
+    await expect(startWorker({ connectionString: database.url, pipelines, maxSandboxes: 0 })).rejects.toThrow(
+      /maxSandboxes must be a number of at least 1/,
+    );
+    await expect(queue.submit('three-chats', {}, { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
+    await expect(queue.get('no-such-job')).rejects.toThrow(/hopgen jobs list/);
+    const help = await runHopgen(['worker', '--help'], environment);
+    expect(help.stdout).toContain('No password is needed on');
+    const submit = await runHopgen(['submit', 'three-chats', '--input', '{bad'], environment);
+    expect(submit.code).toBe(1);
+    expect(submit.stderr).toContain('--input is not JSON');
+  });
+});
