@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   type CodeBlock,
@@ -42,6 +43,7 @@ import { type BlockImage, ImageOutputStore, type SavedImages } from './image-out
 import { type LanguageRuntime, LanguageTable } from './languages.js';
 import type { HopXCodeExecutorOptions } from './options.js';
 import { combineStreams, truncateOutput } from './output-format.js';
+import { pollBlockOutput } from './output-polling.js';
 import { buildPersistentPythonCell, parsePersistentPythonStdout } from './persistent-python.js';
 import { trackLiveSandbox } from './process-exit-cleanup.js';
 import { assertSafeSandboxId } from './sandbox-id.js';
@@ -504,22 +506,32 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     this.#lastExecutionBody = undefined;
     this.#codeSent += 1;
     let result: ExecutionResult;
+    // Only the persistent interpreter copies output aside for polling; fresh processes report at the end.
+    const streamToken =
+      usePersistentPython && options.onOutput !== undefined ? randomBytes(8).toString('hex') : undefined;
+    let stopPolling: (() => void) | undefined;
     try {
       const running = usePersistentPython
-        ? sandbox.runIpython(buildPersistentPythonCell(block.code, block.files, this.#timeoutMs), {
-            timeout: serverTimeoutSeconds,
-          })
+        ? sandbox.runIpython(
+            buildPersistentPythonCell(block.code, block.files, this.#timeoutMs, streamToken),
+            {
+              timeout: serverTimeoutSeconds,
+            },
+          )
         : sandbox.runCode(buildFreshProcessScript(runtime, block, this.#timeoutMs), {
             language: 'bash',
             timeout: serverTimeoutSeconds,
           });
+      if (streamToken !== undefined && options.onOutput !== undefined) {
+        stopPolling = pollBlockOutput(sandbox, streamToken, options.onOutput);
+      }
       // Whatever the server does (a stopped process answers nothing), the wait ends.
       const runMs = this.#deadlines.runMs;
       result = await withDeadline(
         running,
         runMs,
         () => new ExecutionTransportError('connection-lost', `the sandbox did not answer within ${runMs} ms`),
-      );
+      ).finally(() => stopPolling?.());
     } catch (error) {
       // Only reached if our own timeout did not fire first (code that blocks SIGALRM, for example).
       if (error instanceof APIError && error.code === 'EXECUTION_TIMEOUT') {

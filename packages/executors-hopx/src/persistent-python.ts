@@ -98,9 +98,43 @@ def __hopgen_save_block(name, source):
     return target
 
 
+class __HopgenTee:
+    # Copies what the block prints to a file the executor polls, so output is seen while it runs.
+    # The interpreter's own stream stays what the result is made of.
+    def __init__(self, inner, path):
+        self.inner = inner
+        self.copy = open(path, 'w', encoding='utf-8')
+
+    def write(self, text):
+        written = self.inner.write(text)
+        try:
+            self.copy.write(text)
+            self.copy.flush()
+        except Exception:
+            pass
+        return written
+
+    def flush(self):
+        self.inner.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
     import ast, base64, linecache, os, signal, sys, threading, traceback
     source = base64.b64decode(source_b64).decode('utf-8')
+    streams = None
+    token = globals().pop('__hopgen_stream_output', None)
+    if token:
+        base = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'hopgen-block-%s-' % token)
+        try:
+            streams = (sys.stdout, sys.stderr)
+            sys.stdout = __HopgenTee(sys.stdout, base + 'stdout')
+            sys.stderr = __HopgenTee(sys.stderr, base + 'stderr')
+        except Exception:
+            sys.stdout, sys.stderr = streams
+            streams = None
     # Tracebacks name the saved file, or AutoGen's tmp_code_<md5>.py for a block without a name.
     filename = scratch_name
     if save_as_b64:
@@ -170,6 +204,14 @@ def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
         traceback.print_exception(type(error), error, error.__traceback__.tb_next)
         status = 1
     finally:
+        if streams is not None:
+            for tee in (sys.stdout, sys.stderr):
+                try:
+                    tee.copy.close()
+                    os.unlink(tee.copy.name)
+                except Exception:
+                    pass
+            sys.stdout, sys.stderr = streams
         if alarm and previous is not None:
             signal.signal(signal.SIGALRM, previous)
         if running_file is not None:
@@ -182,13 +224,24 @@ def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
     sys.stdout.flush()
 `;
 
-/** The Python sent to `runIpython` for one block; a block with a `# filename:` is saved there first. */
-export function buildPersistentPythonCell(code: string, files: BlockFiles, timeoutMs: number): string {
+/**
+ * The Python sent to `runIpython` for one block; a block with a `# filename:` is saved there first.
+ * With `streamToken` (letters and digits), what the block prints is also copied to files named
+ * with it that {@link buildOutputPollScript} reads while the block runs.
+ */
+export function buildPersistentPythonCell(
+  code: string,
+  files: BlockFiles,
+  timeoutMs: number,
+  streamToken?: string,
+): string {
   const runner = Buffer.from(RUNNER_SOURCE, 'utf8').toString('base64');
   const source = Buffer.from(code, 'utf8').toString('base64');
   const saveAs = files.saveAs === undefined ? '' : Buffer.from(files.saveAs, 'utf8').toString('base64');
   return [
-    `if '__hopgen_run_block' not in globals(): exec(__import__('base64').b64decode('${runner}').decode('utf-8'), globals())`,
+    // Installed once per interpreter; one from an older version (without the tee) is replaced.
+    `if '__HopgenTee' not in globals(): exec(__import__('base64').b64decode('${runner}').decode('utf-8'), globals())`,
+    ...(streamToken === undefined ? [] : [`__hopgen_stream_output = '${streamToken}'`]),
     `__hopgen_run_block('${source}', ${(timeoutMs / 1000).toFixed(3)}, '${saveAs}', ${JSON.stringify(files.scratchName)})`,
   ].join('\n');
 }
@@ -200,4 +253,19 @@ export function parsePersistentPythonStdout(stdout: string): { stdout: string; s
   const match = /^(-?\d+)/.exec(stdout.slice(index + 1 + STATUS_MARKER.length));
   const rest = stdout.slice(index + 1 + STATUS_MARKER.length + (match?.[1]?.length ?? 0)).replace(/^\n/, '');
   return { stdout: stdout.slice(0, index) + rest, status: match ? Number(match[1]) : undefined };
+}
+
+/**
+ * A bash script that prints what the running block (`streamToken`) printed past byte `stdoutBytes` of its stdout and
+ * `stderrBytes` of its stderr, separated by a NUL byte (files that do not exist yet print nothing).
+ */
+export function buildOutputPollScript(streamToken: string, stdoutBytes: number, stderrBytes: number): string {
+  const file = (name: string) => `"\${TMPDIR:-/tmp}/hopgen-block-${streamToken}-${name}"`;
+  return [
+    `tail -c +${stdoutBytes + 1} ${file('stdout')} 2>/dev/null`,
+    "printf '\\0'",
+    `tail -c +${stderrBytes + 1} ${file('stderr')} 2>/dev/null`,
+    'exit 0',
+    '',
+  ].join('\n');
 }

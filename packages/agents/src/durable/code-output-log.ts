@@ -17,6 +17,7 @@ export class CodeOutputLog {
   #entries = 0;
   #lastWrite = 0;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
   #writes: Promise<void> = Promise.resolve();
 
   constructor(journal: RunJournal, options: { agent: string; stepId: string; attemptKey: string }) {
@@ -27,6 +28,8 @@ export class CodeOutputLog {
 
   /** Takes a chunk; it is written with the next entry. */
   add(chunk: CodeOutputChunk): void {
+    // An executor that prints after its result came back would put output after the block's end.
+    if (this.#closed) return;
     const last = this.#pending.at(-1);
     if (last?.stream === chunk.stream) last.text += chunk.text;
     else this.#pending.push({ ...chunk });
@@ -40,6 +43,7 @@ export class CodeOutputLog {
 
   /** Writes what is pending and resolves when every entry is in the log (before the block's end is). */
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#write();
