@@ -183,8 +183,17 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
    */
   async check(): Promise<void> {
     this.#assertOpen();
+    const requestMs = this.#deadlines.requestMs;
     try {
-      await Sandbox.list({ apiKey: this.#apiKey, baseURL: this.#baseURL, limit: 1 });
+      await withDeadline(
+        Sandbox.list({ apiKey: this.#apiKey, baseURL: this.#baseURL, limit: 1 }),
+        requestMs,
+        () =>
+          new SandboxUnavailableError(
+            `The HopX sandbox server at ${this.#baseURL} did not answer within ${requestMs} ms (requestTimeoutMs). ` +
+              'Check that it is running and responsive, or raise requestTimeoutMs.',
+          ),
+      );
     } catch (error) {
       throw toExecutorError(error, `reach the HopX sandbox server at ${this.#baseURL}`, this.#baseURL);
     }
@@ -615,12 +624,20 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
       } catch (error) {
         throw toExecutorError(error, `create a HopX sandbox at ${this.#baseURL}`, this.#baseURL);
       }
+      const requestMs = this.#deadlines.requestMs;
+      let timedOut = false;
       try {
-        return await operation(sandbox);
+        return await withDeadline(operation(sandbox), requestMs, () => {
+          timedOut = true;
+          return new SandboxFileError(
+            `Could not ${what} in the HopX sandbox: ${this.#baseURL} did not answer within ${requestMs} ms ` +
+              '(requestTimeoutMs). Check that the server is responsive, or raise requestTimeoutMs for large files.',
+          );
+        });
       } catch (error) {
         // A failed file call (a 5xx for one odd path, say) says nothing about the sandbox: it is only
         // replaced when it no longer answers, and then the next block reports the lost state.
-        if (classify(error) === 'infrastructure' && !(await isAlive(sandbox)))
+        if ((timedOut || classify(error) === 'infrastructure') && !(await isAlive(sandbox, requestMs)))
           await this.#discardSandbox('lost');
         if (error instanceof HopXExecutorError) throw error;
         throw new SandboxFileError(`Could not ${what} in the HopX sandbox: ${describe(error)}`, {
@@ -634,8 +651,12 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
   async #templateHas(sandbox: Sandbox, language: string): Promise<boolean> {
     let languages = this.#templateLanguages.get(sandbox);
     if (languages === undefined) {
-      languages = sandbox
-        .getHealth()
+      // A health check that does not answer counts as no list: the block's run is bounded on its own.
+      languages = withDeadline(
+        sandbox.getHealth(),
+        this.#deadlines.requestMs,
+        () => new Error('health timed out'),
+      )
         .then((health) => {
           const listed = health.features?.languages;
           return Array.isArray(listed) ? new Set(listed.map((entry) => String(entry).toLowerCase())) : null;
@@ -653,7 +674,17 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     const paused = this.#pausedSandboxId;
     if (paused !== undefined) {
       this.#pausedSandboxId = undefined;
-      const resuming = Sandbox.connect(paused, this.#apiKey, this.#baseURL).then((sandbox) => {
+      const requestMs = this.#deadlines.requestMs;
+      const connecting = withDeadline(
+        Sandbox.connect(paused, this.#apiKey, this.#baseURL),
+        requestMs,
+        () =>
+          new SandboxUnavailableError(
+            `${this.#baseURL} did not resume sandbox ${paused} within ${requestMs} ms (requestTimeoutMs). ` +
+              'Check that the server is running and responsive, or raise requestTimeoutMs.',
+          ),
+      );
+      const resuming = connecting.then((sandbox) => {
         makeExecutionSingleAttempt(sandbox, (body) => {
           this.#lastExecutionBody = body;
         });
@@ -778,10 +809,10 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** Whether the sandbox still answers its control plane as running. */
-async function isAlive(sandbox: Sandbox): Promise<boolean> {
+/** Whether the sandbox still answers its control plane as running, within `deadlineMs`. */
+async function isAlive(sandbox: Sandbox, deadlineMs: number): Promise<boolean> {
   try {
-    const info = await sandbox.getInfo();
+    const info = await withDeadline(sandbox.getInfo(), deadlineMs, () => new Error('status timed out'));
     return info.status === 'running';
   } catch {
     return false;

@@ -58,10 +58,12 @@ export interface HopXCodeExecutorOptions {
   maxRetries?: number;
   /**
    * Longest wait for one answer of the sandbox service to a request that runs no code (create, kill,
-   * TTL extension, image files), milliseconds; a block's run may take `timeoutMs`, rounded up to whole
-   * seconds, plus 10 s (the server's own backstop) plus this. So one `executeCodeBlocks` call ends,
-   * whatever the server does, within blocks × (maxRetries + 1) × (ceil(timeoutMs) + 10 s +
-   * 5 × requestTimeoutMs) + requestTimeoutMs (plus the abort grace when aborted).
+   * TTL extension, health, file calls, image files), milliseconds; a block's run may take `timeoutMs`,
+   * rounded up to whole seconds, plus 10 s (the server's own backstop) plus this. So, whatever the
+   * server does, one `executeCodeBlocks` call ends within blocks × (maxRetries + 1) × (ceil(timeoutMs)
+   * + 10 s + 6 × requestTimeoutMs) + requestTimeoutMs (plus the abort grace when aborted), a file call
+   * within 4 × requestTimeoutMs and `check()`, `restart()` and `close()` within requestTimeoutMs, each
+   * counted from when the calls queued before it on the same executor are done.
    * @default 30_000
    */
   requestTimeoutMs?: number;

@@ -1,13 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SandboxUnavailableError } from '../src/index.js';
+import {
+  type HopXCodeExecutor,
+  HopXExecutorError,
+  SandboxFileError,
+  SandboxUnavailableError,
+} from '../src/index.js';
 import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
 
 /**
@@ -207,8 +212,8 @@ describe('a stopped server', () => {
       child.kill('SIGSTOP');
       await expect(run).rejects.toThrow(SandboxUnavailableError);
       const elapsedMs = performance.now() - startedAt;
-      // The documented bound: (maxRetries + 1) × (ceil(timeoutMs) + 10 s + 5 × requestTimeoutMs) + requestTimeoutMs.
-      const boundMs = (maxRetries + 1) * (timeoutMs + 10_000 + 5 * requestTimeoutMs) + requestTimeoutMs;
+      // The documented bound: (maxRetries + 1) × (ceil(timeoutMs) + 10 s + 6 × requestTimeoutMs) + requestTimeoutMs.
+      const boundMs = (maxRetries + 1) * (timeoutMs + 10_000 + 6 * requestTimeoutMs) + requestTimeoutMs;
       expect(elapsedMs).toBeLessThan(boundMs);
       // close() is bounded the same way, with the server still stopped.
       await executor.close();
@@ -218,4 +223,92 @@ describe('a stopped server', () => {
       if (child.exitCode === null) await once(child, 'exit');
     }
   }, 120_000);
+});
+
+// Timers fire a little late on a loaded machine: a bound is checked with this much slack.
+const TIMER_SLACK_MS = 500;
+
+/** How long `call` took to fail, milliseconds; fails the test if it succeeded or threw anything but an executor error. */
+async function failureTime(call: () => Promise<unknown>): Promise<number> {
+  const startedAt = performance.now();
+  await expect(call()).rejects.toThrow(HopXExecutorError);
+  return performance.now() - startedAt;
+}
+
+/** Every file call of the executor, each against its own path. */
+function fileCalls(executor: HopXCodeExecutor, localFile: string): [string, () => Promise<unknown>][] {
+  return [
+    ['readFile', () => executor.readFile('/workspace/kept.txt')],
+    ['writeFile', () => executor.writeFile('/workspace/new.txt', 'text')],
+    ['listFiles', () => executor.listFiles('/workspace')],
+    ['downloadFile', () => executor.downloadFile('/workspace/kept.txt')],
+    ['uploadFile', () => executor.uploadFile(localFile, '/workspace/uploaded.txt')],
+  ];
+}
+
+describe('file calls against a server that does not answer', () => {
+  it('end within 4 × requestTimeoutMs each, and check() within requestTimeoutMs, after the server was stopped', async () => {
+    const apiKey = 'stopped-server-files-key';
+    const { child, baseURL } = await startServerProcess(apiKey);
+    const localFile = join(workDirectory, 'upload.txt');
+    await writeFile(localFile, 'uploaded');
+    try {
+      const requestTimeoutMs = 1000;
+      const executor = pool.create({ apiKey, baseURL, requestTimeoutMs, stateful: false });
+      await executor.writeFile('/workspace/kept.txt', 'kept');
+      child.kill('SIGSTOP');
+      // The first call finds the sandbox unanswering, asks whether it is alive and gives it up...
+      const startedAt = performance.now();
+      const first = executor.readFile('/workspace/kept.txt');
+      await expect(first).rejects.toThrow(SandboxFileError);
+      await expect(first).rejects.toThrow(/did not answer within 1000 ms \(requestTimeoutMs\)/);
+      const elapsed: Record<string, number> = { 'first readFile': performance.now() - startedAt };
+      // ...so the next ones fail to create a new one.
+      await expect(executor.readFile('/workspace/kept.txt')).rejects.toThrow(/did not create a sandbox/);
+      for (const [name, call] of fileCalls(executor, localFile)) elapsed[name] = await failureTime(call);
+      elapsed.check = await failureTime(() => executor.check());
+      // The documented bounds: a file call creates the sandbox if needed, makes its request, and on a
+      // failure asks whether the sandbox is alive and kills it, each bounded by requestTimeoutMs.
+      for (const [name, milliseconds] of Object.entries(elapsed)) {
+        const boundMs = name === 'check' ? requestTimeoutMs : 4 * requestTimeoutMs;
+        expect(milliseconds, name).toBeLessThan(boundMs + TIMER_SLACK_MS);
+      }
+      await executor.close();
+    } finally {
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+  }, 120_000);
+
+  it('end within their bounds against a server that accepts connections and never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer(() => {});
+    silent.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const baseURL = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const localFile = join(workDirectory, 'upload-silent.txt');
+    await writeFile(localFile, 'uploaded');
+    try {
+      const requestTimeoutMs = 1000;
+      const executor = pool.create({ apiKey: 'silent-server-key', baseURL, requestTimeoutMs, maxRetries: 0 });
+      expect(await failureTime(() => executor.check())).toBeLessThan(requestTimeoutMs + TIMER_SLACK_MS);
+      for (const [name, call] of fileCalls(executor, localFile)) {
+        // No sandbox can be created: each call fails after the create's own bound.
+        const milliseconds = await failureTime(call);
+        expect(milliseconds, name).toBeLessThan(4 * requestTimeoutMs + TIMER_SLACK_MS);
+      }
+      await expect(executor.listFiles('/workspace')).rejects.toThrow(
+        /did not create a sandbox within 1000 ms \(requestTimeoutMs\)/,
+      );
+      await executor.close();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 });
