@@ -9,13 +9,14 @@ export const SECTION_NAMES = [
   'tools',
   'memory',
   'durable',
+  'workers',
 ] as const;
 
 /** One section of the benchmark. */
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 /** Unit of a figure. */
-export type Unit = 'ms' | 'µs' | 'blocks/s' | 'events/s' | 'MiB' | 'KiB/message';
+export type Unit = 'ms' | 'µs' | 'blocks/s' | 'events/s' | 'jobs/min' | 'MiB' | 'KiB/message';
 
 /** One measured figure: percentiles over its runs, and its ratio to a baseline from the same run. */
 export interface Figure {

@@ -21,6 +21,7 @@ const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
   tools: 'Tool calls: local and MCP over stdio (no model latency)',
   memory: 'Memory',
   durable: 'Durable runs: checkpoints, resume and events replay (file store)',
+  workers: 'Pipeline workers on one PostgreSQL: throughput, pick-up and take-over',
 };
 
 /** A number with as many decimals as its size deserves. */

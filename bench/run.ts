@@ -23,6 +23,7 @@ import { markdownTables, type RunReport } from './report.js';
 import { measureSandboxStart } from './sandbox-start.js';
 import { type BenchSettings, FULL_SETTINGS, QUICK_SETTINGS } from './settings.js';
 import { measureTwoAgentChat } from './two-agent-chat.js';
+import { measureWorkers } from './workers.js';
 
 type SectionRunner = (settings: BenchSettings, figures: FigureSet) => Promise<void>;
 
@@ -43,6 +44,7 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
   tools: measureMcpTools,
   memory: measureMemory,
   durable: measureDurableRuns,
+  workers: measureWorkers,
 };
 
 function parseArguments(argv: string[]): {

@@ -33,6 +33,18 @@ export interface BenchSettings {
    * durable) and code blocks; resumes of the long run and its number of messages.
    */
   durable: { turnSamples: number; turnsPerSample: number; resumeRuns: number; messages: number };
+  /**
+   * Pipeline workers: worker-process counts compared, jobs per throughput round and rounds per
+   * count, pick-up samples, and take-over samples with the take-over bound they use (milliseconds).
+   */
+  workers: {
+    workerCounts: number[];
+    jobsPerRound: number;
+    rounds: number;
+    pickups: number;
+    takeovers: number;
+    takeoverMs: number;
+  };
 }
 
 /** The published run: at least 30 kept runs for every latency figure. */
@@ -53,6 +65,14 @@ export const FULL_SETTINGS: BenchSettings = {
   tools: { warmup: 50, iterations: 1000 },
   memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
   durable: { turnSamples: 40, turnsPerSample: 20, resumeRuns: 30, messages: 1000 },
+  workers: {
+    workerCounts: [1, 2, 4],
+    jobsPerRound: 30,
+    rounds: 3,
+    pickups: 30,
+    takeovers: 5,
+    takeoverMs: 15_000,
+  },
 };
 
 /** The smoke pass CI runs: every section, a few runs each, so the benchmarks cannot rot unnoticed. */
@@ -67,4 +87,12 @@ export const QUICK_SETTINGS: BenchSettings = {
   tools: { warmup: 5, iterations: 20 },
   memory: { sandboxes: 2, messages: 400, checkpointEvery: 100 },
   durable: { turnSamples: 3, turnsPerSample: 5, resumeRuns: 3, messages: 1000 },
+  workers: {
+    workerCounts: [1, 2, 4],
+    jobsPerRound: 4,
+    rounds: 1,
+    pickups: 3,
+    takeovers: 1,
+    takeoverMs: 2_000,
+  },
 };

@@ -21,9 +21,7 @@ export interface WorkerProcess {
 /** Environment of the children: the database, model and sandbox servers, never on the command line. */
 export interface FleetEnvironment {
   DATABASE_URL: string;
-  HOPGEN_TEST_MODEL_URL: string;
-  HOPX_BASE_URL: string;
-  HOPX_API_KEY: string;
+  [name: string]: string;
 }
 
 function start(args: string[], environment: FleetEnvironment): ChildProcess {
@@ -34,12 +32,13 @@ function start(args: string[], environment: FleetEnvironment): ChildProcess {
   });
 }
 
-/** Starts `hopgen worker --pipelines <test pipelines> ...args` and resolves once it is ready. */
+/** Starts `hopgen worker --pipelines <module> ...args` (the test pipelines by default) and resolves once it is ready. */
 export async function spawnWorker(
   environment: FleetEnvironment,
   args: string[] = [],
+  pipelinesModule = testPipelines,
 ): Promise<WorkerProcess> {
-  const child = start(['worker', '--pipelines', testPipelines, ...args], environment);
+  const child = start(['worker', '--pipelines', pipelinesModule, ...args], environment);
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const id = await new Promise<string>((resolve, reject) => {
