@@ -16,6 +16,7 @@ export default defineConfig({
       '@hopgen/worker/cli': source('./packages/worker/src/cli.ts'),
       '@hopgen/worker': source('./packages/worker/src/index.ts'),
       '@hopgen/server/cli': source('./packages/server/src/cli.ts'),
+      '@hopgen/server/run-view': source('./packages/server/page/run-view.js'),
       '@hopgen/server': source('./packages/server/src/index.ts'),
     },
   },

@@ -1,5 +1,16 @@
-import type { ContentPart, Message, UsageReport, UsageSummary } from '@hopgen/agents';
-import type { Transcript, TranscriptMessage } from './transcript.js';
+import { readFileSync } from 'node:fs';
+import type { UsageReport, UsageSummary } from '@hopgen/agents';
+import {
+  describeTermination,
+  escapeHtml,
+  formatCost,
+  formatSeconds,
+  PALETTE,
+  RUN_VIEW_STYLE_URL,
+  renderMessage,
+  truncate,
+} from '@hopgen/server/run-view';
+import type { Transcript } from './transcript.js';
 
 /**
  * Renders a run as one self-contained HTML page: inline CSS, images embedded as `data:` URIs, no
@@ -92,8 +103,6 @@ ${
 }
 
 // ------------------------------------------------------------------------------------------- parts
-
-const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4d7c0f'];
 
 function agentColors(transcript: Transcript): Map<string, string> {
   const colors = new Map<string, string>();
@@ -192,137 +201,6 @@ function renderEvent(event: Transcript['events'][number]): string {
   return `<li class="event"><span class="when">${formatSeconds(event.atMs)}</span> ${escapeHtml(event.detail)}</li>`;
 }
 
-function renderMessage(
-  entry: TranscriptMessage,
-  colors: Map<string, string>,
-  imageUri: (name: string) => string | undefined,
-): string {
-  const color = colors.get(entry.sender) ?? '#64748b';
-  const { message } = entry;
-  const body: string[] = [];
-  const text = contentText(message.content);
-  if (entry.execution !== undefined) {
-    body.push(renderExecution(text, entry.execution));
-  } else if (message.tool_responses?.length || message.role === 'tool') {
-    for (const response of message.tool_responses ?? [message]) {
-      body.push(
-        `<div class="tool-result"><div class="label">Tool result${response.tool_call_id ? ` · ${escapeHtml(response.tool_call_id)}` : ''}</div><pre>${escapeHtml(contentText(response.content))}</pre></div>`,
-      );
-    }
-  } else if (text) {
-    body.push(renderMarkdown(text));
-  }
-  for (const call of message.tool_calls ?? [])
-    body.push(renderToolCall(call.function.name, call.function.arguments));
-  for (const name of entry.images ?? []) {
-    const uri = imageUri(name);
-    body.push(
-      uri === undefined
-        ? `<p class="missing">Image ${escapeHtml(name)} is missing.</p>`
-        : `<figure class="inline"><img src="${uri}" alt="Image displayed by the code (${escapeHtml(name)})"><figcaption>${escapeHtml(name)}</figcaption></figure>`,
-    );
-  }
-  if (body.length === 0) body.push('<p class="muted">(empty message)</p>');
-  return `<li class="message" id="message-${entry.index}" style="--agent:${color}">
-  <div class="avatar" aria-hidden="true">${escapeHtml(initials(entry.sender))}</div>
-  <div class="bubble">
-    <div class="meta"><strong>${escapeHtml(entry.sender)}</strong> <span class="arrow">→</span> ${escapeHtml(entry.recipient)}<span class="when">${formatSeconds(entry.atMs)}</span></div>
-    ${body.join('\n')}
-  </div>
-</li>`;
-}
-
-function renderExecution(text: string, execution: NonNullable<TranscriptMessage['execution']>): string {
-  const match = /^exitcode: (-?\d+) \(([^)]*)\)\nCode output: ?([\s\S]*)$/.exec(text);
-  const output = match ? match[3]! : text;
-  const ok = execution.exitCode === 0;
-  return `<div class="execution ${ok ? 'ok' : 'failed'}">
-  <div class="label"><span class="pill">${ok ? 'exit 0 · succeeded' : `exit ${execution.exitCode} · failed`}</span> ${escapeHtml(execution.languages.join(', '))} in the sandbox · ${formatSeconds(execution.durationMs)}</div>
-  <pre>${escapeHtml(output.trimEnd()) || '<span class="muted">(no output)</span>'}</pre>
-</div>`;
-}
-
-function renderToolCall(name: string, argumentsJson: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(argumentsJson);
-  } catch {
-    parsed = undefined;
-  }
-  // Code passed as an argument reads better as a code block than as an escaped JSON string.
-  if (parsed && typeof parsed === 'object' && typeof (parsed as { code?: unknown }).code === 'string') {
-    const { code, ...rest } = parsed as { code: string };
-    return `<div class="tool-call"><div class="label">Calls tool <code>${escapeHtml(name)}</code>${
-      Object.keys(rest).length ? ` with <code>${escapeHtml(JSON.stringify(rest))}</code>` : ''
-    }</div>${codeBlock(code, 'python')}</div>`;
-  }
-  const pretty = parsed === undefined ? argumentsJson : JSON.stringify(parsed, null, 2);
-  return `<div class="tool-call"><div class="label">Calls tool <code>${escapeHtml(name)}</code></div><pre>${escapeHtml(pretty)}</pre></div>`;
-}
-
-/** A small Markdown subset: fenced code, paragraphs, lists, headings, `code`, **bold**. */
-function renderMarkdown(text: string): string {
-  const parts: string[] = [];
-  const fence = /```[ \t]*([\w+-]*)[^\n]*\n([\s\S]*?)\n[ \t]*```/g;
-  let last = 0;
-  for (const match of text.matchAll(fence)) {
-    parts.push(renderProse(text.slice(last, match.index)));
-    parts.push(codeBlock(match[2]!, match[1] || 'text'));
-    last = match.index + match[0].length;
-  }
-  parts.push(renderProse(text.slice(last)));
-  return parts.join('');
-}
-
-function renderProse(text: string): string {
-  const html: string[] = [];
-  for (const block of text
-    .trim()
-    .split(/\n{2,}/)
-    .filter(Boolean)) {
-    // Consecutive list lines form a list; other lines form paragraphs, with line breaks kept.
-    let paragraph: string[] = [];
-    let list: { ordered: boolean; items: string[] } | undefined;
-    const flush = () => {
-      if (paragraph.length > 0) html.push(renderParagraph(paragraph));
-      if (list !== undefined)
-        html.push(list.ordered ? `<ol>${list.items.join('')}</ol>` : `<ul>${list.items.join('')}</ul>`);
-      paragraph = [];
-      list = undefined;
-    };
-    for (const line of block.split('\n')) {
-      const item = /^\s*([-*]|\d+\.)\s+(.*)$/.exec(line);
-      if (item) {
-        if (paragraph.length > 0) flush();
-        list ??= { ordered: /\d/.test(item[1] ?? ''), items: [] };
-        list.items.push(`<li>${inline(item[2] ?? '')}</li>`);
-      } else {
-        if (list !== undefined) flush();
-        paragraph.push(line);
-      }
-    }
-    flush();
-  }
-  return html.join('');
-}
-
-function renderParagraph(lines: string[]): string {
-  const heading = /^(#{1,4})\s+(.*)$/.exec(lines[0] ?? '');
-  if (heading && lines.length === 1) return `<p class="heading">${inline(heading[2] ?? '')}</p>`;
-  return `<p>${lines.map(inline).join('<br>')}</p>`;
-}
-
-function inline(text: string): string {
-  return escapeHtml(text)
-    .replace(/`([^`]+)`/g, '<code>$1</code>')
-    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-    .replace(/\bTERMINATE\b/g, '<span class="terminate">TERMINATE</span>');
-}
-
-function codeBlock(code: string, language: string): string {
-  return `<div class="code"><div class="label">${escapeHtml(language)}</div><pre><code>${escapeHtml(code)}</code></pre></div>`;
-}
-
 function renderUsage(transcript: Transcript): string {
   const scripted = transcript.runtime.model === 'scripted';
   const actual = transcript.usage.usageExcludingCachedInference;
@@ -349,21 +227,10 @@ ${
 
 // ------------------------------------------------------------------------------------------- helpers
 
-function contentText(content: string | ContentPart[] | null | undefined | Message['content']): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' ? part.text : '<image>')).join('');
-}
-
 function formatCostLine(usage: UsageReport, scripted: boolean): string {
   const summary: UsageSummary = usage.usageIncludingCachedInference;
   const tokens = Object.values(summary.models).reduce((sum, model) => sum + model.totalTokens, 0);
   return `${formatCost(summary.totalCost)} · ${tokens.toLocaleString('en-US')} tokens${scripted ? ' (estimated)' : ''}`;
-}
-
-function formatCost(cost: number | null): string {
-  if (cost === null) return 'unknown';
-  return `$${cost.toFixed(cost !== 0 && cost < 0.01 ? 5 : 2)}`;
 }
 
 /** Round steps for the time axis, milliseconds: the smallest that gives at most five intervals is used. */
@@ -387,121 +254,11 @@ export function timelineTicks(totalMs: number): { atMs: number; label: string }[
   return ticks;
 }
 
-/** Why a chat ended, in words for people (the transcript keeps the reason's identifier). */
-const TERMINATION_WORDS: Record<string, string> = {
-  'max-turns': 'it reached its maximum number of turns',
-  'termination-message': 'an agent said it was done (a termination message such as TERMINATE)',
-  'max-consecutive-auto-reply': 'an agent reached its limit of automatic replies in a row',
-  'human-exit': 'the person typed exit',
-  'max-round': 'the group chat reached its maximum number of rounds',
-  'no-eligible-speaker': 'nobody was allowed to speak next',
-  'no-reply': 'an agent had no reply',
-  'selector-ended': 'the speaker selection ended the chat',
-  aborted: 'it was cancelled',
-};
-
-/** The termination reason in words; an unknown identifier is shown as it is. */
-export function describeTermination(reason: string): string {
-  return TERMINATION_WORDS[reason] ?? reason;
-}
-
-function formatSeconds(ms: number): string {
-  return ms < 60_000
-    ? `${(ms / 1000).toFixed(1)} s`
-    : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 function formatDate(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
-function initials(name: string): string {
-  const words = name.split(/[\s_-]+|(?=[A-Z][a-z])/).filter((word) => word.length > 0);
-  const letters = words.length > 1 ? `${words[0]?.[0] ?? ''}${words[1]?.[0] ?? ''}` : name.slice(0, 1);
-  return letters.toUpperCase();
-}
+/** The run view's stylesheet, shared with the page of hopgen serve. */
+const STYLE = readFileSync(RUN_VIEW_STYLE_URL, 'utf8');
 
-function truncate(text: string, length: number): string {
-  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
-}
-
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
-const STYLE = `
-:root { color-scheme: light; --ink: #0f172a; --muted: #64748b; --line: #e2e8f0; --paper: #ffffff; --bg: #f1f5f9; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--ink); font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-main { max-width: 1000px; margin: 0 auto; padding: 32px 20px 48px; }
-h1 { font-size: 30px; line-height: 1.2; margin: 4px 0 8px; }
-h2 { font-size: 19px; margin: 0 0 14px; }
-section, .hero { background: var(--paper); border: 1px solid var(--line); border-radius: 14px; padding: 22px 24px; margin-bottom: 20px; box-shadow: 0 1px 2px rgba(15, 23, 42, .04); }
-.hero { background: linear-gradient(135deg, #eef2ff 0%, #ffffff 55%); }
-.eyebrow { margin: 0; color: var(--muted); font-size: 12px; letter-spacing: .06em; text-transform: uppercase; }
-.task { font-size: 17px; margin: 0 0 14px; color: #1e293b; }
-.status { display: inline-block; padding: 4px 12px; border-radius: 999px; font-weight: 600; font-size: 13px; }
-.status.succeeded { background: #dcfce7; color: #166534; }
-.status.failed { background: #fee2e2; color: #991b1b; }
-.problems { color: #991b1b; }
-.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 10px 24px; margin: 18px 0 0; }
-.facts div { border-top: 1px solid var(--line); padding-top: 8px; }
-.facts dt { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .05em; }
-.facts dd { margin: 2px 0 0; word-break: break-word; }
-.badge { display: inline-block; background: #fef3c7; color: #92400e; border-radius: 6px; padding: 0 6px; font-size: 12px; font-weight: 600; }
-.gallery { display: flex; flex-wrap: wrap; gap: 16px; }
-figure { margin: 0; }
-.gallery figure { flex: 1 1 420px; background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 10px; }
-figure img { display: block; max-width: 100%; max-height: 560px; height: auto; width: auto; margin: 0 auto; }
-figcaption { color: var(--muted); font-size: 12px; text-align: center; margin-top: 6px; }
-.timeline svg { width: 100%; height: auto; display: block; }
-.timeline .lane { font-size: 13px; font-weight: 600; fill: #334155; }
-.timeline .track { stroke: var(--line); stroke-width: 2; }
-.timeline .tick { font-size: 11px; fill: var(--muted); }
-.timeline .chat-mark { stroke: #94a3b8; stroke-dasharray: 4 4; }
-.conversation { list-style: none; margin: 0; padding: 0; }
-.message { display: flex; gap: 12px; margin: 0 0 16px; }
-.avatar { flex: 0 0 38px; height: 38px; border-radius: 50%; background: var(--agent); color: #fff; font-weight: 700; font-size: 13px; display: flex; align-items: center; justify-content: center; }
-.bubble { flex: 1; min-width: 0; border: 1px solid var(--line); border-left: 4px solid var(--agent); border-radius: 10px; padding: 10px 14px; background: #fff; }
-.meta { font-size: 13px; color: var(--muted); margin-bottom: 6px; }
-.meta strong { color: var(--agent); font-size: 14px; }
-.meta .when { float: right; font-variant-numeric: tabular-nums; }
-.bubble p { margin: 6px 0; }
-.bubble p.heading { font-weight: 700; }
-.bubble ul, .bubble ol { margin: 6px 0; padding-left: 22px; }
-code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; background: #f1f5f9; border-radius: 4px; padding: 1px 4px; }
-pre { margin: 0; padding: 12px 14px; overflow-x: auto; font: 13px/1.5 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-word; }
-pre code { background: none; padding: 0; font-size: inherit; }
-.code, .execution, .tool-call, .tool-result { border-radius: 8px; overflow: hidden; margin: 8px 0; }
-.code { background: #0f172a; color: #e2e8f0; }
-.code .label, .execution .label, .tool-call .label, .tool-result .label { font-size: 12px; padding: 6px 14px; }
-.code .label { background: #1e293b; color: #94a3b8; text-transform: lowercase; }
-.execution { border: 1px solid #bbf7d0; background: #f0fdf4; }
-.execution.failed { border-color: #fecaca; background: #fef2f2; }
-.execution .label { color: #334155; border-bottom: 1px solid rgba(15, 23, 42, .06); }
-.pill { display: inline-block; border-radius: 999px; padding: 0 8px; font-weight: 700; background: #16a34a; color: #fff; margin-right: 6px; }
-.execution.failed .pill { background: #dc2626; }
-.tool-call { border: 1px solid #ddd6fe; background: #f5f3ff; }
-.tool-call .code { margin: 0; border-radius: 0; }
-.tool-result { border: 1px solid #bae6fd; background: #f0f9ff; }
-figure.inline { margin: 10px 0 4px; padding: 8px; border: 1px solid var(--line); border-radius: 8px; background: #fff; }
-.terminate { font-family: ui-monospace, monospace; font-size: 12px; font-weight: 700; color: #475569; background: #e2e8f0; border-radius: 4px; padding: 1px 6px; }
-.event { margin: 0 0 14px 50px; padding: 8px 12px; border-radius: 8px; background: #fffbeb; border: 1px dashed #f59e0b; color: #78350f; font-size: 14px; }
-.event .when { font-variant-numeric: tabular-nums; font-weight: 600; margin-right: 6px; }
-.chat-title { margin: 22px 0 12px; font-size: 16px; color: #334155; border-bottom: 1px solid var(--line); padding-bottom: 6px; }
-.ended { margin: 6px 0 0 50px; color: var(--muted); font-size: 14px; }
-.usage { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-.usage th, .usage td { text-align: right; padding: 8px 10px; border-bottom: 1px solid var(--line); }
-.usage th:first-child, .usage td:first-child { text-align: left; }
-.usage th { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.usage tfoot td { font-weight: 700; border-bottom: none; }
-.muted, .missing { color: var(--muted); }
-footer { color: var(--muted); font-size: 13px; text-align: center; }
-footer code { font-size: 12px; }
-`;
+export { describeTermination, escapeHtml };
