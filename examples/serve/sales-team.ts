@@ -6,7 +6,8 @@
  *   npx hopgen serve --pipelines sales-team.js                                          (installed)
  *
  * Model: OPENAI_BASE_URL (an OpenAI-compatible server) or OPENAI_API_KEY, else the demo's scripted
- * replies. Sandbox: HopX with HOPX_API_KEY (and HOPX_BASE_URL), else a local sandbox server.
+ * replies. Sandbox: HopX with HOPX_API_KEY (and HOPX_BASE_URL), else a local sandbox server. Charts
+ * go to HOPGEN_OUTPUT_DIRECTORY/<run id> (default .hopgen/outputs).
  */
 import { join } from 'node:path';
 import { definePipeline, type LlmConfig, ScriptedModelClient } from '@hopgen/agents';
@@ -58,7 +59,7 @@ export const pipelines = [
         ...(await sandboxEndpoint()),
         timeoutMs: 120_000,
         // Charts are kept per run, so the page can show them after the run and after a restart.
-        outputDir: join('.hopgen', 'outputs', runId),
+        outputDir: join(process.env['HOPGEN_OUTPUT_DIRECTORY'] ?? join('.hopgen', 'outputs'), runId),
       });
       const team = buildSalesTeam({ llmConfig, executor, humanInputMode: 'ALWAYS', silent: true });
       return {

@@ -60,6 +60,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     },
   };
+  paths['/api/runs/{runId}/files/{name}'] = {
+    get: {
+      operationId: 'getRunImage',
+      summary:
+        'An image (PNG) a code run of the run saved, by file name, as listed in its code-execution-end events.',
+      parameters: [
+        { name: 'runId', in: 'path', required: true, schema: { type: 'string' } },
+        { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+      ],
+      responses: {
+        '200': {
+          description: 'The image.',
+          content: { 'image/png': { schema: { type: 'string', format: 'binary' } } },
+        },
+        '4XX': errorResponse,
+      },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: {

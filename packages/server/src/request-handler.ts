@@ -7,6 +7,7 @@ import { resumePoint, writeEventStream } from './event-stream.js';
 import { openApiDocument } from './openapi.js';
 import { pageFile } from './page-files.js';
 import { checkHost, checkOrigin, checkToken, type GuardSettings, readJsonBody } from './request-guard.js';
+import { readRunImage } from './run-files.js';
 import { RunRegistry } from './run-registry.js';
 import type { ServeOptions } from './serve-options.js';
 
@@ -74,14 +75,15 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
       }
       const file = pageFile(url.pathname);
       if (file) {
-        // The page holds no data: it asks for the token and calls the API with it.
+        // The page holds no data: it asks for the token and calls the API with it. Inline styles carry
+        // each agent's colour (style="--agent:..."); scripts come only from this server.
         const body = await file.read();
         response.writeHead(200, {
           'content-type': file.contentType,
           'cache-control': 'no-cache',
           'x-content-type-options': 'nosniff',
           'content-security-policy':
-            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
         });
         response.end(body);
         return true;
@@ -99,6 +101,23 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
         } finally {
           streams.delete(controller);
         }
+        return true;
+      }
+      const filePath = /^\/api\/runs\/([^/]+)\/files\/([^/]+)$/.exec(url.pathname);
+      if (filePath && request.method === 'GET') {
+        const image = await readRunImage(
+          registry.store,
+          decodeURIComponent(filePath[1]!),
+          decodeURIComponent(filePath[2]!),
+        );
+        response.writeHead(200, {
+          ...cors,
+          'content-type': 'image/png',
+          'content-length': image.length,
+          'cache-control': 'private, max-age=3600',
+          'x-content-type-options': 'nosniff',
+        });
+        response.end(image);
         return true;
       }
       const matched = matchRoute(request.method ?? 'GET', url.pathname);

@@ -49,6 +49,7 @@ describe('the OpenAPI document', () => {
         'approve',
         'cancelRun',
         'getRun',
+        'getRunImage',
         'listPipelines',
         'listRuns',
         'provideInput',
