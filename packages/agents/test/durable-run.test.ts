@@ -493,6 +493,23 @@ describe('file store', () => {
     ]);
     expect(readFileSync(path, 'utf8').includes('"ty\n')).toBe(false);
   });
+
+  it('names the line of a log changed by hand, whether it is not JSON or not a list of entries', async () => {
+    const store = fileStore();
+    await store.createRun({ runId: 'edited', createdAt: 1, definition: {} });
+    await store.append('edited', [{ key: 'a', type: 'message-sent', time: 1, data: {} }]);
+    await store.append('edited', [{ key: 'b', type: 'message-sent', time: 2, data: {} }]);
+    const path = join(store.directory, 'edited', 'log.jsonl');
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, [lines[0], lines[1], '[{"key":"b",', lines[2], ''].join('\n'));
+    await expect(new FileRunStore({ directory: store.directory }).loadRun('edited')).rejects.toThrow(
+      /Line 3 of .*edited\/log\.jsonl is not valid JSON/,
+    );
+    writeFileSync(path, [lines[0], '{"key":"a"}', lines[2], ''].join('\n'));
+    await expect(new FileRunStore({ directory: store.directory }).loadRun('edited')).rejects.toThrow(
+      /Line 2 of .*edited\/log\.jsonl is not a list of entries/,
+    );
+  });
 });
 
 describe('run endings seen from another process', () => {
