@@ -6,6 +6,7 @@ import {
   cacheKey,
   DiskResponseCache,
   describeModelError,
+  knownModelPrice,
   type ModelClient,
   type ModelRequest,
   type ModelResponse,
@@ -81,6 +82,13 @@ export class AiSdkChatClient implements ModelClient {
     this.#usage.clear();
   }
 
+  /** Models of the config list with neither a `price` nor a price hopgen knows (a `maxCostUsd` budget refuses them at the start). */
+  unpricedModels(): string[] {
+    return this.#options.configList
+      .filter((config) => config.price === undefined && knownModelPrice(modelName(config)) === undefined)
+      .map(modelName);
+  }
+
   /** The cache key: everything that shapes the answer, and no secret (the model object is not serialised). */
   #cacheKey(config: AiSdkModelConfig, request: ModelRequest): string {
     return cacheKey({
@@ -88,6 +96,8 @@ export class AiSdkChatClient implements ModelClient {
       model: modelName(config),
       messages: request.messages,
       tools: request.tools ?? [],
+      // Answers for one schema never serve another, nor a free-text request (undefined is left out of the key).
+      responseFormat: request.responseFormat,
       temperature: this.#options.temperature,
       maxOutputTokens: this.#options.maxOutputTokens,
       providerOptions: config.providerOptions,

@@ -1,11 +1,13 @@
+import type { JSONSchema7 } from '@ai-sdk/provider';
 import {
   type CachedResponse,
   computeCost,
+  type JsonSchemaResponseFormat,
   type ModelRequest,
   normalizeToolName,
   type ToolCall,
 } from '@hopgen/agents';
-import { generateText, type LanguageModelUsage, streamText } from 'ai';
+import { generateText, type LanguageModelUsage, type OutputInterface, streamText } from 'ai';
 import type { AiSdkModelConfig } from './options.js';
 import { toAiSdkPrompt, toAiSdkTools } from './prompt-conversion.js';
 
@@ -24,6 +26,23 @@ export interface ModelCallSettings {
   streamed: { any: boolean };
 }
 
+/**
+ * A structured-output request as the AI SDK's output specification: the provider is sent the JSON
+ * schema its own way (OpenAI's `response_format`, Anthropic's output format or JSON tool...), and the
+ * text comes back unparsed. The AI SDK's own object output would throw on a reply that fails the
+ * schema; hopgen validates it instead and sends it back to the model with its issues.
+ */
+function jsonSchemaOutput(format: JsonSchemaResponseFormat): OutputInterface<string, undefined, never> {
+  const { name, schema } = format.json_schema;
+  return {
+    name: 'object',
+    responseFormat: Promise.resolve({ type: 'json', schema: schema as JSONSchema7, name }),
+    parseCompleteOutput: async ({ text }) => text,
+    parsePartialOutput: async () => undefined,
+    createElementStreamTransform: () => undefined,
+  };
+}
+
 /** What both AI SDK calls are given. */
 function callOptions(request: ModelRequest, settings: ModelCallSettings) {
   const prompt = toAiSdkPrompt(request.messages);
@@ -33,6 +52,7 @@ function callOptions(request: ModelRequest, settings: ModelCallSettings) {
     ...(prompt.system !== undefined ? { system: prompt.system } : {}),
     messages: prompt.messages,
     ...(tools ? { tools } : {}),
+    ...(request.responseFormat ? { output: jsonSchemaOutput(request.responseFormat) } : {}),
     ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
     ...(settings.maxOutputTokens !== undefined ? { maxOutputTokens: settings.maxOutputTokens } : {}),
     ...(settings.config.providerOptions ? { providerOptions: settings.config.providerOptions } : {}),
