@@ -56,6 +56,12 @@ export interface WorkerOptions extends DatabaseConnectionOptions {
   pollIntervalMs?: number;
   /** Schema of the worker's and the run store's tables. @default 'hopgen' */
   schema?: string;
+  /**
+   * First wait before a job that failed because the sandbox service answered 429 (rate limited) or
+   * 503 (busy) runs again, in milliseconds; it doubles with each such failure in a row, up to 60 s.
+   * These attempts do not count toward `maxAttempts`. @default 2000
+   */
+  busyBackoffMs?: number;
   /** Where the pipelines' sandboxes live, to stop a job's sandbox when the job ends or is cancelled. @default HOPX_BASE_URL and HOPX_API_KEY */
   sandboxes?: SandboxServiceOptions;
   /** This worker's id, shown in `hopgen jobs`. @default a random UUID */
@@ -128,6 +134,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       ['maxSandboxes', options.maxSandboxes, 1],
       ['takeoverMs', options.takeoverMs, 300],
       ['pollIntervalMs', options.pollIntervalMs, 10],
+      ['busyBackoffMs', options.busyBackoffMs, 1],
     ] as const) {
       if (value !== undefined && (!Number.isFinite(value) || value < minimum)) {
         throw new InvalidWorkerOptionError(`${name} must be a number of at least ${minimum} (got ${value}).`);
@@ -210,12 +217,15 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       pipeline: string;
       input: JsonValue | null;
       cancel_requested: boolean;
+      attempts: number;
+      max_attempts: number;
+      busy_retries: number;
     }>(
-      `UPDATE ${this.#schema}.jobs SET state = 'running', worker_id = $2, queue_worker_id = $3, attempts = $4,
+      `UPDATE ${this.#schema}.jobs SET state = 'running', worker_id = $2, queue_worker_id = $3, attempts = attempts + 1,
          started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp(),
          takeovers = takeovers + (CASE WHEN state = 'running' THEN 1 ELSE 0 END)
-       WHERE id = $1 AND state <> ALL($5) RETURNING pipeline, input, cancel_requested`,
-      [jobId, this.id, helpers.job.locked_by, helpers.job.attempts, FINAL_AT_START],
+       WHERE id = $1 AND state <> ALL($4) RETURNING pipeline, input, cancel_requested, attempts, max_attempts, busy_retries`,
+      [jobId, this.id, helpers.job.locked_by, FINAL_AT_START],
     );
     const job = claimed.rows[0];
     if (!job) return; // finished or cancelled already: graphile-worker just drops the entry
@@ -244,7 +254,12 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
         return;
       }
       if (controller.signal.aborted) throw error; // declared dead: another worker has the job now
-      if (helpers.job.attempts >= helpers.job.max_attempts) {
+      const busy = busyStatus(error);
+      if (busy !== undefined) {
+        await this.#backOff(jobId, job, busy, message);
+        return;
+      }
+      if (job.attempts >= job.max_attempts) {
         await this.#finish(jobId, 'dead', { error: message });
         final = true;
         return; // kept in our table with its error; graphile-worker drops its entry
@@ -302,13 +317,48 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Queues the job again after a wait that doubles with each 429 or 503 in a row, without counting
+   * the attempt: graphile-worker replaces the entry this worker holds with a new one due later.
+   */
+  async #backOff(
+    jobId: string,
+    job: { pipeline: string; attempts: number; max_attempts: number; busy_retries: number },
+    status: number,
+    message: string,
+  ): Promise<void> {
+    const delayMs = Math.min(60_000, (this.#options.busyBackoffMs ?? 2_000) * 2 ** job.busy_retries);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `UPDATE ${this.#schema}.jobs SET attempts = attempts - 1, busy_retries = busy_retries + 1 WHERE id = $1`,
+        [jobId],
+      );
+      await client.query(
+        `SELECT graphile_worker.add_job($1, json_build_object('jobId', $2::text),
+           run_at => clock_timestamp() + $3 * interval '1 millisecond', max_attempts => $4, job_key => $2)`,
+        [taskName(job.pipeline), jobId, delayMs, job.max_attempts - job.attempts + 1],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    await this.#finish(jobId, 'retrying', {
+      error: `The sandbox service answered ${status} (${message}); trying again in ${Math.round(delayMs / 100) / 10} s, not counted as an attempt.`,
+    });
+  }
+
   async #finish(
     jobId: string,
     state: JobState,
     fields: { result?: JobResult; error?: string },
   ): Promise<void> {
     await this.#pool.query(
-      `UPDATE ${this.#schema}.jobs SET state = $2, result = coalesce($3, result), error = coalesce($4, error),
+      `UPDATE ${this.#schema}.jobs SET state = $2, result = coalesce($3, result), error = CASE WHEN $2 = 'completed' THEN NULL ELSE coalesce($4, error) END,
          finished_at = CASE WHEN $2 = 'retrying' THEN NULL ELSE clock_timestamp() END, updated_at = clock_timestamp()
        WHERE id = $1`,
       [
@@ -335,6 +385,21 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     await this.store.close();
     if (this.#ownsPool) await this.#pool.end();
   }
+}
+
+/** The HTTP status 429 or 503 somewhere in the error's cause chain (the HopX SDK's `statusCode`), if any. */
+function busyStatus(error: unknown): number | undefined {
+  for (
+    let current = error, depth = 0;
+    current instanceof Error && depth < 10;
+    current = current.cause, depth++
+  ) {
+    const status =
+      (current as { statusCode?: unknown; status?: unknown }).statusCode ??
+      (current as { status?: unknown }).status;
+    if (status === 429 || status === 503) return status;
+  }
+  return undefined;
 }
 
 function jobResult(results: readonly ChatResult[]): JobResult {

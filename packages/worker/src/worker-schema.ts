@@ -43,6 +43,8 @@ const WORKER_MIGRATIONS: MigrationSet = {
         worker_id text NOT NULL REFERENCES ${schema}.workers (id) ON DELETE CASCADE,
         taken_at timestamptz NOT NULL DEFAULT clock_timestamp()
       );`,
+    // Consecutive 429/503 answers of the sandbox service, for the job's backoff.
+    (schema) => `ALTER TABLE ${schema}.jobs ADD COLUMN busy_retries integer NOT NULL DEFAULT 0;`,
   ],
 };
 

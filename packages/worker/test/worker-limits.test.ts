@@ -7,6 +7,7 @@ import {
   type OpenAITestServer,
   startOpenAITestServer,
 } from '../../agents/test/support/openai-test-server.js';
+import { startFaultProxy } from '../../executors-hopx/test/support/fault-proxy.js';
 import { liveSandboxIds } from '../../executors-hopx/test/support/local-server.js';
 import { createTestDatabase, type TestDatabase } from '../../postgres/test/test-database.js';
 import { scriptedCoder } from './support/scripted-coder.js';
@@ -146,4 +147,41 @@ describe('worker limits', () => {
     expect(submit.code).toBe(1);
     expect(submit.stderr).toContain('--input is not JSON');
   });
+
+  it('backs off when the sandbox service answers 429, without counting those attempts', async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    const proxy = await startFaultProxy(sandboxes.baseURL);
+    const isCreate = ({ method, path }: { method: string; path: string }) =>
+      method === 'POST' && /\/sandboxes\/?$/.test(path.split('?')[0] ?? '');
+    // The first four sandbox creations are refused, then the service recovers.
+    proxy.injectFault({ kind: 'respond-429', match: isCreate, times: 4 });
+    process.env.HOPX_BASE_URL = proxy.baseURL;
+    try {
+      workers.push(
+        await startWorker({
+          connectionString: database.url,
+          pipelines,
+          busyBackoffMs: 300,
+          takeoverMs: 3_000,
+        }),
+      );
+      // One attempt allowed: the job would be dead at once if a 429 counted.
+      const job = await queue.submit('three-chats', { job: 7 }, { maxAttempts: 1 });
+      const errors: string[] = [];
+      const ended = await queue.wait(job.id, {
+        pollMs: 20,
+        onChange: (changed) => {
+          if (changed.state === 'retrying') errors.push(changed.error ?? '');
+        },
+      });
+      expect(ended.state, ended.error ?? '').toBe('completed');
+      expect(ended.attempts).toBe(1);
+      expect(proxy.requests.filter((request) => request.fault === 'respond-429')).toHaveLength(4);
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+      expect(errors[0]).toContain('The sandbox service answered 429');
+    } finally {
+      process.env.HOPX_BASE_URL = sandboxes.baseURL;
+      await proxy.close();
+    }
+  }, 90_000);
 });

@@ -14,10 +14,11 @@ export interface RecordedRequest {
 
 /**
  * - `respond-500`: answer 500 without forwarding (the server never sees the request).
+ * - `respond-429`: answer 429 (rate limited) without forwarding, as HopX does past an account's quota.
  * - `forward-then-500`: forward, let the server finish, then answer 500 instead of its reply.
  * - `drop-after-forward`: forward, let the server finish, then cut the client's connection.
  */
-export type FaultKind = 'respond-500' | 'forward-then-500' | 'drop-after-forward';
+export type FaultKind = 'respond-500' | 'respond-429' | 'forward-then-500' | 'drop-after-forward';
 
 /** A fault armed on the proxy: applies to the next `times` requests that match. */
 export interface FaultRule {
@@ -63,13 +64,13 @@ export async function startFaultProxy(targetBaseURL: string): Promise<FaultProxy
     return armed.rule.kind;
   };
 
-  const respond500 = (response: ServerResponse) => {
+  const respond500 = (response: ServerResponse, status = 500, code = 'INTERNAL_ERROR') => {
     const body = JSON.stringify({
       error: 'injected fault',
       message: 'injected fault',
-      code: 'INTERNAL_ERROR',
+      code,
     });
-    response.writeHead(500, {
+    response.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
     });
@@ -85,6 +86,7 @@ export async function startFaultProxy(targetBaseURL: string): Promise<FaultProxy
     const fault = takeFault(method, path);
     requests.push({ method, path, body: body.toString('utf8'), ...(fault ? { fault } : {}) });
     if (fault === 'respond-500') return respond500(response);
+    if (fault === 'respond-429') return respond500(response, 429, 'RATE_LIMITED');
 
     const headers = { ...incoming.headers, host: target.host };
     const upstream = httpRequest(
