@@ -100,7 +100,8 @@ export function applyEvent(state, event) {
       break;
     case 'code-output': {
       const running = state.running.get(data.agent);
-      if (running) running.output += data.text ?? data.output ?? data.chunk ?? '';
+      // Chunks of stdout and stderr in the order printed, merged per 50 ms by the run.
+      if (running) running.output += (data.chunks ?? []).map((chunk) => chunk.text).join('');
       break;
     }
     case 'code-execution-end': {
