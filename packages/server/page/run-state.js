@@ -2,7 +2,17 @@
 // (replayed or live), so a reload rebuilds the same state from the server's stored events.
 
 /** Agents of the group chat's speaker selection: their inner chat is not part of the conversation. */
-const INTERNAL_AGENTS = new Set(['checking_agent', 'speaker_selection_agent']);
+export const INTERNAL_AGENTS = new Set(['checking_agent', 'speaker_selection_agent']);
+
+/**
+ * Whether a `message-sent` event's data is a message of the conversation: not the speaker
+ * selection's inner chat, and not a group chat manager relaying a message to each member (the
+ * speaker's own send is the one shown).
+ */
+export function isConversationMessage(data) {
+  const message = data.message ?? {};
+  return !INTERNAL_AGENTS.has(data.sender) && (message.name === undefined || message.name === data.sender);
+}
 
 /** An empty run state. */
 export function createRunState(runId) {
@@ -67,10 +77,8 @@ export function applyEvent(state, event) {
       break;
     }
     case 'message-sent': {
+      if (!isConversationMessage(data)) break;
       const message = data.message ?? {};
-      // A group chat manager relays each message to every member: the speaker's own send is the one shown.
-      if (INTERNAL_AGENTS.has(data.sender) || (message.name !== undefined && message.name !== data.sender))
-        break;
       const streamed = data.messageId === undefined ? undefined : state.streaming.get(data.messageId);
       const entry = {
         index: streamed ? streamed.index : state.messages.length,

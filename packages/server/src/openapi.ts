@@ -60,6 +60,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     },
   };
+  paths['/api/runs/{runId}/ui-message-stream'] = {
+    get: {
+      operationId: 'streamRunUiMessages',
+      summary:
+        'The run as the Vercel AI SDK UI message stream (v1): one assistant message with a text part per agent message and data-speaker, data-code, data-request and data-termination parts; for useChat.',
+      parameters: [
+        { name: 'runId', in: 'path', required: true, schema: { type: 'string' } },
+        { name: 'after', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
+      ],
+      responses: {
+        '200': {
+          description: 'SSE of UI message chunks, ending with [DONE].',
+          content: { 'text/event-stream': {} },
+        },
+        '4XX': errorResponse,
+      },
+    },
+  };
   paths['/api/runs/{runId}/files/{name}'] = {
     get: {
       operationId: 'getRunImage',

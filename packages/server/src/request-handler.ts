@@ -10,6 +10,7 @@ import { checkHost, checkOrigin, checkToken, type GuardSettings, readJsonBody } 
 import { readRunImage } from './run-files.js';
 import { RunRegistry } from './run-registry.js';
 import type { ServeOptions } from './serve-options.js';
+import { writeUiMessageStream } from './ui-message-stream.js';
 
 /** The package's version, shown in the OpenAPI document. */
 const VERSION = '0.1.0';
@@ -89,15 +90,17 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
         return true;
       }
       checkToken(request, settings);
-      const eventsPath = /^\/api\/runs\/([^/]+)\/events$/.exec(url.pathname);
-      if (eventsPath && request.method === 'GET') {
+      const streamPath = /^\/api\/runs\/([^/]+)\/(events|ui-message-stream)$/.exec(url.pathname);
+      if (streamPath && request.method === 'GET') {
+        const runId = decodeURIComponent(streamPath[1]!);
         const after = resumePoint(request, url);
         const controller = new AbortController();
         streams.add(controller);
         response.on('close', () => controller.abort());
         try {
-          const events = await registry.events(decodeURIComponent(eventsPath[1]!), after, controller.signal);
-          await writeEventStream(response, events, controller.signal, cors);
+          const events = await registry.events(runId, after, controller.signal);
+          if (streamPath[2] === 'events') await writeEventStream(response, events, controller.signal, cors);
+          else await writeUiMessageStream(response, runId, events, controller.signal, cors);
         } finally {
           streams.delete(controller);
         }

@@ -56,6 +56,7 @@ describe('the OpenAPI document', () => {
         'reject',
         'startRun',
         'streamRunEvents',
+        'streamRunUiMessages',
       ].sort(),
     );
     expect(Object.keys(document.paths['/api/runs/{runId}/events'].get.responses['200'].content)).toEqual([
