@@ -1,4 +1,5 @@
-import { ConversableAgent, type Message, ScriptedModelClient } from '@hopgen/agents';
+import { ConversableAgent, type Message } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import type { FigureSet } from './figures.js';
 import { sample } from './sampler.js';
 import type { BenchSettings } from './settings.js';

@@ -5,7 +5,7 @@
  *   npx tsx examples/02-persistent-state.ts
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { AssistantAgent, contentToString, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, includesTerminate, UserProxyAgent } from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { assistantScript } from './scripted/02-persistent-state.js';
@@ -28,7 +28,7 @@ try {
   const user = new UserProxyAgent({
     name: 'user',
     humanInputMode: 'NEVER',
-    isTerminationMsg: (message) => contentToString(message.content).includes('TERMINATE'),
+    isTerminationMsg: includesTerminate,
     codeExecutionConfig: { executor },
   });
   // After the first request, clearHistory: false keeps the conversation; the sandbox keeps `df` anyway.

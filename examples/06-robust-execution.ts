@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/06-robust-execution.ts
  */
-import { AssistantAgent, contentToString, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, contentToString, includesTerminate, UserProxyAgent } from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { assistantScript } from './scripted/06-robust-execution.js';
@@ -23,7 +23,7 @@ try {
   const user = new UserProxyAgent({
     name: 'user',
     humanInputMode: 'NEVER',
-    isTerminationMsg: (message) => contentToString(message.content).includes('TERMINATE'),
+    isTerminationMsg: includesTerminate,
     codeExecutionConfig: { executor },
   });
   // The fault: before the second code message runs, delete the sandbox behind the executor's back.

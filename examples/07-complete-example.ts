@@ -12,6 +12,7 @@ import {
   contentToString,
   GroupChat,
   GroupChatManager,
+  includesTerminate,
   UserProxyAgent,
 } from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
@@ -55,9 +56,7 @@ try {
     speakerSelectionMethod: selectSpeaker,
     maxRound: 10,
   });
-  const isTerminationMsg = (message: { content?: unknown }) =>
-    contentToString(message.content as string).includes('TERMINATE');
-  const manager = new GroupChatManager({ groupchat, isTerminationMsg });
+  const manager = new GroupChatManager({ groupchat, isTerminationMsg: includesTerminate });
   const result = await user.initiateChat(manager, {
     message:
       "Which features of scikit-learn's wine dataset best separate the three cultivars? Rank them and plot the best three.",

@@ -1,6 +1,7 @@
 // An agent that uses the tools of an MCP server: here our own sandbox, served by `hopgen-sandbox mcp`.
 // Runs offline: the model is scripted; the code really runs in an isolated local sandbox.
-import { AssistantAgent, contentToString, ScriptedModelClient, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, contentToString, UserProxyAgent } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { connectMcpServer } from '@hopgen/mcp';
 
 const sandbox = await connectMcpServer({

@@ -1,6 +1,7 @@
 // Typed answers from a model: a zod schema as `responseFormat`. Runs offline: the model is scripted,
 // and its first answer breaks the schema, so hopgen sends the issues back and gets a valid one.
-import { AssistantAgent, ScriptedModelClient, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, UserProxyAgent } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { z } from 'zod';
 
 const Invoice = z.object({

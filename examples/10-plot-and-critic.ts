@@ -8,7 +8,7 @@
  *   npx tsx examples/10-plot-and-critic.ts
  */
 import { resolve } from 'node:path';
-import { AssistantAgent, contentToString, GroupChat, GroupChatManager, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, GroupChat, GroupChatManager, includesTerminate, UserProxyAgent } from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { coderScript, criticScript } from './scripted/10-plot-and-critic.js';
@@ -42,7 +42,7 @@ try {
   });
   const manager = new GroupChatManager({
     groupchat,
-    isTerminationMsg: (message) => contentToString(message.content).includes('TERMINATE'),
+    isTerminationMsg: includesTerminate,
   });
   await runner.initiateChat(manager, {
     message:

@@ -9,10 +9,10 @@
 import {
   AssistantAgent,
   configureTracing,
-  contentToString,
   defineTool,
   GroupChat,
   GroupChatManager,
+  includesTerminate,
   registerFunction,
   UserProxyAgent,
 } from '@hopgen/agents';
@@ -52,7 +52,7 @@ try {
   registerFunction(exchangeRate, { caller: analyst, executor: user });
   const manager = new GroupChatManager({
     groupchat: new GroupChat({ agents: [user, analyst], speakerSelectionMethod: 'round_robin', maxRound: 8 }),
-    isTerminationMsg: (message) => contentToString(message.content).includes('TERMINATE'),
+    isTerminationMsg: includesTerminate,
   });
   await user.initiateChat(manager, { message: 'Convert invoices of 250, 1200 and 75 EUR to USD.' });
 } finally {

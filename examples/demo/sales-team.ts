@@ -1,9 +1,9 @@
 import {
   AssistantAgent,
   type CodeExecutor,
-  contentToString,
   GroupChat,
   GroupChatManager,
+  includesTerminate,
   type LlmConfig,
   type TranscriptRenderer,
   UserProxyAgent,
@@ -74,8 +74,7 @@ export function buildSalesTeam(options: SalesTeamOptions) {
   const manager = new GroupChatManager({
     groupchat,
     llmConfig: options.llmConfig('chat_manager'),
-    isTerminationMsg: (message: { content?: unknown }) =>
-      contentToString(message.content as string).includes('TERMINATE'),
+    isTerminationMsg: includesTerminate,
     ...shared,
   });
   return { user, coder, analyst, reviewer, groupchat, manager };

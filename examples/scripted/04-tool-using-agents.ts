@@ -1,4 +1,5 @@
-import { contentToString, type ModelRequest, type ScriptedReply } from '@hopgen/agents';
+import { contentToString, type ModelRequest } from '@hopgen/agents';
+import type { ScriptedReply } from '@hopgen/agents/testing';
 import { capture, conversation } from './helpers.js';
 
 /**

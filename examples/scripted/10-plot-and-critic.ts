@@ -1,4 +1,5 @@
-import { type ContentPart, contentToString, type ModelRequest, type ScriptedReply } from '@hopgen/agents';
+import { type ContentPart, contentToString, type ModelRequest } from '@hopgen/agents';
+import type { ScriptedReply } from '@hopgen/agents/testing';
 
 const FIRST_CHART = `\`\`\`python
 import matplotlib.pyplot as plt

@@ -1,4 +1,5 @@
-import { contentToString, type ModelRequest, type ScriptedReply } from '@hopgen/agents';
+import { contentToString, type ModelRequest } from '@hopgen/agents';
+import type { ScriptedReply } from '@hopgen/agents/testing';
 
 /** Offline replies of the analyst: a tool call, then a code block using its answer, then the result. */
 export function analystScript(request: ModelRequest): ScriptedReply {

@@ -1,4 +1,5 @@
-import { type LlmConfig, ScriptedModelClient, type ScriptedModelClientOptions } from '@hopgen/agents';
+import type { LlmConfig } from '@hopgen/agents';
+import { ScriptedModelClient, type ScriptedModelClientOptions } from '@hopgen/agents/testing';
 
 let announced = false;
 

@@ -10,7 +10,8 @@
  * go to HOPGEN_OUTPUT_DIRECTORY/<run id> (default .hopgen/outputs).
  */
 import { join } from 'node:path';
-import { definePipeline, type LlmConfig, ScriptedModelClient } from '@hopgen/agents';
+import { definePipeline, type LlmConfig } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { z } from 'zod';

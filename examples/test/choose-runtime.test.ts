@@ -1,4 +1,4 @@
-import { ScriptedModelClient } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
 import { chooseRuntime } from '../demo/support/choose-runtime.js';
 import { Progress } from '../demo/support/progress.js';

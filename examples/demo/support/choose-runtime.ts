@@ -5,9 +5,8 @@ import {
   type ModelClient,
   type ModelRequest,
   type ModelResponse,
-  ScriptedModelClient,
-  type ScriptedModelClientOptions,
 } from '@hopgen/agents';
+import { ScriptedModelClient, type ScriptedModelClientOptions } from '@hopgen/agents/testing';
 import { HopXCodeExecutor, type HopXCodeExecutorOptions } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import type { Progress } from './progress.js';
@@ -127,11 +126,11 @@ export async function chooseRuntime(options: ChooseRuntimeOptions): Promise<Runt
     createExecutor(executorOptions = {}) {
       const executor = new HopXCodeExecutor({ ...executorDefaults, ...executorOptions });
       executors.push(executor);
-      executor.on('code-execution-start', (event) => {
+      executor.on('execution-started', (event) => {
         if (event.sandboxId !== undefined) return;
         const end = progress.begin('creating a sandbox');
-        executor.once('code-execution-output', () => end());
-        executor.once('code-execution-end', (endEvent) => end(endEvent.error ? 'failed' : undefined));
+        executor.once('block-finished', () => end());
+        executor.once('execution-finished', (endEvent) => end(endEvent.error ? 'failed' : undefined));
       });
       return executor;
     },

@@ -17,13 +17,7 @@ import { ConversationNotFoundError, InvalidOptionError, ModelClientError } from 
 import type { AgentEvents } from './events.js';
 import { type HumanInputProvider, TerminalHumanInput } from './human-input.js';
 import type { LlmConfig } from './llm-config.js';
-import {
-  contentToString,
-  type Message,
-  type MessageInput,
-  normalizeMessage,
-  toModelMessages,
-} from './message.js';
+import { type Message, type MessageInput, normalizeMessage, toModelMessages } from './message.js';
 import { createModelClient } from './model-clients/create-model-client.js';
 import type { ModelClient } from './model-clients/model-client.js';
 import { BUILT_IN_REPLY_STEPS } from './reply/built-in-steps.js';
@@ -35,6 +29,7 @@ import {
   type StructuredOutput,
 } from './reply/structured-output.js';
 import { requestedModel, traceAgentTurn, traceModelCall } from './telemetry/spans.js';
+import { isTerminateMessage } from './termination.js';
 import { toolDefinition } from './tools/tool-definition.js';
 import type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
 
@@ -156,6 +151,11 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
   defaultAutoReply: MessageInput;
   /** When set, overrides the `silent` of every call. */
   silent: boolean | undefined;
+
+  /** Whether this agent prints nothing for a call asking for `requested`: its own `silent` wins when set. */
+  isSilent(requested = false): boolean {
+    return this.silent ?? requested;
+  }
   /** Draws the transcript. */
   renderer: TranscriptRenderer;
   /** Where human input comes from. */
@@ -194,8 +194,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
         `humanInputMode must be 'ALWAYS', 'TERMINATE' or 'NEVER', got ${JSON.stringify(options.humanInputMode)}.`,
       );
     }
-    this.#isTerminationMsg =
-      options.isTerminationMsg ?? ((message) => contentToString(message.content) === 'TERMINATE');
+    this.#isTerminationMsg = options.isTerminationMsg ?? isTerminateMessage;
     this.#defaultMaxConsecutiveAutoReply = options.maxConsecutiveAutoReply ?? 100;
     this.defaultAutoReply = options.defaultAutoReply ?? '';
     this.silent = options.silent;
@@ -307,7 +306,7 @@ export class ConversableAgent extends EventEmitter<AgentEvents> {
    * asked to (or, with `requestReply` unset, when a chat with the sender is in progress).
    */
   async receive(message: MessageInput, sender: ConversableAgent, options: SendOptions = {}): Promise<void> {
-    const silent = this.silent ?? options.silent ?? false;
+    const silent = this.isSilent(options.silent);
     const stored = normalizeMessage(message, { role: 'user', name: sender.name }, 'receive');
     this.#history(sender).push(stored);
     // The checkpoint after every message of a durable run: the log has the message before anyone answers it.

@@ -3,7 +3,6 @@ export {
   type AssistantAgentOptions,
   DEFAULT_ASSISTANT_SYSTEM_MESSAGE,
 } from './assistant-agent.js';
-export { type ChatId, type ChatQueueItem, planChatOrder, validateChatQueue } from './chats/chat-queue.js';
 export type { ChatResult, TerminationReason } from './chats/chat-result.js';
 export {
   type ApprovalDecision,
@@ -16,7 +15,6 @@ export {
 export type { InitiateChatOptions } from './chats/initiate-chat.js';
 export { type InitiateChatsOptions, initiateChats } from './chats/initiate-chats.js';
 export {
-  chatsToRun,
   type NestedChatQueueItem,
   type NestedChatsReplyFunction,
   type RegisterNestedChatsOptions,
@@ -30,16 +28,13 @@ export {
   type StructuredSummary,
   type SummaryArgs,
   type SummaryMethod,
-  validateSummaryMethod,
 } from './chats/summary.js';
 export type { CodeExecutionConfig } from './code-execution/code-execution-config.js';
-export { fileNameFromCode } from './code-execution/code-file-name.js';
 export {
   LocalCommandLineCodeExecutor,
   type LocalCommandLineCodeExecutorOptions,
 } from './code-execution/local-command-line-code-executor.js';
 export { inferLanguage, MarkdownCodeExtractor } from './code-execution/markdown-code-extractor.js';
-export { silencePip } from './code-execution/silence-pip.js';
 export type {
   CodeBlock,
   CodeExecutor,
@@ -96,7 +91,6 @@ export {
   provideInput,
   reject,
 } from './durable/run-requests.js';
-export { parseRunSnapshot, RUN_SNAPSHOT_VERSION, type RunSnapshot } from './durable/run-snapshot.js';
 export type {
   JsonValue,
   NewRunEntry,
@@ -128,7 +122,6 @@ export {
   GroupChat,
   type GroupChatOptions,
   type SpeakerSelectionMethodName,
-  VALID_SPEAKER_SELECTION_METHODS,
 } from './group-chat/group-chat.js';
 export {
   AgentNameConflictError,
@@ -151,34 +144,14 @@ export {
   DEFAULT_SELECT_SPEAKER_MESSAGE_TEMPLATE,
   DEFAULT_SELECT_SPEAKER_PROMPT_TEMPLATE,
 } from './group-chat/group-chat-templates.js';
-export { mentionedAgents } from './group-chat/mentioned-agents.js';
-export { formatTemplate, pythonListRepr, pythonStringRepr } from './group-chat/python-format.js';
-export { type RandomSource, seededRandom } from './group-chat/seeded-random.js';
-export {
-  type SpeakerSelection,
-  type SpeakerSelectionReason,
-  selectNextSpeaker,
-} from './group-chat/speaker-selection.js';
-export {
-  checkGraphValidity,
-  invertDisallowedToAllowed,
-  type SpeakerTransitionsType,
-} from './group-chat/speaker-transitions.js';
-export { type HumanInputProvider, ScriptedHumanInput, TerminalHumanInput } from './human-input.js';
+export type { SpeakerTransitionsType } from './group-chat/speaker-transitions.js';
+export { type HumanInputProvider, TerminalHumanInput } from './human-input.js';
 export type { LlmConfig, ModelConfig } from './llm-config.js';
 export type { ContentPart, Message, MessageInput, ToolCall } from './message.js';
-export { contentToString, messageSchema, normalizeMessage, toModelMessages } from './message.js';
-export {
-  AllConfigsFailedError,
-  answerFromConfigList,
-  type ConfigFailure,
-  type ConfigListAnswer,
-  type ConfigListCall,
-  type ConfigOutcome,
-  describeModelError,
-} from './model-clients/config-fallback.js';
+export { contentToString } from './message.js';
+export { AllConfigsFailedError } from './model-clients/config-fallback.js';
 export type { ConfigListFromJsonOptions, FilterDict } from './model-clients/config-list.js';
-export { configListFromJson, filterConfig, normalizeConfigKeys } from './model-clients/config-list.js';
+export { configListFromJson, filterConfig } from './model-clients/config-list.js';
 export { createModelClient } from './model-clients/create-model-client.js';
 export type {
   JsonSchemaResponseFormat,
@@ -186,55 +159,26 @@ export type {
   ModelRequest,
   ModelResponse,
 } from './model-clients/model-client.js';
-export type { OpenAIChatResponse } from './model-clients/openai-chat-client.js';
 export {
   ContentFilterError,
   MissingModelApiKeyError,
   OpenAIChatClient,
 } from './model-clients/openai-chat-client.js';
-export { computeCost, knownModelPrice, OPENAI_PRICES_PER_MILLION } from './model-clients/prices.js';
 export type {
   CachedResponse,
   DiskResponseCacheOptions,
   ResponseCache,
 } from './model-clients/response-cache.js';
-export {
-  cacheKey,
-  DiskResponseCache,
-  InMemoryResponseCache,
-  isCachedResponse,
-} from './model-clients/response-cache.js';
-export {
-  backoffDelayMs,
-  parseRetryAfterMs,
-  type RetryTiming,
-  sleep,
-} from './model-clients/retry-policy.js';
-export {
-  ScriptedModelClient,
-  type ScriptedModelClientOptions,
-  type ScriptedReply,
-} from './model-clients/scripted-model-client.js';
+export { DiskResponseCache, InMemoryResponseCache } from './model-clients/response-cache.js';
 export type { ModelUsage, UsageReport, UsageSummary } from './model-clients/usage.js';
-export { addUsage, emptyUsageSummary, mergeUsageSummaries, UsageTracker } from './model-clients/usage.js';
 export type {
   HasModelClient,
   PrintUsageSummaryOptions,
   UsageSummaryMode,
 } from './model-clients/usage-summary.js';
-export {
-  emptyUsageReport,
-  formatCost,
-  formatUsageSummary,
-  gatherUsageSummary,
-  printUsageSummary,
-} from './model-clients/usage-summary.js';
+export { gatherUsageSummary, printUsageSummary } from './model-clients/usage-summary.js';
 export { BUILT_IN_REPLY_STEPS, type BuiltInReplyStep } from './reply/built-in-steps.js';
-export {
-  autoLastNMessages,
-  generateCodeExecutionReply,
-  INTERRUPTED_CODE_OUTPUT,
-} from './reply/code-execution-reply.js';
+export { INTERRUPTED_CODE_OUTPUT } from './reply/code-execution-reply.js';
 export type { ReplyTrigger } from './reply/reply-trigger.js';
 export type {
   RegisterReplyOptions,
@@ -244,21 +188,10 @@ export type {
 } from './reply/reply-types.js';
 export type { ResponseFormat, ResponseFormatOptions } from './reply/structured-output.js';
 export { configureTracing, type TracingOptions } from './telemetry/tracing.js';
+export { includesTerminate, isTerminateMessage } from './termination.js';
 export { defineTool } from './tools/define-tool.js';
-export {
-  executeFunction,
-  executeToolCalls,
-  formatJsonString,
-  serializeResult,
-} from './tools/execute-tool-calls.js';
+export { executeFunction } from './tools/execute-tool-calls.js';
 export type { RegisterFunctionOptions, ToolCaller, ToolExecutor } from './tools/register-function.js';
 export { registerFunction } from './tools/register-function.js';
-export { isTool, isToolDefinition, toolDefinition } from './tools/tool-definition.js';
-export {
-  assertValidToolName,
-  normalizeToolName,
-  TOOL_NAME_MAX_LENGTH,
-  TOOL_NAME_PATTERN,
-} from './tools/tool-name.js';
 export type { FunctionMapEntry, Tool, ToolDefinition } from './tools/tool-types.js';
 export { UserProxyAgent, type UserProxyAgentOptions } from './user-proxy-agent.js';

@@ -58,6 +58,10 @@ export interface LlmConfig {
   maxImagesInPrompt?: number;
   /** Tools the model may call; `registerForLlm` adds to this list. */
   tools?: ToolDefinition[];
-  /** Any other field is passed to the model request as it is (e.g. `top_p`). */
-  [key: string]: unknown;
+  /**
+   * Other chat-completion request fields, sent to the model as they are (e.g. `{ top_p: 0.9 }`). The
+   * config itself is closed, so a misspelt option is an error rather than a field sent to the model.
+   * @default {}
+   */
+  requestParameters?: Record<string, unknown>;
 }

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AssistantAgent,
-  autoLastNMessages,
   ConversableAgent,
   LocalCommandLineCodeExecutor,
   type Message,
-  ScriptedModelClient,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autoLastNMessages } from '../src/reply/code-execution-reply.js';
 
 let workDir: string;
 beforeAll(async () => {

@@ -6,13 +6,12 @@ import {
   InvalidMessageError,
   InvalidOptionError,
   type Message,
-  messageSchema,
-  ScriptedHumanInput,
-  ScriptedModelClient,
   SenderRequiredError,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { ScriptedHumanInput, ScriptedModelClient } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
+import { messageSchema } from '../src/message.js';
 
 const quiet = { silent: true } as const;
 

@@ -27,11 +27,11 @@ import {
   readRunEvents,
   reject,
   resumeRun,
-  ScriptedModelClient,
   startChat,
   startChats,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 

@@ -6,12 +6,11 @@ import {
   GroupChatManager,
   InvalidOptionError,
   type Message,
-  ScriptedHumanInput,
-  ScriptedModelClient,
   SpeakerSelectionError,
   type TranscriptRenderer,
   UndefinedNextAgentError,
 } from '@hopgen/agents';
+import { ScriptedHumanInput, ScriptedModelClient } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
 
 function agent(name: string, reply = `${name} here`, extra: Partial<ConversableAgentOptions> = {}) {

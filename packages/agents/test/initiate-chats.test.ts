@@ -3,10 +3,10 @@ import {
   ConversableAgent,
   InvalidOptionError,
   initiateChats,
-  planChatOrder,
   type TranscriptRenderer,
 } from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
+import { planChatOrder } from '../src/chats/chat-queue.js';
 
 function agent(name: string, reply: string) {
   return new ConversableAgent({ name, defaultAutoReply: reply, humanInputMode: 'NEVER', silent: true });

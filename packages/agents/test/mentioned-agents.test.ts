@@ -1,5 +1,6 @@
-import { formatTemplate, mentionedAgents, pythonListRepr, pythonStringRepr } from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
+import { mentionedAgents } from '../src/group-chat/mentioned-agents.js';
+import { formatTemplate, pythonListRepr, pythonStringRepr } from '../src/group-chat/python-format.js';
 
 const agents = (...names: string[]) => names.map((name) => ({ name }));
 

@@ -1,5 +1,6 @@
-import { type ContentPart, contentToString, InvalidMessageError, normalizeMessage } from '@hopgen/agents';
+import { type ContentPart, contentToString, InvalidMessageError } from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
+import { normalizeMessage } from '../src/message.js';
 
 describe('contentToString, as AutoGen content_str', () => {
   it('joins text parts without a separator and shows images as <image>', () => {

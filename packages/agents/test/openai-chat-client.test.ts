@@ -5,16 +5,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AllConfigsFailedError,
+  AssistantAgent,
   ContentFilterError,
   createModelClient,
   InvalidOptionError,
   type LlmConfig,
   ModelClientError,
   OpenAIChatClient,
-  toolDefinition,
 } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { toolDefinition } from '../src/tools/tool-definition.js';
 import { type OpenAITestServer, type Script, startOpenAITestServer } from './support/openai-test-server.js';
 
 const noKeyChild = fileURLToPath(new URL('./support/no-key-child.ts', import.meta.url));
@@ -57,7 +59,7 @@ describe('OpenAIChatClient request and answer', () => {
     const chat = client({
       configList: [{ model: 'gpt-4o-mini', apiKey: 'sk-test-secret', baseURL: server.baseURL }],
       temperature: 0.2,
-      top_p: 0.5,
+      requestParameters: { top_p: 0.5 },
     });
     const response = await chat.create({
       messages: [
@@ -486,12 +488,36 @@ describe('missing API key', () => {
 describe('AutoGen option names', () => {
   it('names the hopgen option instead of sending AutoGen keys to the model', () => {
     const configList = [{ model: 'gpt-4o-mini', apiKey: 'sk-x', baseURL: 'http://127.0.0.1:9/v1' }];
+    // @ts-expect-error AutoGen's name is not an llmConfig option
     expect(() => new OpenAIChatClient({ configList, timeout: 30 })).toThrow(
       "llmConfig.timeout is AutoGen's option, not hopgen's: use `timeoutMs`, in milliseconds.",
     );
+    // @ts-expect-error AutoGen's name is not an llmConfig option
     expect(() => new OpenAIChatClient({ configList, cache_seed: 42 })).toThrow(/use `cacheSeed`/);
     expect(() => new OpenAIChatClient({ configList, timeoutMs: Number.POSITIVE_INFINITY })).toThrow(
       /timeoutMs must be a number of milliseconds/,
     );
+  });
+});
+
+describe('closed llmConfig', () => {
+  it('refuses a misspelt option, as a type error and at run time, also next to a modelClient', () => {
+    const configList = [{ model: 'gpt-4o-mini', apiKey: 'sk-x', baseURL: 'http://127.0.0.1:9/v1' }];
+    // @ts-expect-error misspelt option
+    expect(() => new OpenAIChatClient({ configList, temprature: 0.2 })).toThrow(
+      'llmConfig.temprature is not an llmConfig option: fix its spelling, or put fields for the model request in `requestParameters` (e.g. { requestParameters: { temprature: ... } }).',
+    );
+    const modelClient = new ScriptedModelClient({ replies: ['hi'] });
+    // @ts-expect-error model request fields go in requestParameters
+    expect(() => createModelClient({ modelClient, top_p: 0.5 })).toThrow(
+      /llmConfig\.top_p is not an llmConfig option/,
+    );
+    expect(
+      () =>
+        new AssistantAgent({
+          name: 'a',
+          llmConfig: { modelClient, maxRetries: 1, requestParameters: { top_p: 1 } },
+        }),
+    ).not.toThrow();
   });
 });

@@ -14,11 +14,11 @@ import {
   provideInput,
   type RunEvent,
   resumePipeline,
-  ScriptedModelClient,
   startChat,
   startPipeline,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 

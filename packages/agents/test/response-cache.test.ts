@@ -4,13 +4,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  cacheKey,
-  DiskResponseCache,
-  InMemoryResponseCache,
-  type LlmConfig,
-  OpenAIChatClient,
-} from '@hopgen/agents';
+import { DiskResponseCache, InMemoryResponseCache, type LlmConfig, OpenAIChatClient } from '@hopgen/agents';
+import { cacheKey } from '@hopgen/agents/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type OpenAITestServer, type Script, startOpenAITestServer } from './support/openai-test-server.js';
 

@@ -9,10 +9,10 @@ import {
   type RunEvent,
   readRunEvents,
   resumeRun,
-  ScriptedModelClient,
   startChat,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useOpenAITestServers } from './support/openai-test-server.js';
 

@@ -10,17 +10,16 @@ import {
   GroupChatManager,
   InMemoryRunStore,
   InvalidSnapshotError,
-  parseRunSnapshot,
   pendingRequests,
   provideInput,
-  RUN_SNAPSHOT_VERSION,
   resumePipeline,
   resumeRun,
-  ScriptedModelClient,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseRunSnapshot, RUN_SNAPSHOT_VERSION } from '../src/durable/run-snapshot.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/run-snapshots/', import.meta.url));
 const logFixtures = fileURLToPath(new URL('./fixtures/run-logs/', import.meta.url));

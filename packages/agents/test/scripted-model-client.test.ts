@@ -1,4 +1,5 @@
-import { InvalidOptionError, ScriptedModelClient } from '@hopgen/agents';
+import { InvalidOptionError } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
 
 const ask = (client: ScriptedModelClient, text: string) =>

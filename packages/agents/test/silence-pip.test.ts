@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCommandLineCodeExecutor, silencePip } from '@hopgen/agents';
+import { LocalCommandLineCodeExecutor } from '@hopgen/agents';
+import { silencePip } from '@hopgen/agents/internal';
 import { describe, expect, it } from 'vitest';
 
 describe('silencePip (AutoGen silence_pip)', () => {

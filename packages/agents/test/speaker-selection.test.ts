@@ -5,10 +5,9 @@ import {
   GroupChatManager,
   type GroupChatOptions,
   type ModelRequest,
-  ScriptedModelClient,
-  type ScriptedReply,
   SpeakerSelectionError,
 } from '@hopgen/agents';
+import { ScriptedModelClient, type ScriptedReply } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
 
 function agent(name: string) {

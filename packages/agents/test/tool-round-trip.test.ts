@@ -5,14 +5,14 @@ import {
   defineTool,
   type LlmConfig,
   type Message,
-  messageSchema,
   registerFunction,
   type TranscriptRenderer,
-  toolDefinition,
   UserProxyAgent,
 } from '@hopgen/agents';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { messageSchema } from '../src/message.js';
+import { toolDefinition } from '../src/tools/tool-definition.js';
 import {
   type OpenAITestServer,
   type RecordedRequest,

@@ -1,20 +1,19 @@
 import {
   AssistantAgent,
   defineTool,
-  executeToolCalls,
   type FunctionMapEntry,
-  formatJsonString,
   InvalidOptionError,
-  messageSchema,
-  normalizeToolName,
   registerFunction,
-  ScriptedModelClient,
   type ToolCall,
-  toolDefinition,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { normalizeToolName } from '@hopgen/agents/internal';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { messageSchema } from '../src/message.js';
+import { executeToolCalls, formatJsonString } from '../src/tools/execute-tool-calls.js';
+import { toolDefinition } from '../src/tools/tool-definition.js';
 
 const weather = defineTool({
   name: 'get_weather',

@@ -1,16 +1,15 @@
 import {
   AssistantAgent,
-  computeCost,
-  formatUsageSummary,
   gatherUsageSummary,
   InMemoryResponseCache,
-  knownModelPrice,
   OpenAIChatClient,
   printUsageSummary,
-  UsageTracker,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { computeCost, UsageTracker } from '@hopgen/agents/internal';
 import { afterEach, describe, expect, it } from 'vitest';
+import { knownModelPrice } from '../src/model-clients/prices.js';
+import { formatUsageSummary } from '../src/model-clients/usage-summary.js';
 import { type OpenAITestServer, type Script, startOpenAITestServer } from './support/openai-test-server.js';
 
 const servers: OpenAITestServer[] = [];

@@ -1,20 +1,22 @@
 import {
-  answerFromConfigList,
-  backoffDelayMs,
   type CachedResponse,
-  type ConfigOutcome,
-  cacheKey,
   DiskResponseCache,
-  describeModelError,
-  knownModelPrice,
   type ModelClient,
   type ModelRequest,
   type ModelResponse,
   type ResponseCache,
-  sleep,
   type UsageReport,
-  UsageTracker,
 } from '@hopgen/agents';
+import {
+  answerFromConfigList,
+  backoffDelayMs,
+  type ConfigOutcome,
+  cacheKey,
+  describeModelError,
+  knownModelPrice,
+  sleep,
+  UsageTracker,
+} from '@hopgen/agents/internal';
 import { AiSdkOptionError, StreamBrokenError } from './errors.js';
 import { generateOnce, type ModelCallSettings, streamOnce } from './model-call.js';
 import type { AiSdkChatClientOptions, AiSdkModelConfig } from './options.js';

@@ -1,12 +1,6 @@
 import type { JSONSchema7 } from '@ai-sdk/provider';
-import {
-  type CachedResponse,
-  computeCost,
-  type JsonSchemaResponseFormat,
-  type ModelRequest,
-  normalizeToolName,
-  type ToolCall,
-} from '@hopgen/agents';
+import type { CachedResponse, JsonSchemaResponseFormat, ModelRequest, ToolCall } from '@hopgen/agents';
+import { computeCost, normalizeToolName } from '@hopgen/agents/internal';
 import { generateText, type LanguageModelUsage, type OutputInterface, streamText } from 'ai';
 import type { AiSdkModelConfig } from './options.js';
 import { toAiSdkPrompt, toAiSdkTools } from './prompt-conversion.js';

@@ -1,4 +1,4 @@
-import { parseRetryAfterMs } from '@hopgen/agents';
+import { parseRetryAfterMs } from '@hopgen/agents/internal';
 import { APICallError } from 'ai';
 
 /** How one failed attempt is handled: again on the same config, or the next config. */

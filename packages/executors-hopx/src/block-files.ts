@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { fileNameFromCode } from '@hopgen/agents';
+import { fileNameFromCode } from '@hopgen/agents/internal';
 
 /** Printed, with exit code 1, for a `# filename:` that resolves outside the sandbox's working directory (AutoGen's text). */
 export const FILENAME_OUTSIDE_WORKSPACE = 'Filename is not in the workspace';

@@ -1,5 +1,5 @@
-/** `code-execution-start`: a call to `executeCodeBlocks` began. */
-export interface HopXCodeExecutionStartEvent {
+/** `execution-started`: a call to `executeCodeBlocks` began. */
+export interface HopXExecutionStartedEvent {
   /** Numbers the calls of one executor, from 1. */
   executionId: number;
   /** Fence tags of the blocks, in order. */
@@ -8,8 +8,8 @@ export interface HopXCodeExecutionStartEvent {
   sandboxId: string | undefined;
 }
 
-/** `code-execution-output`: one block finished and printed this. */
-export interface HopXCodeExecutionOutputEvent {
+/** `block-finished`: one block finished and printed this. */
+export interface HopXBlockFinishedEvent {
   /** The call this block belongs to. */
   executionId: number;
   /** Position of the block in the call, from 0. */
@@ -26,8 +26,8 @@ export interface HopXCodeExecutionOutputEvent {
   durationMs: number;
 }
 
-/** `code-execution-end`: a call to `executeCodeBlocks` finished (also when it threw). */
-export interface HopXCodeExecutionEndEvent {
+/** `execution-finished`: a call to `executeCodeBlocks` finished (also when it threw). */
+export interface HopXExecutionFinishedEvent {
   /** The call that ended. */
   executionId: number;
   /** The call's exit code, or undefined when it threw. */
@@ -45,9 +45,9 @@ export interface HopXCodeExecutionEndEvent {
 /** The events a `HopXCodeExecutor` emits (eventemitter3). */
 export interface HopXCodeExecutorEvents {
   /** A call to `executeCodeBlocks` began. */
-  'code-execution-start': (event: HopXCodeExecutionStartEvent) => void;
+  'execution-started': (event: HopXExecutionStartedEvent) => void;
   /** One block finished. */
-  'code-execution-output': (event: HopXCodeExecutionOutputEvent) => void;
+  'block-finished': (event: HopXBlockFinishedEvent) => void;
   /** A call to `executeCodeBlocks` finished. */
-  'code-execution-end': (event: HopXCodeExecutionEndEvent) => void;
+  'execution-finished': (event: HopXExecutionFinishedEvent) => void;
 }

@@ -1,6 +1,6 @@
 import { type BlockFiles, FILENAME_OUTSIDE_WORKSPACE } from './block-files.js';
 import { RUNNING_BLOCK_FILE } from './block-interrupt.js';
-import type { LanguageRuntime } from './languages.js';
+import type { LanguageRunner } from './languages.js';
 
 /** Extra seconds `timeout` waits after SIGTERM before it sends SIGKILL. */
 export const KILL_GRACE_SECONDS = 2;
@@ -26,7 +26,7 @@ export interface FreshProcessBlock {
  * timeout, and no process outlives it.
  */
 export function buildFreshProcessScript(
-  runtime: LanguageRuntime,
+  runtime: LanguageRunner,
   block: FreshProcessBlock,
   timeoutMs: number,
 ): string {

@@ -8,8 +8,8 @@ import {
   type CodeResult,
   type ExecuteCodeBlocksOptions,
   MarkdownCodeExtractor,
-  silencePip,
 } from '@hopgen/agents';
+import { errorMessage, silencePip } from '@hopgen/agents/internal';
 import {
   APIError,
   AuthenticationError,
@@ -40,7 +40,7 @@ import {
   KILL_GRACE_SECONDS,
 } from './fresh-process-script.js';
 import { type BlockImage, ImageOutputStore, type SavedImages } from './image-output.js';
-import { type LanguageRuntime, LanguageTable } from './languages.js';
+import { type LanguageRunner, LanguageTable } from './languages.js';
 import type { HopXCodeExecutorOptions } from './options.js';
 import { combineStreams, truncateOutput } from './output-format.js';
 import { pollBlockOutput } from './output-polling.js';
@@ -335,7 +335,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     const sentBefore = this.#codeSent;
     const startedAt = performance.now();
     let sandboxRestarted = false;
-    this.emit('code-execution-start', {
+    this.emit('execution-started', {
       executionId,
       languages: codeBlocks.map((block) => block.language),
       sandboxId: this.#currentSandboxId,
@@ -352,7 +352,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         outputs.push(outcome.output);
         outputFiles.push(...outcome.outputFiles);
         exitCode = outcome.exitCode;
-        this.emit('code-execution-output', {
+        this.emit('block-finished', {
           executionId,
           blockIndex,
           language: block.language,
@@ -369,7 +369,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         output: truncateOutput(joinOutputs(outputs), this.#maxOutputChars),
       };
       if (outputFiles.length > 0) result.outputFiles = outputFiles;
-      this.emit('code-execution-end', {
+      this.emit('execution-finished', {
         executionId,
         exitCode,
         durationMs: performance.now() - startedAt,
@@ -380,7 +380,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     } catch (error) {
       // No block's code reached a sandbox (none could be had): a durable run may run them later.
       if (error instanceof CodeExecutionError && this.#codeSent === sentBefore) error.nothingRan = true;
-      this.emit('code-execution-end', {
+      this.emit('execution-finished', {
         executionId,
         exitCode: undefined,
         durationMs: performance.now() - startedAt,
@@ -456,7 +456,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         onRestart();
         if (attempt >= this.#maxRetries) {
           throw new SandboxUnavailableError(
-            `The HopX sandbox failed ${attempt + 1} times in a row (${describe(error)}). ` +
+            `The HopX sandbox failed ${attempt + 1} times in a row (${errorMessage(error)}). ` +
               `Check that ${this.#baseURL} is reachable and healthy, or raise maxRetries.`,
             { cause: error },
           );
@@ -504,7 +504,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
 
   async #runInSandbox(
     sandbox: Sandbox,
-    runtime: LanguageRuntime,
+    runtime: LanguageRunner,
     block: FreshProcessBlock,
     options: ExecuteCodeBlocksOptions,
   ): Promise<BlockOutcome> {
@@ -640,7 +640,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
         if ((timedOut || classify(error) === 'infrastructure') && !(await isAlive(sandbox, requestMs)))
           await this.#discardSandbox('lost');
         if (error instanceof HopXExecutorError) throw error;
-        throw new SandboxFileError(`Could not ${what} in the HopX sandbox: ${describe(error)}`, {
+        throw new SandboxFileError(`Could not ${what} in the HopX sandbox: ${errorMessage(error)}`, {
           cause: error,
         });
       }
@@ -851,10 +851,6 @@ function partialOutputOf(body: unknown): string {
   return combineStreams(typeof stdout === 'string' ? stdout : '', typeof stderr === 'string' ? stderr : '');
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 // What the SDK (axios) says when no server listens or the name does not resolve.
 const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|socket hang up/;
 
@@ -871,12 +867,12 @@ function toExecutorError(error: unknown, what: string, baseURL?: string): Error 
   }
   if (error instanceof AuthenticationError) {
     return new SandboxAuthenticationError(
-      `HopX rejected the API key while trying to ${what} (${describe(error)}). Check apiKey or HOPX_API_KEY.`,
+      `HopX rejected the API key while trying to ${what} (${errorMessage(error)}). Check apiKey or HOPX_API_KEY.`,
       { cause: error },
     );
   }
   if (error instanceof HopxError || error instanceof Error) {
-    return new SandboxUnavailableError(`Could not ${what}: ${describe(error)}`, { cause: error });
+    return new SandboxUnavailableError(`Could not ${what}: ${errorMessage(error)}`, { cause: error });
   }
   return new SandboxUnavailableError(`Could not ${what}: ${String(error)}`);
 }

@@ -11,10 +11,10 @@ export {
   TypeScriptUnavailableError,
 } from './errors.js';
 export type {
-  HopXCodeExecutionEndEvent,
-  HopXCodeExecutionOutputEvent,
-  HopXCodeExecutionStartEvent,
+  HopXBlockFinishedEvent,
   HopXCodeExecutorEvents,
+  HopXExecutionFinishedEvent,
+  HopXExecutionStartedEvent,
 } from './events.js';
 export {
   HopXCodeExecutor,
@@ -22,7 +22,7 @@ export {
   SANDBOX_RESTARTED_NOTICE,
   type SandboxFileEntry,
 } from './hopx-code-executor.js';
-export type { LanguageMappingEntry, LanguageRuntime, PreparedSource } from './languages.js';
+export type { LanguageMappingEntry, LanguageRunner, PreparedSource } from './languages.js';
 export { defaultLanguages } from './languages.js';
 export type { HopXCodeExecutorOptions } from './options.js';
 export { transpileTypeScript } from './typescript-transpiler.js';

@@ -5,7 +5,7 @@ import { transpileTypeScript } from './typescript-transpiler.js';
 export type PreparedSource = { ok: true; code: string } | { ok: false; error: string };
 
 /** How the sandbox runs one language. */
-export interface LanguageRuntime {
+export interface LanguageRunner {
   /** Extension of the script file written in the sandbox, with its dot (`.py`). */
   fileExtension: string;
   /**
@@ -31,21 +31,21 @@ export interface LanguageRuntime {
 }
 
 /** A language mapping entry: a runtime, or the name of another entry it is an alias of. */
-export type LanguageMappingEntry = LanguageRuntime | string;
+export type LanguageMappingEntry = LanguageRunner | string;
 
-const python: LanguageRuntime = {
+const python: LanguageRunner = {
   fileExtension: '.py',
   // -u: unbuffered, so output printed before a timeout is not lost in a pipe buffer.
   command: 'python3 -u {file}',
   persistentInterpreter: 'python',
 };
-const bash: LanguageRuntime = { fileExtension: '.sh', command: 'bash {file}' };
-const javascript: LanguageRuntime = {
+const bash: LanguageRunner = { fileExtension: '.sh', command: 'bash {file}' };
+const javascript: LanguageRunner = {
   fileExtension: '.js',
   command: 'node {file}',
   templateLanguage: 'javascript',
 };
-const typescript: LanguageRuntime = {
+const typescript: LanguageRunner = {
   fileExtension: '.js',
   command: 'node {file}',
   templateLanguage: 'javascript',
@@ -54,7 +54,7 @@ const typescript: LanguageRuntime = {
     return result.ok ? { ok: true, code: result.javascript } : result;
   },
 };
-const go: LanguageRuntime = { fileExtension: '.go', command: 'go run {file}', templateLanguage: 'go' };
+const go: LanguageRunner = { fileExtension: '.go', command: 'go run {file}', templateLanguage: 'go' };
 
 /** The languages every executor knows, by fence tag (lower case). */
 export const defaultLanguages: Readonly<Record<string, LanguageMappingEntry>> = Object.freeze({
@@ -86,7 +86,7 @@ export class LanguageTable {
   }
 
   /** The runtime for a fence tag, or undefined for a language nobody configured. */
-  resolve(language: string): LanguageRuntime | undefined {
+  resolve(language: string): LanguageRunner | undefined {
     let name = language.trim().toLowerCase();
     for (let hops = 0; hops <= this.#entries.size; hops += 1) {
       const entry = this.#entries.get(name);

@@ -76,7 +76,7 @@ export function trackLiveSandbox(sandbox: LiveSandbox): () => void {
   return () => send({ remove: sandboxId });
 }
 
-/** The process id of the watcher process, once a sandbox was registered (for tests). */
+/** The process id of the watcher process, once a sandbox was registered (the bench leaves it out of its leak check). */
 export function reaperProcessId(): number | undefined {
   return reaper?.pid;
 }

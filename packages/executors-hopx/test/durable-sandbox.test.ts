@@ -1,11 +1,5 @@
-import {
-  AssistantAgent,
-  InMemoryRunStore,
-  resumeRun,
-  ScriptedModelClient,
-  startChat,
-  UserProxyAgent,
-} from '@hopgen/agents';
+import { AssistantAgent, InMemoryRunStore, resumeRun, startChat, UserProxyAgent } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { Sandbox } from '@hopx-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { type HopXCodeExecutor, SANDBOX_RESTARTED_NOTICE } from '../src/index.js';

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssistantAgent, ScriptedModelClient, UserProxyAgent } from '@hopgen/agents';
+import { AssistantAgent, UserProxyAgent } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExecutorPool, liveSandboxIds, startTestServer, type TestServer } from './support/local-server.js';
 

@@ -166,7 +166,7 @@ describe('HopXCodeExecutor fault recovery', () => {
     const executor = pool.create({ maxRetries: 2 });
     proxy.injectFault({ kind: 'respond-500', match: isExecute, times: 10 });
     const ends: unknown[] = [];
-    executor.on('code-execution-end', (event) => ends.push(event));
+    executor.on('execution-finished', (event) => ends.push(event));
 
     await expect(executor.executeCodeBlocks([{ language: 'bash', code: COUNT_RUNS }])).rejects.toThrow(
       SandboxUnavailableError,

@@ -644,9 +644,9 @@ describe('HopXCodeExecutor options and events', () => {
     const executor = pool.create();
     const events: Array<[string, unknown]> = [];
     const names: Array<keyof HopXCodeExecutorEvents> = [
-      'code-execution-start',
-      'code-execution-output',
-      'code-execution-end',
+      'execution-started',
+      'block-finished',
+      'execution-finished',
     ];
     for (const name of names) executor.on(name, (event: unknown) => events.push([name, event]));
     await executor.executeCodeBlocks([
@@ -654,10 +654,10 @@ describe('HopXCodeExecutor options and events', () => {
       { language: 'python', code: 'print("two")' },
     ]);
     expect(events.map(([name]) => name)).toEqual([
-      'code-execution-start',
-      'code-execution-output',
-      'code-execution-output',
-      'code-execution-end',
+      'execution-started',
+      'block-finished',
+      'block-finished',
+      'execution-finished',
     ]);
     const sandboxId = executor.sandboxId;
     expect(sandboxId).toBeTypeOf('string');

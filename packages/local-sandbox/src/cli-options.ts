@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { InvalidOptionError } from './errors.js';
+import { errorMessage, InvalidServerOptionError } from './errors.js';
 import type { LocalSandboxServerOptions } from './server/options.js';
 
 /** The environment variable `hopgen-sandbox` takes its fixed API key from. */
@@ -38,7 +38,7 @@ export interface CommandLine {
   options: LocalSandboxServerOptions;
 }
 
-/** Parses `hopgen-sandbox`'s arguments; a bad one throws an InvalidOptionError that names the fix. */
+/** Parses `hopgen-sandbox`'s arguments; a bad one throws an InvalidServerOptionError that names the fix. */
 export async function parseCommandLine(
   argv: string[],
   environment: NodeJS.ProcessEnv = process.env,
@@ -47,27 +47,27 @@ export async function parseCommandLine(
   try {
     parsed = parseArguments(argv);
   } catch (error) {
-    throw new InvalidOptionError(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    throw new InvalidServerOptionError(`${errorMessage(error)}\n${USAGE}`);
   }
   const { values } = parsed;
   if (values['api-key'] !== undefined) {
-    throw new InvalidOptionError(
+    throw new InvalidServerOptionError(
       `--api-key is not accepted: a key on the command line is visible to every local user (ps). Set ${API_KEY_ENVIRONMENT_VARIABLE}, or put the key in a file readable only by you and pass --api-key-file FILE.`,
     );
   }
   const port = values.port === undefined ? 7070 : Number(values.port);
   const poolSize = values['pool-size'] === undefined ? 0 : Number(values['pool-size']);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new InvalidOptionError(
+    throw new InvalidServerOptionError(
       `Invalid --port ${values.port}: use a whole number from 0 to 65535.\n${USAGE}`,
     );
   if (!Number.isInteger(poolSize) || poolSize < 0)
-    throw new InvalidOptionError(
+    throw new InvalidServerOptionError(
       `Invalid --pool-size ${values['pool-size']}: use a whole number >= 0.\n${USAGE}`,
     );
   const isolation = values.isolation ?? 'bubblewrap';
   if (isolation !== 'bubblewrap' && isolation !== 'none') {
-    throw new InvalidOptionError(`Invalid --isolation ${isolation}: use bubblewrap or none.\n${USAGE}`);
+    throw new InvalidServerOptionError(`Invalid --isolation ${isolation}: use bubblewrap or none.\n${USAGE}`);
   }
   let apiKey: string | undefined;
   let apiKeySource: CommandLine['apiKeySource'] = 'generated';
@@ -118,13 +118,13 @@ async function readKeyFile(file: string): Promise<string> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new InvalidOptionError(
+    throw new InvalidServerOptionError(
       `Cannot read --api-key-file ${file}: ${(error as Error).message}. Pass a file that holds the key on its first line.`,
     );
   }
   const key = text.split('\n')[0]?.trim() ?? '';
   if (key === '') {
-    throw new InvalidOptionError(`--api-key-file ${file} is empty: put the key on its first line.`);
+    throw new InvalidServerOptionError(`--api-key-file ${file} is empty: put the key on its first line.`);
   }
   return key;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandLine, USAGE } from './cli-options.js';
+import { errorMessage } from './errors.js';
 import { unmountLazily } from './isolation/sandbox-directories.js';
 import { reclaimDeadServers } from './isolation/server-registry.js';
 import { runMcpCommand } from './mcp-command.js';
@@ -41,6 +42,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(errorMessage(error));
   process.exitCode = 1;
 });

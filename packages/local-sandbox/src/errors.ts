@@ -20,7 +20,7 @@ export class PreflightError extends LocalSandboxError {
 }
 
 /** Options passed to a constructor or method are wrong; the message names the option and the fix. */
-export class InvalidOptionError extends LocalSandboxError {}
+export class InvalidServerOptionError extends LocalSandboxError {}
 
 /** A sandbox could not be created (workspace, cgroups or mounts failed); the message says which step. */
 export class SandboxCreateError extends LocalSandboxError {}
@@ -62,4 +62,9 @@ export class SandboxDestroyedError extends LocalSandboxError {
   constructor(id: string) {
     super(`Sandbox ${id} has been destroyed; create a new sandbox.`);
   }
+}
+
+/** The text of anything thrown: an `Error`'s message, or the thrown value as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,6 @@
 export {
   FileDescriptorLimitError,
-  InvalidOptionError,
+  InvalidServerOptionError,
   LocalSandboxError,
   PreflightError,
   SandboxCreateError,

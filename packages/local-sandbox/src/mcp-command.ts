@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { InvalidOptionError } from './errors.js';
+import { InvalidServerOptionError } from './errors.js';
 import { startLocalSandboxServer } from './server/server.js';
 
 const MCP_USAGE = `Usage: hopgen-sandbox mcp [--transport stdio|http] [--host 127.0.0.1] [--port 7071] [--pool-size N] [--isolation bubblewrap|none] [--allow-unlimited]
@@ -44,13 +44,15 @@ export async function runMcpCommand(argv: string[]): Promise<void> {
   const poolSize = values['pool-size'] === undefined ? 0 : Number(values['pool-size']);
   const isolation = values.isolation ?? 'bubblewrap';
   if (transport !== 'stdio' && transport !== 'http')
-    throw new InvalidOptionError(`Invalid --transport ${transport}: use stdio or http.\n${MCP_USAGE}`);
+    throw new InvalidServerOptionError(`Invalid --transport ${transport}: use stdio or http.\n${MCP_USAGE}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new InvalidOptionError(`Invalid --port ${values.port}.\n${MCP_USAGE}`);
+    throw new InvalidServerOptionError(`Invalid --port ${values.port}.\n${MCP_USAGE}`);
   if (!Number.isInteger(poolSize) || poolSize < 0)
-    throw new InvalidOptionError(`Invalid --pool-size ${values['pool-size']}.\n${MCP_USAGE}`);
+    throw new InvalidServerOptionError(`Invalid --pool-size ${values['pool-size']}.\n${MCP_USAGE}`);
   if (isolation !== 'bubblewrap' && isolation !== 'none')
-    throw new InvalidOptionError(`Invalid --isolation ${isolation}: use bubblewrap or none.\n${MCP_USAGE}`);
+    throw new InvalidServerOptionError(
+      `Invalid --isolation ${isolation}: use bubblewrap or none.\n${MCP_USAGE}`,
+    );
 
   const mcp = await loadMcpPackage();
   const log = (message: string) => console.error(`[hopgen-sandbox mcp] ${message}`);
@@ -90,7 +92,7 @@ async function loadMcpPackage(): Promise<McpPackage> {
     return (await import(specifier)) as McpPackage;
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new InvalidOptionError(
+      throw new InvalidServerOptionError(
         '`hopgen-sandbox mcp` needs the @hopgen/mcp package: install it next to @hopgen/local-sandbox (npm install @hopgen/mcp).',
         { cause: error },
       );

@@ -174,7 +174,7 @@ async function summaryOf(
   const needsModel = summaryMethod === 'reflection_with_llm' || isStructuredSummary(summaryMethod);
   if (needsModel && budgetHit !== undefined) {
     // A model-written summary would spend past the budget that just ended the chat.
-    if (sender.silent !== true) {
+    if (!sender.isSilent()) {
       sender.renderer.notice(
         'No summary: the chat used up its budget before a model could write one.',
         'warning',

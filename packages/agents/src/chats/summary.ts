@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ConversableAgent } from '../conversable-agent.js';
+import { errorMessage } from '../error-message.js';
 import { InvalidOptionError } from '../errors.js';
 import { contentToString, toModelMessages } from '../message.js';
 import {
@@ -7,6 +8,7 @@ import {
   type ResponseFormatOptions,
   resolveResponseFormat,
 } from '../reply/structured-output.js';
+import { withoutTerminate } from '../termination.js';
 import type { ChatRun } from './chat-run.js';
 
 /** AutoGen's prompt for `reflection_with_llm` summaries. */
@@ -92,7 +94,7 @@ export async function summarize(
     const content = Array.isArray(last.content)
       ? last.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
       : contentToString(last.content);
-    return content.replaceAll('TERMINATE', '');
+    return withoutTerminate(content);
   }
   const agent = recipient.modelClient ? recipient : sender;
   try {
@@ -106,11 +108,8 @@ export async function summarize(
     return await run.step('summary-call', { agent: agent.name }, reflect, 'repeat');
   } catch (error) {
     // As AutoGen does: a failed summary must not throw away a chat that already happened.
-    if (sender.silent !== true) {
-      sender.renderer.notice(
-        `Cannot make a reflection_with_llm summary: ${error instanceof Error ? error.message : String(error)}`,
-        'warning',
-      );
+    if (!sender.isSilent()) {
+      sender.renderer.notice(`Cannot make a reflection_with_llm summary: ${errorMessage(error)}`, 'warning');
     }
     return '';
   }
@@ -151,11 +150,8 @@ export async function summarizeStructured(
     if (answer.kind === 'value') return { summary: answer.text, structured: answer.value };
     throw new InvalidOptionError('the model called a tool instead of writing the summary.');
   } catch (error) {
-    if (sender.silent !== true) {
-      sender.renderer.notice(
-        `Cannot make a structured summary: ${error instanceof Error ? error.message : String(error)}`,
-        'warning',
-      );
+    if (!sender.isSilent()) {
+      sender.renderer.notice(`Cannot make a structured summary: ${errorMessage(error)}`, 'warning');
     }
     return { summary: '' };
   }

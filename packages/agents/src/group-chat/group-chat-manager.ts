@@ -5,10 +5,12 @@ import {
   type ConversableAgentOptions,
   type PrepareChatOptions,
 } from '../conversable-agent.js';
+import { errorMessage } from '../error-message.js';
 import { BudgetExceededError, InvalidOptionError } from '../errors.js';
 import { contentToString, type Message, type MessageInput, normalizeMessage } from '../message.js';
 import type { ReplyContext, ReplyResult } from '../reply/reply-types.js';
 import { traceSpeakerSelection } from '../telemetry/spans.js';
+import { withoutTerminate } from '../termination.js';
 import { clearAgentsHistory } from './clear-history-command.js';
 import { GroupChat } from './group-chat.js';
 import { NoEligibleSpeakerError, ResumeError } from './group-chat-errors.js';
@@ -71,7 +73,7 @@ export class GroupChatManager extends ConversableAgent {
       );
     }
     const llmConfig = rest.llmConfig;
-    if (llmConfig && ((llmConfig.tools && llmConfig.tools.length > 0) || llmConfig['functions'])) {
+    if (llmConfig && ((llmConfig.tools && llmConfig.tools.length > 0) || 'functions' in llmConfig)) {
       throw new InvalidOptionError(
         'GroupChatManager is not allowed to make function/tool calls. Please remove `functions` and `tools` from the llmConfig you passed in.',
       );
@@ -143,7 +145,7 @@ export class GroupChatManager extends ConversableAgent {
     let message = messages.at(-1);
     if (message === undefined || sender === undefined) return { final: true, reply: null };
     let speaker: ConversableAgent = sender;
-    const silent = host.silent === true;
+    const silent = host.isSilent();
     const members = groupchat.agents;
     const progress = run.groupChat(host);
     // As a member of an outer group chat, the manager answers that group with its own chat's last
@@ -154,7 +156,7 @@ export class GroupChatManager extends ConversableAgent {
       await run.record('chat-terminated', { agent: host.name, reason, ...(detail ? { detail } : {}) });
       host.emit('chat-terminated', { agent: host, reason, ...(detail ? { detail } : {}) });
       if (outer && reason !== 'aborted') {
-        const answer = contentToString(groupchat.messages.at(-1)?.content).replaceAll('TERMINATE', '').trim();
+        const answer = withoutTerminate(contentToString(groupchat.messages.at(-1)?.content)).trim();
         if (answer) return { final: true, reply: answer };
       }
       return { final: true, reply: null };
@@ -277,7 +279,7 @@ export class GroupChatManager extends ConversableAgent {
         );
       } catch (error) {
         throw new ResumeError(
-          `Cannot resume: message ${index} is not a valid chat message (${error instanceof Error ? error.message : String(error)}). Fix or remove it and resume again.`,
+          `Cannot resume: message ${index} is not a valid chat message (${errorMessage(error)}). Fix or remove it and resume again.`,
         );
       }
     }

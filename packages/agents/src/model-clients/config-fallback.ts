@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { errorMessage } from '../error-message.js';
 import { ModelClientError } from '../errors.js';
 import type { ModelRequest } from './model-client.js';
 import { type CachedResponse, isCachedResponse, type ResponseCache } from './response-cache.js';
@@ -104,5 +105,5 @@ export function describeModelError(error: unknown): string {
     return 'timed out. The endpoint may be congested or `timeoutMs` in llmConfig may be too small.';
   }
   if (error instanceof OpenAI.APIError && error.status !== undefined) return `HTTP ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -56,10 +56,18 @@ const AUTOGEN_ONLY_KEYS: Record<string, string> = {
   model_client_cls: 'pass a ready client as `modelClient`',
 };
 
-function rejectAutoGenOnlyKeys(config: LlmConfig): void {
+/** Throws `InvalidOptionError` naming the fix for any `llmConfig` key hopgen does not know. */
+export function rejectUnknownKeys(config: LlmConfig): void {
   for (const [key, advice] of Object.entries(AUTOGEN_ONLY_KEYS)) {
     if (key in config)
       throw new InvalidOptionError(`llmConfig.${key} is AutoGen's option, not hopgen's: ${advice}.`);
+  }
+  // JavaScript callers get no type check, so a misspelt option must not silently become a request field.
+  for (const key of Object.keys(config)) {
+    if (!CLIENT_KEYS.has(key))
+      throw new InvalidOptionError(
+        `llmConfig.${key} is not an llmConfig option: fix its spelling, or put fields for the model request in \`requestParameters\` (e.g. { requestParameters: { ${key}: ... } }).`,
+      );
   }
 }
 
@@ -68,7 +76,7 @@ const DEFAULT_MAX_RETRIES = 2;
 const DEFAULT_RETRY_BASE_DELAY_MS = 500;
 const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-/** Keys of `llmConfig` that configure hopgen; every other key is sent to the model as it is. */
+/** The keys of `llmConfig`; any other key is refused. */
 const CLIENT_KEYS = new Set([
   'modelClient',
   'configList',
@@ -83,10 +91,7 @@ const CLIENT_KEYS = new Set([
   'stream',
   'maxImagesInPrompt',
   'tools',
-  'functions',
-  // AutoGen spellings that must never reach the API (a config list holds API keys).
-  'config_list',
-  'cache_seed',
+  'requestParameters',
 ]);
 
 /**
@@ -111,7 +116,7 @@ export class OpenAIChatClient implements ModelClient {
         "OpenAIChatClient needs llmConfig.configList with at least one entry, each naming a `model` (e.g. [{ model: 'gpt-4o-mini' }]).",
       );
     }
-    rejectAutoGenOnlyKeys(config);
+    rejectUnknownKeys(config);
     if (config.timeoutMs !== undefined) assertDurationMs('timeoutMs', config.timeoutMs);
     // AutoGen's snake_case `api_key` / `base_url` are accepted too.
     this.#config = { ...config, configList: configList.map((entry) => normalizeConfigKeys(entry)) };
@@ -166,10 +171,7 @@ export class OpenAIChatClient implements ModelClient {
 
   /** The chat-completion request body for one config (no secrets in it). */
   #params(modelConfig: ModelConfig, request: ModelRequest): Record<string, unknown> {
-    const params: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(this.#config)) {
-      if (!CLIENT_KEYS.has(key) && value !== undefined) params[key] = value;
-    }
+    const params: Record<string, unknown> = { ...this.#config.requestParameters };
     params['model'] = modelConfig.model;
     params['messages'] = toModelMessages(request.messages);
     const tools = request.tools ?? this.#config.tools;

@@ -1,5 +1,5 @@
 import type { ModelClient } from './model-client.js';
-import { emptyUsageSummary, mergeUsageSummaries, type UsageReport, type UsageSummary } from './usage.js';
+import { mergeUsageSummaries, type UsageReport, type UsageSummary } from './usage.js';
 
 /** Anything with a model client (an agent); `name` is used when printing. */
 export interface HasModelClient {
@@ -118,12 +118,4 @@ export function formatCost(cost: number | null): string {
 
 function sameSummary(a: UsageSummary, b: UsageSummary): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** An empty report (what AutoGen reports for a chat without model clients: total cost 0). */
-export function emptyUsageReport(): UsageReport {
-  return {
-    usageIncludingCachedInference: emptyUsageSummary(),
-    usageExcludingCachedInference: emptyUsageSummary(),
-  };
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import { errorMessage } from '../error-message.js';
 
 /** Options of {@link configureTracing}. */
 export interface TracingOptions {
@@ -116,7 +117,7 @@ export async function withSpan<T>(
     span.setAttribute('error.type', error instanceof Error ? error.name : typeof error);
     span.setStatus({
       code: api.SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.message : String(error),
+      message: errorMessage(error),
     });
     throw error;
   } finally {

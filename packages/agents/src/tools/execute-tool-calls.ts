@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorMessage } from '../error-message.js';
 import type { Message, ToolCall } from '../message.js';
 import { traceToolCall } from '../telemetry/spans.js';
 import { formatZodIssues } from '../zod-issues.js';
@@ -100,8 +101,4 @@ export function formatJsonString(text: string): string {
 
 function describeIssues(name: string, issues: readonly z.core.$ZodIssue[]): string {
   return `Invalid arguments for function ${name}:\n${formatZodIssues(issues, '(arguments)')}`;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

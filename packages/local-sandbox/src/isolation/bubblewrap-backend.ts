@@ -5,7 +5,7 @@ import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import {
-  InvalidOptionError,
+  InvalidServerOptionError,
   LocalSandboxError,
   SandboxCreateError,
   SandboxDestroyedError,
@@ -142,12 +142,12 @@ export class BubblewrapBackend implements IsolationBackend {
   constructor(options: BubblewrapBackendOptions = {}) {
     const { hostUidBase = 1_900_000_000, hostUidCount = 65_536, poolSize = 2 } = options;
     if (!Number.isInteger(hostUidBase) || hostUidBase < 1000 || hostUidBase + hostUidCount > 4_294_967_294) {
-      throw new InvalidOptionError(
+      throw new InvalidServerOptionError(
         'hostUidBase must be an integer uid >= 1000 leaving room for hostUidCount uids.',
       );
     }
     if (!Number.isInteger(poolSize) || poolSize < 0) {
-      throw new InvalidOptionError('poolSize must be a non-negative integer.');
+      throw new InvalidServerOptionError('poolSize must be a non-negative integer.');
     }
     const allowUnlimited = options.allowUnlimited ?? process.env.HOPGEN_ALLOW_UNLIMITED_SANDBOXES === '1';
     this.#options = { ...options, hostUidBase, hostUidCount, poolSize, allowUnlimited };
@@ -170,7 +170,7 @@ export class BubblewrapBackend implements IsolationBackend {
     assertValidLimits(options.limits);
     for (const bind of options.readOnlyBinds ?? []) {
       if (!path.isAbsolute(bind) || path.normalize(bind) !== bind || bind === '/') {
-        throw new InvalidOptionError(
+        throw new InvalidServerOptionError(
           `readOnlyBinds entry ${JSON.stringify(bind)} must be a normalized absolute path other than /.`,
         );
       }
@@ -496,7 +496,9 @@ function assertValidLimits(limits: SandboxLimits): void {
   ] as const) {
     const value = limits[name];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
-      throw new InvalidOptionError(`limits.${name} must be a finite number >= ${minimum} (got ${value}).`);
+      throw new InvalidServerOptionError(
+        `limits.${name} must be a finite number >= ${minimum} (got ${value}).`,
+      );
     }
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
+import { InvalidServerOptionError } from '../errors.js';
 
 /** Sandbox ids become directory and cgroup names, so they must be safe path components. */
 const SANDBOX_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -6,7 +6,7 @@ const SANDBOX_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Throws unless `id` is usable as a directory and cgroup name. */
 export function assertValidSandboxId(id: string): void {
   if (!SANDBOX_ID_PATTERN.test(id)) {
-    throw new InvalidOptionError(
+    throw new InvalidServerOptionError(
       `Invalid sandbox id ${JSON.stringify(id)}: use 1-64 characters from [A-Za-z0-9_-], starting with a letter or digit.`,
     );
   }
@@ -31,12 +31,14 @@ export function buildSandboxEnvironment(
   const environment: Record<string, string> = { ...defaults };
   for (const [name, value] of Object.entries(callerEnvironment ?? {})) {
     if (name === '' || name.includes('=') || name.includes('\0')) {
-      throw new InvalidOptionError(
+      throw new InvalidServerOptionError(
         `Invalid environment variable name ${JSON.stringify(name)}: names must be non-empty without '=' or NUL.`,
       );
     }
     if (typeof value !== 'string' || value.includes('\0')) {
-      throw new InvalidOptionError(`Environment variable ${name} must be a string without NUL characters.`);
+      throw new InvalidServerOptionError(
+        `Environment variable ${name} must be a string without NUL characters.`,
+      );
     }
     environment[name] = value;
   }

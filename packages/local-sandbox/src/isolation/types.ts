@@ -24,18 +24,6 @@ export interface SandboxLimits {
   workspaceBytes: number;
 }
 
-/** What a template offers: the languages it really has on this host and how to run them. */
-export interface LanguageRuntime {
-  /** HopX language name: `python`, `bash`, `javascript`, `go`. */
-  language: string;
-  /** Absolute host path of the interpreter (bound read-only into the sandbox). */
-  command: string;
-  /** Arguments before the code file path. */
-  args: string[];
-  /** File extension for the code file. */
-  extension: string;
-}
-
 /** Options for creating one isolated sandbox. */
 export interface IsolatedSandboxOptions {
   /** Sandbox id, used for cgroup and directory names. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { FileDescriptorLimitError, fileDescriptorExhaustion } from '../errors.js';
+import { errorMessage, FileDescriptorLimitError, fileDescriptorExhaustion } from '../errors.js';
 import type { IsolatedSandbox, IsolationBackend, SandboxLimits } from '../isolation/types.js';
 import type { FileHelper } from './file-helper.js';
 import { HopxHttpError } from './http-utilities.js';
@@ -115,10 +115,7 @@ export class SandboxManager {
         pool.push(session);
       })()
         .catch((error: unknown) => {
-          this.#log(
-            `warm pool for ${template.name}: ${error instanceof Error ? error.message : String(error)}`,
-            'error',
-          );
+          this.#log(`warm pool for ${template.name}: ${errorMessage(error)}`, 'error');
         })
         .finally(() => {
           this.#refilling.set(template.name, (this.#refilling.get(template.name) ?? 1) - 1);
@@ -259,6 +256,6 @@ function createFailure(error: unknown): HopxHttpError {
   const exhausted = fileDescriptorExhaustion(error);
   const message = exhausted
     ? new FileDescriptorLimitError(exhausted).message
-    : `Could not create a sandbox: ${error instanceof Error ? error.message : String(error)}`;
+    : `Could not create a sandbox: ${errorMessage(error)}`;
   return new HopxHttpError(503, 'INTERNAL_ERROR', message);
 }

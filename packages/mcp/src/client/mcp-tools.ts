@@ -1,4 +1,5 @@
-import { assertValidToolName, normalizeToolName, TOOL_NAME_MAX_LENGTH, type Tool } from '@hopgen/agents';
+import type { Tool } from '@hopgen/agents';
+import { assertValidToolName, normalizeToolName, TOOL_NAME_MAX_LENGTH } from '@hopgen/agents/internal';
 import type { Tool as McpToolDescription } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { InvalidMcpOptionError } from '../errors.js';

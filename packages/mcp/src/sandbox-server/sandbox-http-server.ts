@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '@hopgen/agents/internal';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
@@ -79,8 +80,7 @@ export async function startSandboxHttpServer(options: SandboxHttpServerOptions):
 
   const http = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent)
-        sendError(response, 500, error instanceof Error ? error.message : String(error));
+      if (!response.headersSent) sendError(response, 500, errorMessage(error));
       else response.end();
     });
   });

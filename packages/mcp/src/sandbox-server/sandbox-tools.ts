@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { errorMessage } from '@hopgen/agents/internal';
 import type { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -132,6 +133,6 @@ async function answer(body: () => Promise<CallToolResult>): Promise<CallToolResu
   try {
     return await body();
   } catch (error) {
-    return text(error instanceof Error ? error.message : String(error), true);
+    return text(errorMessage(error), true);
   }
 }
