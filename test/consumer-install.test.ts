@@ -20,6 +20,9 @@ import { expectSuccess, runCommand } from './support/run-command.js';
 // would, and runs the README quick start there against a wire-level fake model and a real local sandbox.
 
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
+// One value in every package.json (and the root's); the owner changes it in all of them at once.
+const HOMEPAGE = 'https://github.com/hopgen/hopgen';
+const REPOSITORY_URL = `git+${HOMEPAGE}.git`;
 const primesProgram = [
   'primes = []',
   'n = 2',
@@ -103,6 +106,8 @@ describe('the packed packages in an empty npm project', () => {
       const manifest = JSON.parse(
         (await runCommand('tar', ['-xzOf', tarball, 'package/package.json'], { cwd: consumer })).stdout,
       );
+      expect(manifest.homepage, tarball).toMatch(new RegExp(`^${HOMEPAGE}/tree/main/packages/`));
+      expect(manifest.bugs, tarball).toEqual({ url: `${HOMEPAGE}/issues` });
       expect(manifest.exports['.'], tarball).toEqual({
         types: './dist/index.d.ts',
         import: './dist/index.js',
@@ -112,6 +117,7 @@ describe('the packed packages in an empty npm project', () => {
       expect(manifest.license, tarball).toBe('MIT');
       expect(manifest.repository, tarball).toMatchObject({
         type: 'git',
+        url: REPOSITORY_URL,
         // The hopgen command is the unscoped `hopgen` package, in packages/cli.
         directory:
           manifest.name === 'hopgen' ? 'packages/cli' : `packages/${manifest.name.slice('@hopgen/'.length)}`,

@@ -32,13 +32,17 @@ export const consumerTsconfig = JSON.stringify(
  * A consumer file that only type-checks if the packages' declarations reach the consumer: the
  * `@ts-expect-error` lines fail as "unused" when a type degrades to `any`.
  */
-export const consumerTypes = `import { AssistantAgent, type ChatResult, UserProxyAgent } from '@hopgen/agents';
+export const consumerTypes = `import { AssistantAgent, type ChatResult, type LlmConfig, UserProxyAgent } from '@hopgen/agents';
+import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { HopXCodeExecutor, type HopXCodeExecutorOptions } from '@hopgen/executors-hopx';
 import { type LocalSandboxServer, startLocalSandboxServer } from '@hopgen/local-sandbox';
 
 const options: HopXCodeExecutorOptions = { timeoutMs: 30_000 };
 // @ts-expect-error timeoutMs is a number of milliseconds
 const misspelt: HopXCodeExecutorOptions = { timeoutMs: 'thirty seconds' };
+const scripted: LlmConfig = { modelClient: new ScriptedModelClient({ replies: ['TERMINATE'] }) };
+// @ts-expect-error llmConfig is closed: request fields go in requestParameters
+const openConfig: LlmConfig = { configList: [{ model: 'gpt-4o-mini' }], top_p: 0.5 };
 
 export async function run(task: string): Promise<ChatResult> {
   const server: LocalSandboxServer = await startLocalSandboxServer();
@@ -55,6 +59,8 @@ export async function run(task: string): Promise<ChatResult> {
   }
 }
 void misspelt;
+void scripted;
+void openConfig;
 `;
 
 /** Runs one TypeScript block in a local sandbox and prints the output, or the error's name and message. */
