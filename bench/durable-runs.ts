@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssistantAgent, FileRunStore, readRunEvents, resumeRun, startChat, UserProxyAgent } from '@hopgen/agents';
+import {
+  AssistantAgent,
+  FileRunStore,
+  readRunEvents,
+  resumeRun,
+  startChat,
+  UserProxyAgent,
+} from '@hopgen/agents';
 import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import type { FigureSet } from './figures.js';

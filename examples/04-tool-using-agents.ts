@@ -6,7 +6,13 @@
  *   npx tsx examples/04-tool-using-agents.ts
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { AssistantAgent, contentToString, defineTool, registerFunction, UserProxyAgent } from '@hopgen/agents';
+import {
+  AssistantAgent,
+  contentToString,
+  defineTool,
+  registerFunction,
+  UserProxyAgent,
+} from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { z } from 'zod';

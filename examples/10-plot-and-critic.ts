@@ -8,7 +8,13 @@
  *   npx tsx examples/10-plot-and-critic.ts
  */
 import { resolve } from 'node:path';
-import { AssistantAgent, GroupChat, GroupChatManager, includesTerminate, UserProxyAgent } from '@hopgen/agents';
+import {
+  AssistantAgent,
+  GroupChat,
+  GroupChatManager,
+  includesTerminate,
+  UserProxyAgent,
+} from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import { coderScript, criticScript } from './scripted/10-plot-and-critic.js';

@@ -1,6 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ConsoleRenderer, type ConversableAgent, type Message, type TranscriptRenderer } from '@hopgen/agents';
+import {
+  ConsoleRenderer,
+  type ConversableAgent,
+  type Message,
+  type TranscriptRenderer,
+} from '@hopgen/agents';
 import { chooseRuntime, type Runtime, type ScriptedReplies } from './choose-runtime.js';
 import { createRunDirectory } from './paths.js';
 import { Progress } from './progress.js';
