@@ -10,6 +10,7 @@ export const SECTION_NAMES = [
   'memory',
   'durable',
   'workers',
+  'serve',
 ] as const;
 
 /** One section of the benchmark. */

@@ -22,6 +22,7 @@ const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
   memory: 'Memory',
   durable: 'Durable runs: checkpoints, resume and events replay (file store)',
   workers: 'Pipeline workers on one PostgreSQL: throughput, pick-up and take-over',
+  serve: 'hopgen serve: event latency to SSE clients, and many clients on one server',
 };
 
 /** A number with as many decimals as its size deserves. */

@@ -21,6 +21,7 @@ import { descendantsOf } from './proc-memory.js';
 import { publishDocs, writeResults } from './publish.js';
 import { markdownTables, type RunReport } from './report.js';
 import { measureSandboxStart } from './sandbox-start.js';
+import { measureServe } from './serve.js';
 import { type BenchSettings, FULL_SETTINGS, QUICK_SETTINGS } from './settings.js';
 import { measureTwoAgentChat } from './two-agent-chat.js';
 import { measureWorkers } from './workers.js';
@@ -45,6 +46,7 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
   memory: measureMemory,
   durable: measureDurableRuns,
   workers: measureWorkers,
+  serve: measureServe,
 };
 
 function parseArguments(argv: string[]): {

@@ -45,6 +45,11 @@ export interface BenchSettings {
     takeovers: number;
     takeoverMs: number;
   };
+  /**
+   * hopgen serve: answered turns for the one-client latency (about six events each), SSE client
+   * counts held on one run, and turns measured at each count.
+   */
+  serve: { latencyTurns: number; clientCounts: number[]; turnsPerCount: number };
 }
 
 /** The published run: at least 30 kept runs for every latency figure. */
@@ -73,6 +78,7 @@ export const FULL_SETTINGS: BenchSettings = {
     takeovers: 5,
     takeoverMs: 15_000,
   },
+  serve: { latencyTurns: 30, clientCounts: [10, 100, 500, 1000], turnsPerCount: 3 },
 };
 
 /** The smoke pass CI runs: every section, a few runs each, so the benchmarks cannot rot unnoticed. */
@@ -95,4 +101,5 @@ export const QUICK_SETTINGS: BenchSettings = {
     takeovers: 1,
     takeoverMs: 2_000,
   },
+  serve: { latencyTurns: 3, clientCounts: [10, 50], turnsPerCount: 1 },
 };
