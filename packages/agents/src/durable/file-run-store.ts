@@ -78,28 +78,16 @@ export class FileRunStore implements RunStore {
   /** Reads the log; a last line without its newline (a write cut short) is left out. */
   #read(runId: string): { header: RunHeader; entries: RunEntry[]; validLength: number } {
     const path = join(this.#existing(runId), 'log.jsonl');
-    const bytes = readFileSync(path);
-    const validLength = bytes.lastIndexOf(0x0a) + 1;
-    const text = bytes.toString('utf8', 0, validLength);
-    const headerEnd = text.indexOf('\n');
-    let lines: unknown[];
-    try {
-      // One parse of the whole log as a JSON array (every line is one value) is much faster than a
-      // parse per line; only a broken log is read again line by line, to name the line.
-      const body = text.slice(headerEnd + 1, -1).replaceAll('\n', ',');
-      lines = JSON.parse(
-        `[${text.slice(0, Math.max(0, headerEnd))}${body === '' ? '' : `,${body}`}]`,
-      ) as unknown[];
-    } catch {
-      lines = parseLineByLine(text, path);
-    }
+    const text = readFileSync(path, 'utf8');
+    const end = text.lastIndexOf('\n') + 1;
+    const lines = parseLineByLine(text.slice(0, end), path);
     const entries: RunEntry[] = [];
     for (let index = 1; index < lines.length; index++) {
       const appended = lines[index];
       if (!Array.isArray(appended)) throw notEntries(path, index);
       for (const entry of appended) entries.push(entry as RunEntry);
     }
-    return { header: lines[0] as RunHeader, entries, validLength };
+    return { header: lines[0] as RunHeader, entries, validLength: Buffer.byteLength(text.slice(0, end)) };
   }
 
   #open(runId: string): OpenLog {
