@@ -88,3 +88,50 @@ describe('HopXCodeExecutor in a durable run', () => {
     expect(output).toContain('NameError');
   });
 });
+
+describe('code output of a HopX block in a durable run', () => {
+  it('is stored as code-output events while the block runs, before its end', async () => {
+    const store = new InMemoryRunStore();
+    const executor = pool.create({ stateful: true });
+    const coder = new AssistantAgent({
+      name: 'coder',
+      llmConfig: {
+        modelClient: new ScriptedModelClient({
+          replies: (request) =>
+            String(request.messages.at(-1)?.content).startsWith('exitcode')
+              ? 'TERMINATE'
+              : // Waits until the test has seen its first line: it cannot end before.
+                "```python\nimport os, time\nprint('first')\nwhile not os.path.exists('seen'):\n    time.sleep(0.05)\nprint('second')\n```",
+        }),
+      },
+      ...quiet,
+    });
+    const runner = new UserProxyAgent({
+      name: 'runner',
+      humanInputMode: 'NEVER',
+      codeExecutionConfig: { executor },
+      isTerminationMsg: (message) => String(message.content ?? '').includes('TERMINATE'),
+      ...quiet,
+    });
+    const run = await startChat(runner, coder, { message: 'go', store, runId: 'streams' });
+    const seen: string[] = [];
+    for await (const event of run.events()) {
+      seen.push(event.type);
+      if (event.type !== 'code-output') continue;
+      expect(event.data['chunks']).toEqual([{ stream: 'stdout', text: 'first\n' }]);
+      const stepId = String(event.data['stepId']);
+      const keys = (await store.loadRun('streams'))?.entries.map((entry) => entry.key);
+      expect(keys).toContain(stepId);
+      expect(keys).not.toContain(`${stepId}.end`);
+      const server = pool.defaults();
+      const sandbox = await Sandbox.connect(executor.sandboxId!, server.apiKey, server.baseURL);
+      await sandbox.files.write('/workspace/seen', 'yes');
+      break;
+    }
+    expect(seen.at(-1)).toBe('code-output');
+    const [result] = await run.result;
+    expect(result?.chatHistory[2]?.content).toBe(
+      'exitcode: 0 (execution succeeded)\nCode output: first\nsecond\n',
+    );
+  });
+});
