@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rmdir } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { delegatedCgroupLayout, delegationCommand } from '../src/isolation/cgroup-delegation.js';
-import { detectCgroupLayout, missingCgroupFeatures } from '../src/isolation/cgroups.js';
+import { type CgroupLayout, detectCgroupLayout, missingCgroupFeatures } from '../src/isolation/cgroups.js';
 
 /**
  * Finding the cgroups delegated to a user, and the command printed when there are none, on this
@@ -15,8 +17,11 @@ const run = promisify(execFile);
 const UID = 1_899_999_123;
 const made: string[] = [];
 
+const fakeRoots: string[] = [];
+
 afterAll(async () => {
   for (const directory of made.reverse()) await rmdir(directory).catch(() => undefined);
+  for (const directory of fakeRoots) await rm(directory, { recursive: true, force: true });
 });
 
 describe('cgroup delegation for a server without root', () => {
@@ -49,5 +54,167 @@ describe('cgroup delegation for a server without root', () => {
       expect(after.cpu?.ownDirectory).toBe(`${layout.cpu!.mountPoint}/hopgen-delegate-${UID}`);
       expect(missingCgroupFeatures(after)).toEqual([]);
     }
+  });
+});
+
+/**
+ * A fake host for the decisions alone: a mount table and a /proc/self/cgroup as text, and cgroup
+ * directories made of plain folders (each with a `cgroup.procs` file) owned as systemd or the set-up
+ * script would own them. Needed because this host is cgroup v1/hybrid: its memory, pids and cpu
+ * controllers are bound to v1 hierarchies, so no cgroup v2 hierarchy here can ever offer them.
+ */
+interface FakeHost {
+  mountPoint: string;
+  sources: (membership: string) => Parameters<typeof detectCgroupLayout>[0];
+}
+
+const V2_LINE = (mountPoint: string) =>
+  `30 24 0:26 / ${mountPoint} rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate`;
+const V1_LINE = (mountPoint: string, controller: string) =>
+  `31 24 0:27 / ${mountPoint}/${controller} rw,relatime shared:5 - cgroup cgroup rw,${controller}`;
+
+/** Makes the fake cgroup folders: each `[relative path, owner uid]`, parents first. */
+async function fakeHost(
+  mode: 'v2' | 'hybrid',
+  folders: [string, number][],
+  v2Controllers = 'cpuset cpu io memory pids',
+): Promise<FakeHost> {
+  const root = await mkdtemp(path.join(tmpdir(), 'hopgen-fake-cgroup-'));
+  fakeRoots.push(root);
+  const mountPoint = path.join(root, 'cgroup');
+  for (const [relative, owner] of folders) {
+    const directory = path.join(mountPoint, relative);
+    await mkdir(directory, { recursive: true });
+    await writeFile(path.join(directory, 'cgroup.procs'), '');
+    await chown(directory, owner, owner);
+    await chown(path.join(directory, 'cgroup.procs'), owner, owner);
+  }
+  const mountInfo =
+    mode === 'v2'
+      ? V2_LINE(mountPoint)
+      : [
+          ...['memory', 'pids', 'cpu', 'freezer'].map((controller) => V1_LINE(mountPoint, controller)),
+          V2_LINE(`${mountPoint}/unified`),
+        ].join('\n');
+  return {
+    mountPoint,
+    sources: (membership) => ({
+      mountInfo,
+      membership,
+      v2Controllers: async () => (mode === 'v2' ? v2Controllers : ''),
+    }),
+  };
+}
+
+const USER_SERVICE = `user.slice/user-${UID}.slice/user@${UID}.service`;
+/** A pure v2 host as systemd sets it up: root owns the slices, the user owns `user@UID.service` and below. */
+const SYSTEMD_FOLDERS: [string, number][] = [
+  ['', 0],
+  ['user.slice', 0],
+  [`user.slice/user-${UID}.slice`, 0],
+  [USER_SERVICE, UID],
+  [`${USER_SERVICE}/app.slice`, UID],
+  [`${USER_SERVICE}/app.slice/hopgen.scope`, UID],
+  ['system.slice', 0],
+  ['system.slice/hopgen.service', 0],
+];
+
+async function layoutOn(host: FakeHost, membership: string): Promise<CgroupLayout> {
+  const layout = await detectCgroupLayout(host.sources(membership));
+  if (!layout) throw new Error('the fake host mounts no cgroup hierarchy');
+  return layout;
+}
+
+describe('cgroup v2 delegation decisions, on a fake systemd host', () => {
+  it("picks the user's delegated user@UID.service, the highest cgroup above the server that the user owns", async () => {
+    const host = await fakeHost('v2', SYSTEMD_FOLDERS);
+    const layout = await layoutOn(host, `0::/${USER_SERVICE}/app.slice/hopgen.scope\n`);
+    expect(layout.mode).toBe('v2');
+    // As root the server would use the top of the hierarchy (the root is exempt from v2's
+    // no-processes-in-inner-cgroups rule).
+    expect(layout.unified?.ownDirectory).toBe(host.mountPoint);
+    expect(layout.unified?.processDirectory).toBe(
+      `${host.mountPoint}/${USER_SERVICE}/app.slice/hopgen.scope`,
+    );
+
+    const delegated = await delegatedCgroupLayout(layout, UID);
+    const expected = `${host.mountPoint}/${USER_SERVICE}`;
+    for (const hierarchy of [delegated.memory, delegated.pids, delegated.cpu, delegated.unified])
+      expect(hierarchy?.ownDirectory).toBe(expected);
+    expect(delegated.freezer).toBeNull();
+    expect(missingCgroupFeatures(delegated)).toEqual([]);
+  });
+
+  it('stops at the first cgroup on the way up that the user does not own', async () => {
+    const folders = SYSTEMD_FOLDERS.map(([relative, owner]): [string, number] => [
+      relative,
+      relative === `${USER_SERVICE}/app.slice` ? 0 : owner,
+    ]);
+    const host = await fakeHost('v2', folders);
+    const delegated = await delegatedCgroupLayout(
+      await layoutOn(host, `0::/${USER_SERVICE}/app.slice/hopgen.scope\n`),
+      UID,
+    );
+    expect(delegated.unified?.ownDirectory).toBe(`${host.mountPoint}/${USER_SERVICE}/app.slice/hopgen.scope`);
+  });
+
+  it('finds nothing for a server outside its delegated subtree, and names the systemd-run command', async () => {
+    const host = await fakeHost('v2', SYSTEMD_FOLDERS);
+    const layout = await layoutOn(host, '0::/system.slice/hopgen.service\n');
+    const delegated = await delegatedCgroupLayout(layout, UID);
+    expect(delegated.unified).toBeNull();
+    expect(missingCgroupFeatures(delegated)).toEqual([
+      'no memory controller',
+      'no pids controller',
+      'no cpu controller',
+      'neither a cgroup v2 hierarchy nor the v1 freezer',
+    ]);
+    const command = delegationCommand(layout, { uid: UID, name: 'alice' });
+    expect(command).toContain('`systemd-run --user --scope -p Delegate=yes <your command>`');
+    expect(command).toContain('`Delegate=cpu cpuset io memory pids`');
+    expect(command).toContain('/etc/systemd/system/user@.service.d/delegate.conf');
+  });
+
+  it('reports each controller the v2 hierarchy does not offer, even inside the delegated subtree', async () => {
+    const host = await fakeHost('v2', SYSTEMD_FOLDERS, 'cpu io');
+    const delegated = await delegatedCgroupLayout(
+      await layoutOn(host, `0::/${USER_SERVICE}/app.slice/hopgen.scope\n`),
+      UID,
+    );
+    expect(delegated.cpu?.ownDirectory).toBe(`${host.mountPoint}/${USER_SERVICE}`);
+    expect(missingCgroupFeatures(delegated)).toEqual(['no memory controller', 'no pids controller']);
+  });
+
+  it('on a hybrid host finds the v1 cgroups the set-up script delegated, wherever the server sits', async () => {
+    const name = `hopgen-delegate-${UID}`;
+    const folders: [string, number][] = ['memory', 'pids', 'cpu', 'freezer', 'unified'].flatMap(
+      (controller): [string, number][] => [
+        [controller, 0],
+        [`${controller}/system.slice`, 0],
+        [`${controller}/system.slice/hopgen.service`, 0],
+        [`${controller}/${name}`, controller === 'cpu' ? 0 : UID],
+      ],
+    );
+    const host = await fakeHost('hybrid', folders);
+    const membership = [
+      '8:pids:/system.slice/hopgen.service',
+      '6:freezer:/system.slice/hopgen.service',
+      '4:memory:/system.slice/hopgen.service',
+      '1:cpu:/system.slice/hopgen.service',
+      '0::/system.slice/hopgen.service',
+    ].join('\n');
+    const layout = await layoutOn(host, membership);
+    expect(layout.mode).toBe('hybrid');
+    const delegated = await delegatedCgroupLayout(layout, UID);
+    expect(delegated.memory?.ownDirectory).toBe(`${host.mountPoint}/memory/${name}`);
+    expect(delegated.pids?.ownDirectory).toBe(`${host.mountPoint}/pids/${name}`);
+    expect(delegated.freezer?.ownDirectory).toBe(`${host.mountPoint}/freezer/${name}`);
+    // The v2 cgroup counts only for a server inside it; cpu's was left to root here.
+    expect(delegated.unified).toBeNull();
+    expect(missingCgroupFeatures(delegated)).toEqual(['no cpu controller']);
+    const command = delegationCommand(layout, { uid: UID, name: 'alice' });
+    expect(command).toContain('`sudo bash scripts/delegate-cgroups.sh alice`');
+    for (const controller of ['memory', 'pids', 'cpu', 'freezer', 'unified'])
+      expect(command).toContain(`${host.mountPoint}/${controller}`);
   });
 });

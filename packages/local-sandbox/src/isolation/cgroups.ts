@@ -51,12 +51,36 @@ interface MountedHierarchy {
   controllers: string[];
 }
 
-/** Reads the cgroup hierarchies of this process. Returns null when cgroups are not mounted at all. */
-export async function detectCgroupLayout(): Promise<CgroupLayout | null> {
+/** What the cgroup layout is read from: this process's files, or a test's fakes. */
+export interface CgroupLayoutSources {
+  /** The text of `/proc/self/mountinfo`. */
+  mountInfo: string;
+  /** The text of `/proc/self/cgroup`. */
+  membership: string;
+  /** The text of `cgroup.controllers` at the top of the v2 hierarchy mounted at `mountPoint`. */
+  v2Controllers(mountPoint: string): Promise<string>;
+}
+
+/** This process's own mount table and cgroups. */
+async function ownCgroupSources(): Promise<CgroupLayoutSources> {
   const [mountInfo, membership] = await Promise.all([
     readFile('/proc/self/mountinfo', 'utf8'),
     readFile('/proc/self/cgroup', 'utf8'),
   ]);
+  return {
+    mountInfo,
+    membership,
+    v2Controllers: (mountPoint) =>
+      readFile(path.join(mountPoint, 'cgroup.controllers'), 'utf8').catch(() => ''),
+  };
+}
+
+/**
+ * Reads the cgroup hierarchies of this process (or of the given sources). Returns null when cgroups
+ * are not mounted at all.
+ */
+export async function detectCgroupLayout(sources?: CgroupLayoutSources): Promise<CgroupLayout | null> {
+  const { mountInfo, membership, v2Controllers: readV2Controllers } = sources ?? (await ownCgroupSources());
   const mounts: MountedHierarchy[] = [];
   for (const line of mountInfo.split('\n')) {
     const [before, after] = line.split(' - ');
@@ -111,9 +135,7 @@ export async function detectCgroupLayout(): Promise<CgroupLayout | null> {
         }
       : null;
   const v2Controllers = unified
-    ? (await readFile(path.join(unifiedMount!.mountPoint, 'cgroup.controllers'), 'utf8').catch(() => ''))
-        .trim()
-        .split(/\s+/)
+    ? (await readV2Controllers(unifiedMount!.mountPoint)).trim().split(/\s+/)
     : [];
   const pick = (controller: string): Hierarchy | null =>
     v1(controller) ?? (unified && v2Controllers.includes(controller) ? unified : null);
