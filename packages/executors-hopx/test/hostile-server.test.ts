@@ -176,11 +176,25 @@ async function startServerProcess(apiKey: string): Promise<{ child: ChildProcess
   return { child, baseURL };
 }
 
+/** Runs `body` against a `hopgen-sandbox` child process it may stop with SIGSTOP; the process is resumed and ended however `body` ends. */
+async function withServerProcess(
+  apiKey: string,
+  body: (server: { child: ChildProcess; baseURL: string }) => Promise<void>,
+): Promise<void> {
+  const server = await startServerProcess(apiKey);
+  try {
+    await body(server);
+  } finally {
+    server.child.kill('SIGCONT');
+    server.child.kill('SIGTERM');
+    if (server.child.exitCode === null) await once(server.child, 'exit');
+  }
+}
+
 describe('a stopped server', () => {
   it('ends a call within the bound its options give, after the server was stopped mid-block', async () => {
     const apiKey = 'stopped-server-test-key';
-    const { child, baseURL } = await startServerProcess(apiKey);
-    try {
+    await withServerProcess(apiKey, async ({ child, baseURL }) => {
       const timeoutMs = 3000;
       const requestTimeoutMs = 2000;
       const maxRetries = 1;
@@ -217,11 +231,7 @@ describe('a stopped server', () => {
       expect(elapsedMs).toBeLessThan(boundMs);
       // close() is bounded the same way, with the server still stopped.
       await executor.close();
-    } finally {
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
-    }
+    });
   }, 120_000);
 });
 
@@ -249,10 +259,9 @@ function fileCalls(executor: HopXCodeExecutor, localFile: string): [string, () =
 describe('file calls against a server that does not answer', () => {
   it('end within 4 × requestTimeoutMs each, and check() within requestTimeoutMs, after the server was stopped', async () => {
     const apiKey = 'stopped-server-files-key';
-    const { child, baseURL } = await startServerProcess(apiKey);
     const localFile = join(workDirectory, 'upload.txt');
     await writeFile(localFile, 'uploaded');
-    try {
+    await withServerProcess(apiKey, async ({ child, baseURL }) => {
       const requestTimeoutMs = 1000;
       const executor = pool.create({ apiKey, baseURL, requestTimeoutMs, stateful: false });
       await executor.writeFile('/workspace/kept.txt', 'kept');
@@ -274,11 +283,7 @@ describe('file calls against a server that does not answer', () => {
         expect(milliseconds, name).toBeLessThan(boundMs + TIMER_SLACK_MS);
       }
       await executor.close();
-    } finally {
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
-    }
+    });
   }, 120_000);
 
   it('end within their bounds against a server that accepts connections and never answers', async () => {
