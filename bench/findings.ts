@@ -28,6 +28,8 @@ export function markdownFindings(report: RunReport): string {
       : long <= short * 1.2
         ? 'the per-round cost does not grow with the transcript'
         : `the per-round cost grows ${formatNumber(long / short)}× with the transcript`;
+  const ratioText = (late: number | undefined, early: number | undefined) =>
+    late === undefined || early === undefined ? undefined : `${formatNumber(late / early)}× at p50`;
   const sentences: (string | undefined)[][] = [
     [
       'A sandbox without a pool answers its first `print(1)` through the SDK in ',
@@ -119,9 +121,13 @@ export function markdownFindings(report: RunReport): string {
       value('orchestration.group-chat.1000'),
       '; the slow rounds are garbage collections and the JIT). A two-agent turn on `ScriptedModelClient` costs ',
       value('orchestration.two-agent.turn'),
-      ' in 50-turn chats but ',
+      ' in 50-turn chats; in 5000-turn chats (10,000 messages) the last turns cost ',
       value('orchestration.two-agent.turn.long'),
-      ' late in 2000-turn chats, because every turn rebuilds the prompt from the whole history.',
+      ' against ',
+      value('orchestration.two-agent.turn.first'),
+      ' for the first (',
+      ratioText(p50('orchestration.two-agent.turn.long'), p50('orchestration.two-agent.turn.first')),
+      '): each turn extends the prompt kept from the previous one.',
     ],
     [
       'An idle sandbox adds ',

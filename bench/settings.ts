@@ -13,7 +13,7 @@ export interface BenchSettings {
   concurrency: { levels: number[]; burstRounds: number; steadyRounds: number; blocksPerSandbox: number };
   /**
    * Group-chat round counts; two-agent chats × turns per chat; and long two-agent chats × their
-   * turns, whose last tenth of turns shows how the turn cost grows with the history.
+   * turns, whose first and last turns (up to 500 each) show whether the turn cost grows with the history.
    */
   orchestration: {
     groupChatRounds: number[];
@@ -64,7 +64,7 @@ export const FULL_SETTINGS: BenchSettings = {
     chats: 20,
     turnsPerChat: 50,
     longChats: 3,
-    longChatTurns: 2000,
+    longChatTurns: 5000,
   },
   noisyNeighbour: { samples: 100, floodSeconds: 8 },
   tools: { warmup: 50, iterations: 1000 },

@@ -100,10 +100,14 @@ export async function measureTwoAgentChat(settings: BenchSettings, figures: Figu
     if (chat >= warmupChats) turnSamples.push(...durations);
   }
   const { longChats, longChatTurns } = settings.orchestration;
+  // The first and the last turns of the same long chats: a flat per-turn cost keeps them equal.
+  const edge = Math.min(500, Math.floor(longChatTurns / 4));
+  const earlyTurns: number[] = [];
   const lateTurns: number[] = [];
   for (let chat = 0; chat < longChats; chat++) {
     const durations = await timeTurns(createScriptedPair({ maxRecordedRequests: 0 }), longChatTurns);
-    lateTurns.push(...durations.slice(-Math.ceil(longChatTurns / 10)));
+    earlyTurns.push(...durations.slice(0, edge));
+    lateTurns.push(...durations.slice(-edge));
   }
   const toMicroseconds = (values: number[]) => values.map((value) => value * 1000);
   figures.add(
@@ -120,13 +124,19 @@ export async function measureTwoAgentChat(settings: BenchSettings, figures: Figu
     { baselineId: 'orchestration.model-call' },
   );
   figures.add(
+    'orchestration.two-agent.turn.first',
+    `two-agent chat turn, first ${edge} turns of ${longChatTurns}-turn chats`,
+    'µs',
+    toMicroseconds(earlyTurns),
+  );
+  figures.add(
     'orchestration.two-agent.turn.long',
-    `two-agent chat turn, last tenth of ${longChatTurns}-turn chats (history up to ${longChatTurns * 2} messages)`,
+    `two-agent chat turn, last ${edge} turns of ${longChatTurns}-turn chats (history up to ${longChatTurns * 2} messages)`,
     'µs',
     toMicroseconds(lateTurns),
     {
-      baselineId: 'orchestration.two-agent.turn',
-      note: 'each turn rebuilds the prompt from the whole history (toModelMessages), so its cost grows with the chat',
+      baselineId: 'orchestration.two-agent.turn.first',
+      note: 'each turn extends the prompt kept from the last one instead of rebuilding it from the whole history (goal: ratio at most 1.5 at p50)',
     },
   );
 }

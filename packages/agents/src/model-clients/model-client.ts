@@ -4,8 +4,11 @@ import type { ModelUsage, UsageReport } from './usage.js';
 
 /** One request to a chat model. */
 export interface ModelRequest {
-  /** The full prompt, system message first, already in OpenAI wire form. */
-  messages: Message[];
+  /**
+   * The full prompt, system message first, already in OpenAI wire form. Read it during the call only:
+   * an agent extends the same array on its next turn, so a client that keeps a request copies it.
+   */
+  readonly messages: readonly Message[];
   /** Tools the model may call. */
   tools?: ToolDefinition[];
   /** Cancels the call. */

@@ -1,11 +1,19 @@
 import { InvalidOptionError, ModelClientError } from '../errors.js';
-import { contentToString, type ToolCall } from '../message.js';
+import { contentToString, type Message, type ToolCall } from '../message.js';
 import type { ModelClient, ModelRequest, ModelResponse } from './model-client.js';
 import { type UsageReport, UsageTracker } from './usage.js';
 
 // Enough for any test to inspect a chat's requests, small enough that a 10,000-message offline run
 // keeps a few MB of prompts instead of hundreds.
 const DEFAULT_MAX_RECORDED_REQUESTS = 100;
+
+/** How much of one prompt array was counted, and the messages that tell whether it is still the same prompt. */
+interface CountedPrompt {
+  length: number;
+  characters: number;
+  first: Message | undefined;
+  last: Message | undefined;
+}
 
 /** One scripted answer: text, or an assistant message with tool calls. */
 export type ScriptedReply = string | { content?: string | null; tool_calls?: ToolCall[] };
@@ -37,6 +45,8 @@ export class ScriptedModelClient implements ModelClient {
   readonly #options: ScriptedModelClientOptions;
   readonly #maxRecordedRequests: number;
   readonly #usage = new UsageTracker();
+  /** Characters counted so far per prompt array: an agent extends one array turn after turn. */
+  readonly #counted = new WeakMap<readonly Message[], CountedPrompt>();
 
   constructor(options: ScriptedModelClientOptions) {
     const max = options.maxRecordedRequests ?? DEFAULT_MAX_RECORDED_REQUESTS;
@@ -57,7 +67,8 @@ export class ScriptedModelClient implements ModelClient {
   async create(request: ModelRequest): Promise<ModelResponse> {
     const index = this.#requestCount++;
     if (this.#maxRecordedRequests > 0) {
-      this.requests.push(request);
+      // A copy: the agent's prompt array grows on later turns.
+      this.requests.push({ ...request, messages: [...request.messages] });
       if (this.requests.length > this.#maxRecordedRequests) this.requests.shift();
     }
     const { replies } = this.#options;
@@ -81,10 +92,7 @@ export class ScriptedModelClient implements ModelClient {
             ...(reply.tool_calls ? { tool_calls: reply.tool_calls } : {}),
           };
     if (request.onTextDelta && message.content) request.onTextDelta(message.content);
-    const promptCharacters = request.messages.reduce(
-      (sum, item) => sum + contentToString(item.content).length,
-      0,
-    );
+    const promptCharacters = this.#promptCharacters(request.messages);
     const completionCharacters =
       (message.content?.length ?? 0) +
       (message.tool_calls ?? []).reduce((sum, call) => sum + call.function.arguments.length, 0);
@@ -94,6 +102,26 @@ export class ScriptedModelClient implements ModelClient {
     const model = this.#options.model ?? 'scripted';
     this.#usage.record(model, usage, false);
     return { message, model, usage, cached: false, finishReason: message.tool_calls ? 'tool_calls' : 'stop' };
+  }
+
+  #promptCharacters(messages: readonly Message[]): number {
+    let counted = this.#counted.get(messages);
+    if (
+      counted === undefined ||
+      counted.length > messages.length ||
+      counted.first !== messages[0] ||
+      counted.last !== messages[counted.length - 1]
+    ) {
+      counted = { length: 0, characters: 0, first: undefined, last: undefined };
+      this.#counted.set(messages, counted);
+    }
+    for (let index = counted.length; index < messages.length; index++) {
+      counted.characters += contentToString(messages[index]!.content).length;
+    }
+    counted.length = messages.length;
+    counted.first = messages[0];
+    counted.last = messages[messages.length - 1];
+    return counted.characters;
   }
 
   usage(): UsageReport {

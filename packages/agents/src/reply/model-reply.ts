@@ -1,9 +1,9 @@
 import { budgetedClient } from '../chats/run-budget.js';
 import type { JsonValue } from '../durable/run-store.js';
-import { type Message, type MessageInput, toModelMessages } from '../message.js';
+import type { Message, MessageInput } from '../message.js';
 import type { ModelRequest, ModelResponse } from '../model-clients/model-client.js';
-import { limitPromptImages } from '../model-clients/prompt-images.js';
 import { requestedModel, tracedModelClient } from '../telemetry/spans.js';
+import { promptFor } from './prompt-cache.js';
 import type { ReplyContext, ReplyResult } from './reply-types.js';
 import { createStructured } from './structured-output.js';
 
@@ -31,11 +31,7 @@ export async function generateModelReply({
   // Built only when the call is made: a resumed run that replays a stored answer skips the work.
   const buildPrompt = (): Message[] => {
     const maxImages = agent.llmConfig === false ? undefined : agent.llmConfig.maxImagesInPrompt;
-    const conversation = limitPromptImages(
-      toModelMessages(messages),
-      maxImages ?? DEFAULT_MAX_IMAGES_IN_PROMPT,
-    );
-    return [{ role: 'system', content: agent.systemMessage }, ...conversation];
+    return promptFor(agent, messages, maxImages ?? DEFAULT_MAX_IMAGES_IN_PROMPT);
   };
   const tools = agent.llmTools;
   const stream = agent.llmConfig !== false && agent.llmConfig.stream === true;

@@ -83,7 +83,7 @@ export async function createStructured(
   format: StructuredOutput,
   who: string,
 ): Promise<StructuredAnswer> {
-  let messages: Message[] = request.messages;
+  let messages: readonly Message[] = request.messages;
   let problems = '';
   for (let attempt = 0; attempt <= format.maxRetries; attempt += 1) {
     const response = await client.create({ ...request, messages, responseFormat: format.responseFormat });
