@@ -111,7 +111,7 @@ async function assertNothingLeftRunning(before: readonly number[]): Promise<void
 }
 
 /** A run that takes this long has hung (a sandbox that never answers): fail rather than block CI. */
-const WATCHDOG_MS = { full: 10 * 60_000, quick: 3 * 60_000 };
+const WATCHDOG_MS = { full: 10 * 60_000, quick: 5 * 60_000 };
 
 async function main(): Promise<number> {
   const { settings, sections, partial } = parseArguments(process.argv.slice(2));
