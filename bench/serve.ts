@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssistantAgent, definePipeline, FileRunStore, readRunEvents, UserProxyAgent } from '@hopgen/agents';
+import { FileRunStore, readRunEvents } from '@hopgen/agents';
 import { serve } from '@hopgen/server';
+import { askingTeam } from '../packages/server/test/support/test-pipelines.js';
 import type { FigureSet } from './figures.js';
 import { startBenchModelServer } from './model-server.js';
 import type { BenchSettings } from './settings.js';
@@ -73,26 +74,8 @@ export async function measureServe(settings: BenchSettings, figures: FigureSet):
   const { latencyTurns, clientCounts, turnsPerCount } = settings.serve;
   const model = await startBenchModelServer(() => ({ content: 'Noted.' }));
   const directory = await mkdtemp(join(tmpdir(), 'hopgen-bench-serve-'));
-  const pipeline = definePipeline({
-    name: 'bench-turns',
-    build: () => {
-      const assistant = new AssistantAgent({
-        name: 'assistant',
-        llmConfig: {
-          configList: [{ model: 'gpt-4o-mini', baseURL: model.baseURL, apiKey: 'sk-bench' }],
-          cacheSeed: null,
-        },
-        silent: true,
-      });
-      const user = new UserProxyAgent({
-        name: 'user',
-        humanInputMode: 'ALWAYS',
-        codeExecutionConfig: false,
-        silent: true,
-      });
-      return { agents: [user, assistant], chat: { sender: user, recipient: assistant, message: 'bench' } };
-    },
-  });
+  // The tests' asking team, without streaming: each answer makes a handful of events.
+  const pipeline = askingTeam(model.baseURL, { name: 'bench-turns', stream: false });
   const store = new FileRunStore({ directory });
   const server = await serve({ pipelines: [pipeline], store });
   const post = (path: string, body: object) =>
@@ -108,7 +91,7 @@ export async function measureServe(settings: BenchSettings, figures: FigureSet):
   const runId = 'bench-serve';
   const controller = new AbortController();
   try {
-    await post('/api/runs', { pipeline: 'bench-turns', runId });
+    await post('/api/runs', { pipeline: 'bench-turns', input: { task: 'bench' }, runId });
     const watcher = openClient(server.url, server.token, runId, 0);
     await watcher.connected;
     const questions = () =>

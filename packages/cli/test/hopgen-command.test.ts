@@ -72,7 +72,7 @@ describe('the hopgen command', () => {
       const started = await fetch(`${url}/api/runs`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ pipeline: 'greeter', input: 'Hi.', runId: 'from-cli' }),
+        body: JSON.stringify({ pipeline: 'greeter', input: { task: 'Hi.' }, runId: 'from-cli' }),
       });
       expect(started.status).toBe(201);
       served.child.kill('SIGTERM');

@@ -22,6 +22,16 @@ export function resumePoint(request: IncomingMessage, url: URL): number {
   return after;
 }
 
+/** Sends the headers of a Server-Sent Events answer that no proxy may buffer or cache. */
+export function startEventStream(response: ServerResponse, headers: Record<string, string>): void {
+  response.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
+}
+
 /**
  * Writes run events as Server-Sent Events: `id` is the event's sequence number, so a client that
  * reconnects with `Last-Event-ID` gets every later event once. Ends with an `end` event when the
@@ -33,12 +43,7 @@ export async function writeEventStream(
   signal: AbortSignal,
   headers: Record<string, string>,
 ): Promise<void> {
-  response.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-accel-buffering': 'no',
-  });
+  startEventStream(response, headers);
   // Tells EventSource how long to wait before reconnecting, in milliseconds.
   response.write('retry: 1000\n\n');
   const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);

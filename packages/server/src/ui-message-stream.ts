@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RunEvent } from '@hopgen/agents';
 import { INTERNAL_AGENTS, isConversationMessage } from '../page/run-state.js';
+import { startEventStream } from './event-stream.js';
 
 /**
  * Writes a run as the Vercel AI SDK's UI message stream (protocol v1: SSE of JSON chunks, then
@@ -16,13 +17,7 @@ export async function writeUiMessageStream(
   signal: AbortSignal,
   headers: Record<string, string>,
 ): Promise<void> {
-  response.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-vercel-ai-ui-message-stream': 'v1',
-    'x-accel-buffering': 'no',
-  });
+  startEventStream(response, { ...headers, 'x-vercel-ai-ui-message-stream': 'v1' });
   const write = (chunk: Record<string, unknown>) => response.write(`data: ${JSON.stringify(chunk)}\n\n`);
   const open = new Set<string>();
   const code = new Map<string, { agent: unknown; codeBlocks: unknown; output: string }>();

@@ -6,10 +6,13 @@ export const toolCallsRun: Array<{ a: number; b: number }> = [];
 
 /**
  * A user that asks a person after every reply, and an assistant whose model is the scripted
- * OpenAI-compatible server at `modelBaseUrl` (streaming, so the run has text deltas). With
+ * OpenAI-compatible server at `modelBaseUrl` (streaming unless `stream: false`, so the run has text deltas). With
  * `withTool`, the assistant may call `add`, which the user executes.
  */
-export function askingTeam(modelBaseUrl: string, options: { name: string; withTool?: boolean }) {
+export function askingTeam(
+  modelBaseUrl: string,
+  options: { name: string; withTool?: boolean; stream?: boolean },
+) {
   return definePipeline({
     name: options.name,
     input: z.object({ task: z.string().min(1) }),
@@ -18,7 +21,7 @@ export function askingTeam(modelBaseUrl: string, options: { name: string; withTo
         name: 'assistant',
         llmConfig: {
           configList: [{ model: 'gpt-4o-mini', baseURL: modelBaseUrl, apiKey: 'sk-test' }],
-          stream: true,
+          stream: options.stream ?? true,
           cacheSeed: null,
         },
         silent: true,
