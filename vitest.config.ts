@@ -20,6 +20,7 @@ export default defineConfig({
       { find: /^@hopgen\/worker$/, replacement: source('./packages/worker/src/index.ts') },
       { find: /^@hopgen\/server\/cli$/, replacement: source('./packages/server/src/cli.ts') },
       { find: /^@hopgen\/server\/run-view$/, replacement: source('./packages/server/page/run-view.js') },
+      { find: /^@hopgen\/server\/run-state$/, replacement: source('./packages/server/page/run-state.js') },
       { find: /^@hopgen\/server$/, replacement: source('./packages/server/src/index.ts') },
     ],
   },
