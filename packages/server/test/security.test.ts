@@ -136,6 +136,27 @@ describe('refused requests change no run', () => {
     });
   }
 
+  it("serves no file but the PNGs a run's own log lists, and no page file outside page/", async () => {
+    for (const path of [
+      '/api/runs/waiting/files/..%2F..%2F..%2Fetc%2Fpasswd',
+      '/api/runs/waiting/files/passwd',
+      '/api/runs/waiting/files/log.jsonl',
+    ]) {
+      const answer = await callApi(server.url, 'GET', path, { token: server.token });
+      expect(answer.status, path).toBe(404);
+      expect(answer.body.error.code, path).toBe('file-not-found');
+    }
+    expect((await callApi(server.url, 'GET', '/api/runs/waiting/files/passwd')).status).toBe(401);
+    for (const path of ['/assets/../src/cli.ts', '/assets/%2e%2e%2fpackage.json', '/assets/run-view.d.ts']) {
+      const answer = await callApi(server.url, 'GET', path);
+      expect(answer.status, path).toBe(404);
+      expect(JSON.stringify(answer.body), path).not.toContain('hopgen');
+    }
+    const page = await callApi(server.url, 'GET', '/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+
   it('streams need the token too', async () => {
     const answer = await callApi(server.url, 'GET', '/api/runs/waiting/events');
     expect(answer.status).toBe(401);
