@@ -270,6 +270,8 @@ export class RunJournal {
         const wake = () => {
           clearTimeout(timer);
           this.#waiters.delete(wake);
+          // One listener per poll would pile up on the run's signal while a request waits for hours.
+          signal?.removeEventListener('abort', wake);
           resolve();
         };
         const timer = setTimeout(wake, Math.max(0, wait));
