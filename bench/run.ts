@@ -20,6 +20,7 @@ import { measurePoolUnderLoad } from './pool-under-load.js';
 import { descendantsOf } from './proc-memory.js';
 import { publishDocs, writeResults } from './publish.js';
 import { markdownTables, type RunReport } from './report.js';
+import { measureSandboxDelete } from './sandbox-delete.js';
 import { measureSandboxStart } from './sandbox-start.js';
 import { measureServe } from './serve.js';
 import { type BenchSettings, FULL_SETTINGS, QUICK_SETTINGS } from './settings.js';
@@ -32,6 +33,7 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
   start: async (settings, figures) => {
     await measureSandboxStart(settings, figures);
     await measurePoolUnderLoad(settings, figures);
+    await measureSandboxDelete(settings, figures);
   },
   execution: measureExecution,
   concurrency: async (settings, figures) => {

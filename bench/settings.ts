@@ -5,6 +5,8 @@ export interface BenchSettings {
   mode: 'full' | 'quick';
   /** Sandbox start: warm-up runs, and kept runs per path. */
   start: { warmup: number; iterations: number };
+  /** Sandbox delete: sandboxes alive in the two cases compared, and kept deletes in each. */
+  delete: { fewAlive: number; manyAlive: number; iterations: number };
   /** The warm pool under load: creates in one burst, and creates at a steady rate (one per interval, milliseconds). */
   poolLoad: { burstSize: number; steadyCreates: number; steadyIntervalMs: number };
   /** Execution round trips: kept runs of fast snippets and of fresh-process pandas snippets. */
@@ -56,6 +58,7 @@ export interface BenchSettings {
 export const FULL_SETTINGS: BenchSettings = {
   mode: 'full',
   start: { warmup: 2, iterations: 30 },
+  delete: { fewAlive: 10, manyAlive: 400, iterations: 40 },
   poolLoad: { burstSize: 32, steadyCreates: 40, steadyIntervalMs: 250 },
   execution: { warmup: 3, fastIterations: 200, slowIterations: 20 },
   concurrency: { levels: [1, 8, 32], burstRounds: 3, steadyRounds: 3, blocksPerSandbox: 10 },
@@ -85,6 +88,7 @@ export const FULL_SETTINGS: BenchSettings = {
 export const QUICK_SETTINGS: BenchSettings = {
   mode: 'quick',
   start: { warmup: 1, iterations: 3 },
+  delete: { fewAlive: 2, manyAlive: 20, iterations: 3 },
   poolLoad: { burstSize: 4, steadyCreates: 4, steadyIntervalMs: 250 },
   execution: { warmup: 1, fastIterations: 5, slowIterations: 2 },
   concurrency: { levels: [1, 4], burstRounds: 1, steadyRounds: 1, blocksPerSandbox: 2 },
