@@ -139,7 +139,11 @@ describe('the page', () => {
       }
       const decision = decisions.shift()!;
       await decide(page, decision, decision === 'reject' ? REJECTION : undefined);
-      if (decision !== 'reject') continue;
+      if (decision === 'approve') {
+        // The approved block shows as running (with its output as the sandbox streams it) until it ends.
+        await page.locator('#running .execution.running').waitFor({ timeout: 30_000 });
+        continue;
+      }
       await expect.poll(() => page.locator('#conversation').innerText()).toContain(REJECTION);
       await page.reload();
       await page.locator('#connection', { hasText: 'live' }).waitFor();
