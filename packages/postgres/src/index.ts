@@ -1,4 +1,9 @@
-export { checkSchemaName, type DatabaseConnectionOptions, openDatabasePool } from './database-pool.js';
+export {
+  checkSchemaName,
+  type DatabaseConnectionOptions,
+  inTransaction,
+  openDatabasePool,
+} from './database-pool.js';
 export { HopgenPostgresError, InvalidPostgresOptionError, SchemaVersionError } from './errors.js';
 export { type MigrationSet, runMigrations, SCHEMA_VERSION } from './migrations.js';
 export { PostgresRunStore, type PostgresRunStoreOptions } from './postgres-run-store.js';

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './database-pool.js';
 import { SchemaVersionError } from './errors.js';
 
 /** One set of versioned schema changes: the run store's, or another package's in the same schema. */
@@ -65,9 +66,7 @@ export async function runMigrations(
   set: MigrationSet,
   packageName: string,
 ): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hopgen-migrations:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(
@@ -83,13 +82,7 @@ export async function runMigrations(
       await client.query((set.steps[version - 1] as (schema: string) => string)(schema));
       await client.query(`INSERT INTO ${schema}.${set.table} (version) VALUES ($1)`, [version]);
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function currentVersion(client: PoolClient, table: string): Promise<number> {

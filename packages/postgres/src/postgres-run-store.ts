@@ -10,7 +10,12 @@ import {
   type StoredRun,
 } from '@hopgen/agents';
 import type pg from 'pg';
-import { checkSchemaName, type DatabaseConnectionOptions, openDatabasePool } from './database-pool.js';
+import {
+  checkSchemaName,
+  type DatabaseConnectionOptions,
+  inTransaction,
+  openDatabasePool,
+} from './database-pool.js';
 import { InvalidPostgresOptionError } from './errors.js';
 import { migrate } from './migrations.js';
 
@@ -118,9 +123,7 @@ export class PostgresRunStore implements RunStore {
 
   async append(runId: string, entries: readonly NewRunEntry[]): Promise<RunEntry[]> {
     await this.#ready;
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.#pool, async (client) => {
       // The row lock orders concurrent appends; the numbers are taken and used in one transaction.
       const updated = await client.query<{ last_sequence: number }>(
         `UPDATE ${this.schema}.runs SET last_sequence = last_sequence + $2 WHERE run_id = $1 RETURNING last_sequence`,
@@ -140,14 +143,8 @@ export class PostgresRunStore implements RunStore {
           [runId, JSON.stringify(added)],
         );
       }
-      await client.query('COMMIT');
       return added;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async readEntries(runId: string, after: number): Promise<RunEntry[]> {

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '@hopgen/agents';
-import { checkSchemaName, type DatabaseConnectionOptions, openDatabasePool } from '@hopgen/postgres';
+import {
+  checkSchemaName,
+  type DatabaseConnectionOptions,
+  inTransaction,
+  openDatabasePool,
+} from '@hopgen/postgres';
 import type pg from 'pg';
 import { InvalidWorkerOptionError, JobNotFoundError } from './errors.js';
 import {
@@ -76,9 +81,7 @@ export class JobQueue {
     }
     const id = options.id ?? randomUUID();
     await this.#ready;
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.#pool, async (client) => {
       const inserted = await client.query(
         `INSERT INTO ${this.schema}.jobs (id, pipeline, input, max_attempts) VALUES ($1, $2, $3, $4) RETURNING ${JOB_COLUMNS}`,
         [id, pipeline, input === undefined ? null : JSON.stringify(input), maxAttempts],
@@ -87,14 +90,8 @@ export class JobQueue {
         'SELECT graphile_worker.add_job($1, json_build_object($2::text, $3::text), max_attempts => $4, job_key => $3)',
         [taskName(pipeline), 'jobId', id, maxAttempts],
       );
-      await client.query('COMMIT');
       return toJobRecord(inserted.rows[0] as Record<string, unknown>);
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The job `id`; throws {@link JobNotFoundError} when there is none. */
@@ -127,9 +124,7 @@ export class JobQueue {
    */
   async cancel(id: string): Promise<JobRecord> {
     await this.#ready;
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.#pool, async (client) => {
       const marked = await client.query(
         `UPDATE ${this.schema}.jobs SET cancel_requested = true, updated_at = clock_timestamp()
          WHERE id = $1 AND state <> ALL($2) RETURNING state`,
@@ -146,13 +141,7 @@ export class JobQueue {
         );
         await client.query('SELECT pg_notify($1, $2)', [CANCEL_CHANNEL, id]);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     return this.get(id);
   }
 

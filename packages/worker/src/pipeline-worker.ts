@@ -13,6 +13,7 @@ import {
 import {
   checkSchemaName,
   type DatabaseConnectionOptions,
+  inTransaction,
   openDatabasePool,
   PostgresRunStore,
 } from '@hopgen/postgres';
@@ -28,7 +29,7 @@ import {
 import type pg from 'pg';
 import { InvalidWorkerOptionError } from './errors.js';
 import { CANCEL_CHANNEL, type JobResult, type JobState, taskName } from './job-record.js';
-import { type SandboxServiceOptions, stopRunSandboxes } from './run-sandboxes.js';
+import { type SandboxServiceOptions, sandboxIdsOf, stopRunSandboxes } from './run-sandboxes.js';
 import { SandboxSlots } from './sandbox-slots.js';
 import { type FleetMembership, joinFleet } from './worker-fleet.js';
 import { migrateWorkerSchema, quietLogger } from './worker-schema.js';
@@ -198,6 +199,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       if (!(await this.#fleet?.beat())) {
         // Declared dead (a long pause): its jobs are another worker's now, so this one stops them.
         for (const controller of this.#running.values()) controller.abort(new Error('worker declared dead'));
+        await this.#fleet?.rejoin();
         return;
       }
       const freed = (await this.#fleet?.sweep((ids) => this.#utilities!.forceUnlockWorkers(ids))) ?? [];
@@ -233,15 +235,20 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     const controller = new AbortController();
     this.#running.set(jobId, controller);
     if (job.cancel_requested) controller.abort();
-    let final = false;
+    // The job's sandboxes stop and its slot is given back before its final state is written, so a
+    // job seen as finished holds nothing, and the fleet never has more sandboxes alive than the cap.
+    const release = async (final: boolean) => {
+      this.#running.delete(jobId);
+      await this.#closeExecutors(jobId, final);
+      await this.#slots?.release(jobId).catch(() => {});
+    };
+    let results: ChatResult[];
     try {
       if (this.#slots) await this.#slots.take(jobId, this.id, controller.signal);
       const resumed = (await this.store.loadRun(jobId)) !== undefined;
       this.emit('job-started', { jobId, pipeline: job.pipeline, resumed });
-      const results = await this.#execute(pipeline, jobId, job.input, resumed, controller.signal);
+      results = await this.#execute(pipeline, jobId, job.input, resumed, controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason ?? new Error('cancelled');
-      await this.#finish(jobId, 'completed', { result: jobResult(results) });
-      final = true;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const cancelled = await this.#pool.query<{ cancel_requested: boolean }>(
@@ -249,49 +256,59 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
         [jobId],
       );
       if (cancelled.rows[0]?.cancel_requested) {
+        await release(true);
         await this.#finish(jobId, 'cancelled', {});
-        final = true;
         return;
       }
-      if (controller.signal.aborted) throw error; // declared dead: another worker has the job now
+      if (controller.signal.aborted) {
+        await release(false);
+        throw error; // declared dead: another worker has the job now
+      }
       const busy = busyStatus(error);
       if (busy !== undefined) {
+        await release(false);
         await this.#backOff(jobId, job, busy, message);
         return;
       }
       if (job.attempts >= job.max_attempts) {
+        await release(true);
         await this.#finish(jobId, 'dead', { error: message });
-        final = true;
         return; // kept in our table with its error; graphile-worker drops its entry
       }
+      await release(false);
       await this.#finish(jobId, 'retrying', { error: message });
       throw error; // graphile-worker retries it after its backoff (exp(attempts) seconds)
-    } finally {
-      this.#running.delete(jobId);
-      // Sandboxes stop before the slot is given back, so the fleet never has more than the cap alive.
-      await this.#closeExecutors(jobId, final);
-      await this.#slots?.release(jobId).catch(() => {});
     }
+    await release(true);
+    await this.#finish(jobId, 'completed', { result: jobResult(results) });
   }
 
   /**
    * Closes the executors the job's agents hold (which deletes their sandboxes) once the job is over;
    * sandboxes the run used that no executor here holds (the job was resumed and never reached a
-   * block) are stopped through the HopX API. A job that will be retried keeps its sandbox.
+   * block) are stopped through the HopX API. A job that is not over keeps the sandbox its run
+   * recorded, for whoever resumes it; one the run never recorded (its first block did not finish)
+   * nobody would find again, so it is closed.
    */
   async #closeExecutors(jobId: string, final: boolean): Promise<void> {
     const agents = this.#agents.get(jobId) ?? [];
     this.#agents.delete(jobId);
-    if (!final) return;
-    const executors = new Set<{ close?(): Promise<void> }>();
+    const executors = new Set<{ close?(): Promise<void>; sandboxId?: unknown }>();
     const visit = (agent: ConversableAgent): void => {
       const config = agent.codeExecutionConfig;
       if (config) executors.add(config.executor);
       if (agent instanceof GroupChatManager) for (const member of agent.groupchat.agents) visit(member);
     };
     for (const agent of agents) visit(agent);
-    await Promise.all([...executors].map((executor) => executor.close?.().catch(() => {})));
-    await stopRunSandboxes(this.store, jobId, this.#options.sandboxes ?? {});
+    let closing = [...executors];
+    if (!final) {
+      const recorded = new Set(sandboxIdsOf(await this.store.readEntries(jobId, 0).catch(() => [])));
+      closing = closing.filter(
+        (executor) => typeof executor.sandboxId === 'string' && !recorded.has(executor.sandboxId),
+      );
+    }
+    await Promise.all(closing.map((executor) => executor.close?.().catch(() => {})));
+    if (final) await stopRunSandboxes(this.store, jobId, this.#options.sandboxes ?? {});
   }
 
   /** Starts or resumes the job's run; a dead holder's lease not yet dropped is waited out. */
@@ -328,9 +345,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     message: string,
   ): Promise<void> {
     const delayMs = Math.min(60_000, (this.#options.busyBackoffMs ?? 2_000) * 2 ** job.busy_retries);
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.#pool, async (client) => {
       await client.query(
         `UPDATE ${this.#schema}.jobs SET attempts = attempts - 1, busy_retries = busy_retries + 1 WHERE id = $1`,
         [jobId],
@@ -340,13 +355,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
            run_at => clock_timestamp() + $3 * interval '1 millisecond', max_attempts => $4, job_key => $2)`,
         [taskName(job.pipeline), jobId, delayMs, job.max_attempts - job.attempts + 1],
       );
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     await this.#finish(jobId, 'retrying', {
       error: `The sandbox service answered ${status} (${message}); trying again in ${Math.round(delayMs / 100) / 10} s, not counted as an attempt.`,
     });

@@ -1,3 +1,4 @@
+import { inTransaction } from '@hopgen/postgres';
 import type pg from 'pg';
 
 /**
@@ -27,9 +28,7 @@ export class SandboxSlots {
   }
 
   async #tryTake(jobId: string, workerId: string): Promise<boolean> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.#pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `hopgen-sandbox-slots:${this.#schema}`,
       ]);
@@ -46,14 +45,8 @@ export class SandboxSlots {
           [jobId, workerId],
         );
       }
-      await client.query('COMMIT');
       return free;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Gives `jobId`'s slot back. */

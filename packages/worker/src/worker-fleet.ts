@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
+import { inTransaction } from '@hopgen/postgres';
 import type pg from 'pg';
 
 /** A worker's row in `workers`, and the sweep that hands a dead worker's jobs to the living. */
 export interface FleetMembership {
   /** Renews this worker's heartbeat; false when another worker already declared it dead. */
   beat(): Promise<boolean>;
+  /** Adds the worker's row again after it was declared dead (its jobs were handed over meanwhile). */
+  rejoin(): Promise<void>;
   /**
    * Declares dead every worker whose heartbeat is older than `takeoverMs` and frees its jobs: their
    * queue entries are unlocked (graphile-worker's `forceUnlockWorkers`) and their runs' leases are
@@ -24,13 +27,17 @@ export async function joinFleet(
   pipelines: readonly string[],
   takeoverMs: number,
 ): Promise<FleetMembership> {
-  await pool.query(`INSERT INTO ${schema}.workers (id, host, pid, pipelines) VALUES ($1, $2, $3, $4)`, [
-    id,
-    hostname(),
-    process.pid,
-    pipelines,
-  ]);
+  const join = () =>
+    pool.query(
+      `INSERT INTO ${schema}.workers (id, host, pid, pipelines) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp()`,
+      [id, hostname(), process.pid, pipelines],
+    );
+  await join();
   return {
+    async rejoin() {
+      await join();
+    },
     async beat() {
       const renewed = await pool.query(
         `UPDATE ${schema}.workers SET heartbeat_at = clock_timestamp() WHERE id = $1`,
@@ -39,35 +46,25 @@ export async function joinFleet(
       return (renewed.rowCount ?? 0) > 0;
     },
     async sweep(unlock) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      const jobs = await inTransaction(pool, async (client) => {
         // DELETE ... RETURNING: of two workers sweeping at once, each dead worker is claimed by one.
         const dead = await client.query<{ id: string }>(
           `DELETE FROM ${schema}.workers WHERE heartbeat_at < clock_timestamp() - $1 * interval '1 millisecond' RETURNING id`,
           [takeoverMs],
         );
-        if (dead.rows.length === 0) {
-          await client.query('COMMIT');
-          return [];
-        }
-        const deadIds = dead.rows.map((row) => row.id);
-        const jobs = await client.query<{ id: string; queue_worker_id: string | null }>(
+        if (dead.rows.length === 0) return [];
+        const freed = await client.query<{ id: string; queue_worker_id: string | null }>(
           `SELECT id, queue_worker_id FROM ${schema}.jobs WHERE worker_id = ANY($1) AND state = 'running'`,
-          [deadIds],
+          [dead.rows.map((row) => row.id)],
         );
-        const jobIds = jobs.rows.map((row) => row.id);
-        await client.query(`DELETE FROM ${schema}.run_leases WHERE run_id = ANY($1)`, [jobIds]);
-        await client.query('COMMIT');
-        const queueWorkerIds = jobs.rows.flatMap((row) => (row.queue_worker_id ? [row.queue_worker_id] : []));
-        if (queueWorkerIds.length > 0) await unlock(queueWorkerIds);
-        return jobIds;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+        await client.query(`DELETE FROM ${schema}.run_leases WHERE run_id = ANY($1)`, [
+          freed.rows.map((row) => row.id),
+        ]);
+        return freed.rows;
+      });
+      const queueWorkerIds = jobs.flatMap((row) => (row.queue_worker_id ? [row.queue_worker_id] : []));
+      if (queueWorkerIds.length > 0) await unlock(queueWorkerIds);
+      return jobs.map((row) => row.id);
     },
     async leave() {
       await pool.query(`DELETE FROM ${schema}.workers WHERE id = $1`, [id]);

@@ -1,54 +1,17 @@
 import { INTERRUPTED_CODE_OUTPUT, type RunEntry } from '@hopgen/agents';
-import { startLocalSandboxServer } from '@hopgen/local-sandbox';
-import { PostgresRunStore } from '@hopgen/postgres';
-import { JobQueue } from '@hopgen/worker';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type OpenAITestServer,
-  startOpenAITestServer,
-} from '../../agents/test/support/openai-test-server.js';
+import { describe, expect, it } from 'vitest';
 import { liveSandboxIds } from '../../executors-hopx/test/support/local-server.js';
-import { createTestDatabase, type TestDatabase } from '../../postgres/test/test-database.js';
 import { blockLine, scriptedCoder } from './support/scripted-coder.js';
-import {
-  type FleetEnvironment,
-  runHopgen,
-  spawnWorker,
-  type WorkerProcess,
-} from './support/worker-processes.js';
+import { runHopgen, spawnWorker, type WorkerProcess } from './support/worker-processes.js';
+import { useWorkerTestBed } from './support/worker-test-bed.js';
 
 const JOBS = 30;
-let database: TestDatabase;
-let model: OpenAITestServer;
-let sandboxes: Awaited<ReturnType<typeof startLocalSandboxServer>>;
-let environment: FleetEnvironment;
-let queue: JobQueue;
-let store: PostgresRunStore;
 const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // Blocks sleep 1.5 s after appending their line: the window in which a worker is killed mid-block.
-  model = await startOpenAITestServer(scriptedCoder(1.5));
-  sandboxes = await startLocalSandboxServer({ host: '127.0.0.1', port: 0, poolSize: 0 });
-  environment = {
-    DATABASE_URL: database.url,
-    HOPGEN_TEST_MODEL_URL: model.baseURL,
-    HOPX_BASE_URL: sandboxes.baseURL,
-    HOPX_API_KEY: sandboxes.apiKey,
-  };
-  queue = new JobQueue({ connectionString: database.url });
-  store = new PostgresRunStore({ connectionString: database.url });
-});
-afterAll(async () => {
+// Blocks sleep 1.5 s after appending their line: the window in which a worker is killed mid-block.
+const bed = useWorkerTestBed(scriptedCoder(1.5), async () => {
   for (const worker of workers) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.exited));
-  await store?.close();
-  await queue?.close();
-  await sandboxes?.close();
-  await model?.close();
-  await database?.drop();
 });
 
 /** A running job whose worker is alive and whose last log entry is the start of a code block. */
@@ -91,10 +54,11 @@ function blocks(entries: readonly RunEntry[]): { code: string; output: string; i
 describe('a fleet of worker processes on one PostgreSQL', () => {
   it('completes 30 jobs once each while two workers are SIGKILLed mid-block, every block counted once in its sandbox', async () => {
     for (let index = 0; index < 3; index++)
-      workers.push(await spawnWorker(environment, ['--concurrency', '3', '--takeover-ms', '3000']));
-    for (let job = 1; job <= JOBS; job++) await queue.submit('three-chats', { job }, { id: `job-${job}` });
+      workers.push(await spawnWorker(bed.environment, ['--concurrency', '3', '--takeover-ms', '3000']));
+    for (let job = 1; job <= JOBS; job++)
+      await bed.queue.submit('three-chats', { job }, { id: `job-${job}` });
 
-    const client = new pg.Client({ connectionString: database.url });
+    const client = new pg.Client({ connectionString: bed.databaseUrl });
     await client.connect();
     const killedJobs: string[] = [];
     try {
@@ -110,17 +74,17 @@ describe('a fleet of worker processes on one PostgreSQL', () => {
         victim.child.kill('SIGKILL');
         expect(await victim.exited).toBeNull();
         killedJobs.push(jobId);
-        workers.push(await spawnWorker(environment, ['--concurrency', '3', '--takeover-ms', '3000']));
+        workers.push(await spawnWorker(bed.environment, ['--concurrency', '3', '--takeover-ms', '3000']));
       }
     } finally {
       await client.end();
     }
 
-    let jobs = await queue.list();
+    let jobs = await bed.queue.list();
     const deadline = Date.now() + 150_000;
     while (jobs.some((job) => job.state !== 'completed' && job.state !== 'dead') && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      jobs = await queue.list();
+      jobs = await bed.queue.list();
     }
     expect(jobs).toHaveLength(JOBS);
     expect(
@@ -133,7 +97,7 @@ describe('a fleet of worker processes on one PostgreSQL', () => {
 
     let interruptedNamed = 0;
     for (let job = 1; job <= JOBS; job++) {
-      const entries = await store.readEntries(`job-${job}`, 0);
+      const entries = await bed.store.readEntries(`job-${job}`, 0);
       // Done once: one run-finished, and each chat's result stored once with the job.
       expect(
         entries.filter((entry) => entry.type === 'run-finished'),
@@ -165,11 +129,31 @@ describe('a fleet of worker processes on one PostgreSQL', () => {
     }
     expect(interruptedNamed).toBeGreaterThanOrEqual(1);
 
-    const listed = await runHopgen(['jobs', 'list'], environment);
+    const listed = await runHopgen(['jobs', 'list'], bed.environment);
     expect(listed.code, listed.stderr).toBe(0);
     for (let job = 1; job <= JOBS; job++)
       expect(listed.stdout).toMatch(new RegExp(`^job-${job} +three-chats +completed `, 'm'));
-    // Every finished job's sandbox was stopped by its worker.
-    expect(await liveSandboxIds(sandboxes)).toEqual([]);
+    // Every sandbox a run recorded was stopped by its worker before the job was marked completed.
+    // A sandbox whose creation a kill cut short (at most one per job the killed workers held) was
+    // recorded and tracked by nobody: the server's time to live removes it.
+    const reader = new pg.Client({ connectionString: bed.databaseUrl });
+    await reader.connect();
+    const left = await liveSandboxIds(bed.sandboxes);
+    const recorded: string[] = [];
+    for (const id of left) {
+      const found = await reader.query(
+        "SELECT run_id FROM hopgen.run_entries WHERE data::text LIKE '%' || $1 || '%' LIMIT 1",
+        [id],
+      );
+      if (found.rows.length > 0) recorded.push(`${id} (run ${found.rows[0].run_id})`);
+    }
+    await reader.end();
+    expect(recorded).toEqual([]);
+    expect(left.length).toBeLessThanOrEqual(6);
+    const expiry = Date.now() + 45_000;
+    while ((await liveSandboxIds(bed.sandboxes)).length > 0 && Date.now() < expiry) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(await liveSandboxIds(bed.sandboxes)).toEqual([]);
   }, 240_000);
 });

@@ -1,52 +1,23 @@
-import { startLocalSandboxServer } from '@hopgen/local-sandbox';
-import { PostgresRunStore } from '@hopgen/postgres';
-import { JobQueue, type PipelineWorker, startWorker } from '@hopgen/worker';
+import { type JobRecord, type PipelineWorker, startWorker } from '@hopgen/worker';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type OpenAITestServer,
-  startOpenAITestServer,
-} from '../../agents/test/support/openai-test-server.js';
+import { describe, expect, it } from 'vitest';
 import { startFaultProxy } from '../../executors-hopx/test/support/fault-proxy.js';
 import { liveSandboxIds } from '../../executors-hopx/test/support/local-server.js';
-import { createTestDatabase, type TestDatabase } from '../../postgres/test/test-database.js';
 import { scriptedCoder } from './support/scripted-coder.js';
 import { pipelines } from './support/test-pipelines.js';
-import { type FleetEnvironment, runHopgen } from './support/worker-processes.js';
+import { runHopgen } from './support/worker-processes.js';
+import { useWorkerTestBed } from './support/worker-test-bed.js';
 
 const LONG_JOB = 900;
 const FAILING_JOB = 500;
-let database: TestDatabase;
-let model: OpenAITestServer;
-let sandboxes: Awaited<ReturnType<typeof startLocalSandboxServer>>;
-let environment: FleetEnvironment;
-let queue: JobQueue;
-let store: PostgresRunStore;
 const workers: PipelineWorker[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // Job 900's block sleeps for a minute (to be cancelled); job 500's model always fails.
-  model = await startOpenAITestServer(scriptedCoder((job) => (job === LONG_JOB ? 60 : 0.5), [FAILING_JOB]));
-  sandboxes = await startLocalSandboxServer({ host: '127.0.0.1', port: 0, poolSize: 0 });
-  environment = {
-    DATABASE_URL: database.url,
-    HOPGEN_TEST_MODEL_URL: model.baseURL,
-    HOPX_BASE_URL: sandboxes.baseURL,
-    HOPX_API_KEY: sandboxes.apiKey,
-  };
-  Object.assign(process.env, environment);
-  queue = new JobQueue({ connectionString: database.url });
-  store = new PostgresRunStore({ connectionString: database.url });
-});
-afterAll(async () => {
-  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-  await store?.close();
-  await queue?.close();
-  await sandboxes?.close();
-  await model?.close();
-  await database?.drop();
-});
+// Job 900's block sleeps for a minute (to be cancelled); job 500's model always fails.
+const bed = useWorkerTestBed(
+  scriptedCoder((job) => (job === LONG_JOB ? 60 : 0.5), [FAILING_JOB]),
+  async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+  },
+);
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -57,11 +28,26 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): 
 }
 
 describe('worker limits', () => {
+  it('runs a submitted pipeline job to completion and stores each chat result with the job', async () => {
+    workers.push(await startWorker({ connectionString: bed.databaseUrl, pipelines, takeoverMs: 3_000 }));
+    const job = await bed.queue.submit('three-chats', { job: 1 });
+    expect(job.state).toBe('queued');
+    const done = await bed.queue.wait(job.id);
+    expect(done.state).toBe('completed');
+    expect(done.error).toBeNull();
+    expect(done.result?.chats.map((chat) => chat.summary)).toEqual([
+      'Chat 1 of job 1 done. ',
+      'Chat 2 of job 1 done. ',
+      'Chat 3 of job 1 done. ',
+    ]);
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+  });
+
   it('holds the fleet-wide sandbox cap across two workers with more queued work than it allows', async () => {
     for (let index = 0; index < 2; index++) {
       workers.push(
         await startWorker({
-          connectionString: database.url,
+          connectionString: bed.databaseUrl,
           pipelines,
           concurrency: 3,
           maxSandboxes: 2,
@@ -69,48 +55,50 @@ describe('worker limits', () => {
         }),
       );
     }
-    const submitted = [];
-    for (let job = 1; job <= 6; job++) submitted.push(await queue.submit('three-chats', { job }));
+    const submitted: JobRecord[] = [];
+    for (let job = 1; job <= 6; job++) submitted.push(await bed.queue.submit('three-chats', { job }));
     let mostSandboxes = 0;
     let mostRunning = 0;
     // Sampled on the sandbox server itself and in the database until every job is done.
     for (;;) {
-      const jobs = await queue.list();
-      mostSandboxes = Math.max(mostSandboxes, (await liveSandboxIds(sandboxes)).length);
+      const jobs = (await bed.queue.list()).filter((job) => submitted.some((mine) => mine.id === job.id));
+      mostSandboxes = Math.max(mostSandboxes, (await liveSandboxIds(bed.sandboxes)).length);
       mostRunning = Math.max(mostRunning, jobs.filter((job) => job.state === 'running').length);
       if (jobs.every((job) => job.state === 'completed' || job.state === 'dead')) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect((await queue.list()).map((job) => job.state)).toEqual(Array(6).fill('completed'));
+    const ids = submitted.map((job) => job.id);
+    const states = (await bed.queue.list()).filter((job) => ids.includes(job.id)).map((job) => job.state);
+    expect(states).toEqual(Array(6).fill('completed'));
     // Six jobs were taken at once by the two workers (three each), but only two held sandboxes.
     expect(mostRunning).toBeGreaterThan(2);
     expect(mostSandboxes).toBe(2);
-    expect(await liveSandboxIds(sandboxes)).toEqual([]);
+    expect(await liveSandboxIds(bed.sandboxes)).toEqual([]);
   }, 120_000);
 
   it('cancels a running job from the command line: its block stops and its sandbox is deleted', async () => {
-    const job = await queue.submit('three-chats', { job: LONG_JOB });
+    const job = await bed.queue.submit('three-chats', { job: LONG_JOB });
     await waitUntil(async () => {
-      const entries = (await store.loadRun(job.id))?.entries ?? [];
+      const entries = (await bed.store.loadRun(job.id))?.entries ?? [];
       return entries.at(-1)?.type === 'code-execution-start';
     }, 30_000);
-    await waitUntil(async () => (await liveSandboxIds(sandboxes)).length === 1, 10_000);
-    const cancelled = await runHopgen(['jobs', 'cancel', job.id], environment);
+    await waitUntil(async () => (await liveSandboxIds(bed.sandboxes)).length === 1, 10_000);
+    const cancelled = await runHopgen(['jobs', 'cancel', job.id], bed.environment);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(cancelled.stdout).toContain(job.id);
-    const ended = await queue.wait(job.id);
+    const ended = await bed.queue.wait(job.id);
     expect(ended.state).toBe('cancelled');
     // Well before the block's minute of sleep was over.
     expect(ended.finishedAt! - ended.startedAt!).toBeLessThan(30_000);
-    expect(await liveSandboxIds(sandboxes)).toEqual([]);
-    const shown = await runHopgen(['jobs', 'show', job.id], environment);
+    expect(await liveSandboxIds(bed.sandboxes)).toEqual([]);
+    const shown = await runHopgen(['jobs', 'show', job.id], bed.environment);
     expect(shown.stdout).toMatch(/: cancelled/);
   }, 60_000);
 
   it('cancels a queued job before any worker takes it', async () => {
-    const job = await queue.submit('no-worker-has-this', { job: 1 });
-    expect((await queue.cancel(job.id)).state).toBe('cancelled');
-    const client = new pg.Client({ connectionString: database.url });
+    const job = await bed.queue.submit('no-worker-has-this', { job: 1 });
+    expect((await bed.queue.cancel(job.id)).state).toBe('cancelled');
+    const client = new pg.Client({ connectionString: bed.databaseUrl });
     await client.connect();
     const left = await client.query(
       'SELECT count(*)::int AS count FROM graphile_worker.jobs WHERE key = $1',
@@ -121,36 +109,36 @@ describe('worker limits', () => {
   });
 
   it('retries a failing job up to maxAttempts, then keeps it dead with its error', async () => {
-    const job = await queue.submit('three-chats', { job: FAILING_JOB }, { maxAttempts: 2 });
+    const job = await bed.queue.submit('three-chats', { job: FAILING_JOB }, { maxAttempts: 2 });
     const states: string[] = [];
-    const ended = await queue.wait(job.id, { onChange: (changed) => states.push(changed.state) });
+    const ended = await bed.queue.wait(job.id, { onChange: (changed) => states.push(changed.state) });
     expect(ended.state).toBe('dead');
     expect(ended.attempts).toBe(2);
     expect(ended.error).toContain('model down for job 500');
     expect(states).toContain('retrying');
-    const listed = await runHopgen(['jobs', 'list', '--state', 'dead'], environment);
+    const listed = await runHopgen(['jobs', 'list', '--state', 'dead'], bed.environment);
     expect(listed.stdout).toMatch(new RegExp(`^${job.id} +three-chats +dead +2 `, 'm'));
   }, 60_000);
 
   it('names the fix for bad options', async () => {
-    await expect(startWorker({ connectionString: database.url, pipelines: [] })).rejects.toThrow(
+    await expect(startWorker({ connectionString: bed.databaseUrl, pipelines: [] })).rejects.toThrow(
       /needs pipelines/,
     );
-    await expect(startWorker({ connectionString: database.url, pipelines, maxSandboxes: 0 })).rejects.toThrow(
-      /maxSandboxes must be a number of at least 1/,
-    );
-    await expect(queue.submit('three-chats', {}, { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
-    await expect(queue.get('no-such-job')).rejects.toThrow(/hopgen jobs list/);
-    const help = await runHopgen(['worker', '--help'], environment);
+    await expect(
+      startWorker({ connectionString: bed.databaseUrl, pipelines, maxSandboxes: 0 }),
+    ).rejects.toThrow(/maxSandboxes must be a number of at least 1/);
+    await expect(bed.queue.submit('three-chats', {}, { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
+    await expect(bed.queue.get('no-such-job')).rejects.toThrow(/hopgen jobs list/);
+    const help = await runHopgen(['worker', '--help'], bed.environment);
     expect(help.stdout).toContain('No password is needed on');
-    const submit = await runHopgen(['submit', 'three-chats', '--input', '{bad'], environment);
+    const submit = await runHopgen(['submit', 'three-chats', '--input', '{bad'], bed.environment);
     expect(submit.code).toBe(1);
     expect(submit.stderr).toContain('--input is not JSON');
   });
 
   it('backs off when the sandbox service answers 429, without counting those attempts', async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    const proxy = await startFaultProxy(sandboxes.baseURL);
+    const proxy = await startFaultProxy(bed.sandboxes.baseURL);
     const isCreate = ({ method, path }: { method: string; path: string }) =>
       method === 'POST' && /\/sandboxes\/?$/.test(path.split('?')[0] ?? '');
     // The first four sandbox creations are refused, then the service recovers.
@@ -159,16 +147,16 @@ describe('worker limits', () => {
     try {
       workers.push(
         await startWorker({
-          connectionString: database.url,
+          connectionString: bed.databaseUrl,
           pipelines,
           busyBackoffMs: 300,
           takeoverMs: 3_000,
         }),
       );
       // One attempt allowed: the job would be dead at once if a 429 counted.
-      const job = await queue.submit('three-chats', { job: 7 }, { maxAttempts: 1 });
+      const job = await bed.queue.submit('three-chats', { job: 7 }, { maxAttempts: 1 });
       const errors: string[] = [];
-      const ended = await queue.wait(job.id, {
+      const ended = await bed.queue.wait(job.id, {
         pollMs: 20,
         onChange: (changed) => {
           if (changed.state === 'retrying') errors.push(changed.error ?? '');
@@ -180,7 +168,7 @@ describe('worker limits', () => {
       expect(errors.length).toBeGreaterThanOrEqual(1);
       expect(errors[0]).toContain('The sandbox service answered 429');
     } finally {
-      process.env.HOPX_BASE_URL = sandboxes.baseURL;
+      process.env.HOPX_BASE_URL = bed.sandboxes.baseURL;
       await proxy.close();
     }
   }, 90_000);

@@ -24,7 +24,9 @@ export const pipelines = [
       const user = new UserProxyAgent({
         name: 'user',
         humanInputMode: 'NEVER',
-        codeExecutionConfig: { executor: new HopXCodeExecutor({ timeoutMs: 60_000 }) },
+        // A short time to live: a sandbox whose creation a SIGKILL cut short is known to nobody,
+        // and the server removes it 20 s after its creation.
+        codeExecutionConfig: { executor: new HopXCodeExecutor({ timeoutMs: 60_000, sandboxTtlMs: 20_000 }) },
         isTerminationMsg: (message) => String(message.content ?? '').includes('TERMINATE'),
         silent: true,
       });
