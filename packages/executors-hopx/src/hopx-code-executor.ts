@@ -515,9 +515,8 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
     this.#lastExecutionBody = undefined;
     this.#codeSent += 1;
     let result: ExecutionResult;
-    // Only the persistent interpreter copies output aside for polling; fresh processes report at the end.
-    const streamToken =
-      usePersistentPython && options.onOutput !== undefined ? randomBytes(8).toString('hex') : undefined;
+    // What the block prints is copied aside for polling only when someone listens.
+    const streamToken = options.onOutput !== undefined ? randomBytes(8).toString('hex') : undefined;
     let stopPolling: (() => void) | undefined;
     try {
       const running = usePersistentPython
@@ -527,7 +526,7 @@ export class HopXCodeExecutor extends EventEmitter<HopXCodeExecutorEvents> imple
               timeout: serverTimeoutSeconds,
             },
           )
-        : sandbox.runCode(buildFreshProcessScript(runtime, block, this.#timeoutMs), {
+        : sandbox.runCode(buildFreshProcessScript(runtime, block, this.#timeoutMs, streamToken), {
             language: 'bash',
             timeout: serverTimeoutSeconds,
           });

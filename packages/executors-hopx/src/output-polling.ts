@@ -1,9 +1,50 @@
 import type { CodeOutputChunk } from '@hopgen/agents';
 import type { Sandbox } from '@hopx-ai/sdk';
-import { buildOutputPollScript } from './persistent-python.js';
 
 /** How long after a block starts, and between polls, the executor asks for its new output, in milliseconds. */
 export const OUTPUT_POLL_INTERVAL_MS = 100;
+
+/** The streams a running block's output is copied from, each to a file of its own. */
+type OutputStream = CodeOutputChunk['stream'];
+
+/**
+ * The bash word for the file in the sandbox that a running block (`streamToken`, letters and
+ * digits) copies `stream` to: the persistent Python runner and the fresh-process script both write
+ * it, the poll reads it.
+ */
+export function outputCopyFile(streamToken: string, stream: OutputStream): string {
+  return `"\${TMPDIR:-/tmp}/hopgen-block-${streamToken}-${stream}"`;
+}
+
+/**
+ * A bash script that prints, base64-encoded on one line each, the bytes of the running block's
+ * stdout copy past `stdoutBytes` and of its stderr copy past `stderrBytes` (nothing for a file that
+ * does not exist yet). Base64, because the server decodes a command's output as UTF-8 and a
+ * character whose bytes were not all written yet would come back as U+FFFD.
+ */
+export function buildOutputPollScript(streamToken: string, stdoutBytes: number, stderrBytes: number): string {
+  return [
+    `tail -c +${stdoutBytes + 1} ${outputCopyFile(streamToken, 'stdout')} 2>/dev/null | base64 -w 0`,
+    'echo',
+    `tail -c +${stderrBytes + 1} ${outputCopyFile(streamToken, 'stderr')} 2>/dev/null | base64 -w 0`,
+    'echo',
+    'exit 0',
+    '',
+  ].join('\n');
+}
+
+/** One stream's position in its copy, and the bytes of a character cut in two by a poll. */
+class StreamReader {
+  bytes = 0;
+  readonly #decoder = new TextDecoder('utf-8');
+
+  /** The text of `encoded` (base64), keeping an unfinished character for the next poll. */
+  read(encoded: string): string {
+    const chunk = Buffer.from(encoded, 'base64');
+    this.bytes += chunk.length;
+    return this.#decoder.decode(chunk, { stream: true });
+  }
+}
 
 /**
  * Asks the sandbox every {@link OUTPUT_POLL_INTERVAL_MS} for what the running block (`streamToken`)
@@ -17,27 +58,24 @@ export function pollBlockOutput(
   onOutput: (chunk: CodeOutputChunk) => void,
 ): () => void {
   let stopped = false;
-  let stdoutBytes = 0;
-  let stderrBytes = 0;
+  const stdout = new StreamReader();
+  const stderr = new StreamReader();
   let timer: NodeJS.Timeout | undefined;
   const poll = async () => {
     try {
       const answer = await sandbox.commands.run(
-        buildOutputPollScript(streamToken, stdoutBytes, stderrBytes),
+        buildOutputPollScript(streamToken, stdout.bytes, stderr.bytes),
         {
           timeout: 10,
         },
       );
       if (stopped) return;
-      const text = answer.stdout ?? '';
-      const separator = text.indexOf('\0');
-      if (separator === -1) return;
-      const stdout = text.slice(0, separator);
-      const stderr = text.slice(separator + 1);
-      stdoutBytes += Buffer.byteLength(stdout);
-      stderrBytes += Buffer.byteLength(stderr);
-      if (stdout.length > 0) onOutput({ stream: 'stdout', text: stdout });
-      if (stderr.length > 0) onOutput({ stream: 'stderr', text: stderr });
+      const lines = (answer.stdout ?? '').split('\n');
+      if (lines.length < 3) return;
+      const stdoutText = stdout.read(lines[0] ?? '');
+      const stderrText = stderr.read(lines[1] ?? '');
+      if (stdoutText.length > 0) onOutput({ stream: 'stdout', text: stdoutText });
+      if (stderrText.length > 0) onOutput({ stream: 'stderr', text: stderrText });
     } catch {
       // Streaming is a preview: the block's result still carries all of its output.
     }

@@ -227,7 +227,7 @@ def __hopgen_run_block(source_b64, seconds, save_as_b64, scratch_name):
 /**
  * The Python sent to `runIpython` for one block; a block with a `# filename:` is saved there first.
  * With `streamToken` (letters and digits), what the block prints is also copied to files named
- * with it that {@link buildOutputPollScript} reads while the block runs.
+ * with it that the executor's output poll (`output-polling.ts`) reads while the block runs.
  */
 export function buildPersistentPythonCell(
   code: string,
@@ -253,19 +253,4 @@ export function parsePersistentPythonStdout(stdout: string): { stdout: string; s
   const match = /^(-?\d+)/.exec(stdout.slice(index + 1 + STATUS_MARKER.length));
   const rest = stdout.slice(index + 1 + STATUS_MARKER.length + (match?.[1]?.length ?? 0)).replace(/^\n/, '');
   return { stdout: stdout.slice(0, index) + rest, status: match ? Number(match[1]) : undefined };
-}
-
-/**
- * A bash script that prints what the running block (`streamToken`) printed past byte `stdoutBytes` of its stdout and
- * `stderrBytes` of its stderr, separated by a NUL byte (files that do not exist yet print nothing).
- */
-export function buildOutputPollScript(streamToken: string, stdoutBytes: number, stderrBytes: number): string {
-  const file = (name: string) => `"\${TMPDIR:-/tmp}/hopgen-block-${streamToken}-${name}"`;
-  return [
-    `tail -c +${stdoutBytes + 1} ${file('stdout')} 2>/dev/null`,
-    "printf '\\0'",
-    `tail -c +${stderrBytes + 1} ${file('stderr')} 2>/dev/null`,
-    'exit 0',
-    '',
-  ].join('\n');
 }
