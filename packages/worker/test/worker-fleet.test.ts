@@ -1,4 +1,6 @@
 import { INTERRUPTED_CODE_OUTPUT, type RunEntry } from '@hopgen/agents';
+import { SANDBOX_RESTARTED_NOTICE } from '@hopgen/executors-hopx';
+import { startLocalSandboxServer } from '@hopgen/local-sandbox';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { liveSandboxIds } from '../../executors-hopx/test/support/local-server.js';
@@ -156,4 +158,47 @@ describe('a fleet of worker processes on one PostgreSQL', () => {
     }
     expect(await liveSandboxIds(bed.sandboxes)).toEqual([]);
   }, 240_000);
+
+  it('resumes a job taken over on another machine in a fresh sandbox and tells the model its state was lost', async () => {
+    for (const worker of workers.splice(0)) {
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+    // The second machine's own local sandbox server: the first machine's sandboxes are out of its reach.
+    const otherMachine = await startLocalSandboxServer({ host: '127.0.0.1', port: 0, poolSize: 0 });
+    try {
+      const first = await spawnWorker(bed.environment, ['--takeover-ms', '3000']);
+      workers.push(first);
+      const job = await bed.queue.submit('three-chats', { job: 100 }, { id: 'job-100' });
+      // Killed in the middle of chat 2's block: chat 1's line is in the first machine's sandbox.
+      for (;;) {
+        const last = (await bed.store.readEntries(job.id, 0).catch(() => [])).at(-1);
+        if (last?.type === 'code-execution-start' && JSON.stringify(last.data).includes(blockLine(100, 2)))
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      first.child.kill('SIGKILL');
+      await first.exited;
+      workers.push(
+        await spawnWorker(
+          { ...bed.environment, HOPX_BASE_URL: otherMachine.baseURL, HOPX_API_KEY: otherMachine.apiKey },
+          ['--takeover-ms', '3000'],
+        ),
+      );
+      const ended = await bed.queue.wait(job.id);
+      expect(ended.state, ended.error ?? '').toBe('completed');
+      const entries = await bed.store.readEntries(job.id, 0);
+      const told = entries.filter(
+        (entry) =>
+          entry.type === 'message-sent' && JSON.stringify(entry.data).includes(SANDBOX_RESTARTED_NOTICE),
+      );
+      expect(told.length).toBeGreaterThanOrEqual(1);
+      const report = blocks(entries).find((block) => block.output.includes('REPORT ['));
+      expect(report?.output).toContain(`'${blockLine(100, 3)}'`);
+      expect(report?.output).not.toContain(`'${blockLine(100, 1)}'`);
+      expect(await liveSandboxIds(otherMachine)).toEqual([]);
+    } finally {
+      await otherMachine.close();
+    }
+  }, 120_000);
 });
