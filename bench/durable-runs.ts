@@ -42,10 +42,12 @@ function pair(turns: number): { user: UserProxyAgent; assistant: AssistantAgent 
 }
 
 /**
- * Durable runs: what a file-store checkpoint adds to a turn (a durable chat turn minus the same
- * turn of a plain chat, interleaved), next to a warm stateful code-block round trip in the same
- * run; how long resuming a finished 1,000-message run from the store takes (load the log, replay
- * the conversation without side effects); and how fast a reader replays a run's events.
+ * Durable runs. Checkpoint cost per turn: a durable chat turn (FileRunStore) minus the plain turn
+ * of the same interleaved round, set against the warm stateful code-block round trip of the same
+ * run (its baseline; goal ratio at most 0.1). Resume of a finished 1,000-message run: loading its
+ * whole log, which besides the messages holds each model call's entries and the `run-checkpointed`
+ * entry that follows every message and every call's end, then replaying the conversation without
+ * side effects. Events replay rate: a reader of that same log, checkpoint entries included.
  */
 export async function measureDurableRuns(settings: BenchSettings, figures: FigureSet): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'hopgen-bench-runs-'));
