@@ -135,7 +135,7 @@ export function matchRoute(
     const matches = template.every((part, index) => {
       const segment = segments[index]!;
       if (part.startsWith('{')) {
-        parameters[part.slice(1, -1)] = decodeURIComponent(segment);
+        parameters[part.slice(1, -1)] = segment;
         return segment.length > 0;
       }
       return part === segment;
@@ -143,7 +143,7 @@ export function matchRoute(
     if (!matches) continue;
     pathMatched = true;
     if (route.method !== method) continue;
-    for (const [name, value] of Object.entries(parameters)) checkParameter(name, value);
+    for (const [name, segment] of Object.entries(parameters)) parameters[name] = pathParameter(name, segment);
     return { route, parameters };
   }
   if (pathMatched) {
@@ -156,8 +156,22 @@ export function matchRoute(
   return undefined;
 }
 
-function checkParameter(name: string, value: string): void {
-  if (name !== 'runId') return;
+/**
+ * Decodes one path segment and, for `runId`, checks it: a malformed escape or a run id no store can
+ * hold is the client's mistake (400), not the server's.
+ */
+export function pathParameter(name: string, segment: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(segment);
+  } catch {
+    throw new RequestError(
+      400,
+      'path-invalid',
+      `The ${name} ${JSON.stringify(segment)} in the path is not valid percent-encoding. Encode it with encodeURIComponent.`,
+    );
+  }
+  if (name !== 'runId') return value;
   const parsed = runIdSchema.safeParse(value);
   if (!parsed.success) {
     throw new RequestError(
@@ -166,6 +180,7 @@ function checkParameter(name: string, value: string): void {
       `The run id ${JSON.stringify(value)} is not valid: ${parsed.error.issues[0]?.message}.`,
     );
   }
+  return value;
 }
 
 /** Parses a body with a route's schema; the error names the first problem. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FileRunStore } from '@hopgen/agents';
-import { matchRoute, parseBody } from './api-routes.js';
+import { matchRoute, parseBody, pathParameter } from './api-routes.js';
 import { RequestError, ServeOptionsError } from './errors.js';
 import { resumePoint, writeEventStream } from './event-stream.js';
 import { openApiDocument } from './openapi.js';
@@ -92,7 +92,7 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
       checkToken(request, settings);
       const streamPath = /^\/api\/runs\/([^/]+)\/(events|ui-message-stream)$/.exec(url.pathname);
       if (streamPath && request.method === 'GET') {
-        const runId = decodeURIComponent(streamPath[1]!);
+        const runId = pathParameter('runId', streamPath[1]!);
         const after = resumePoint(request, url);
         const controller = new AbortController();
         streams.add(controller);
@@ -110,8 +110,8 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
       if (filePath && request.method === 'GET') {
         const image = await readRunImage(
           registry.store,
-          decodeURIComponent(filePath[1]!),
-          decodeURIComponent(filePath[2]!),
+          pathParameter('runId', filePath[1]!),
+          pathParameter('name', filePath[2]!),
         );
         response.writeHead(200, {
           ...cors,

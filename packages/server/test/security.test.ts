@@ -120,6 +120,24 @@ describe('refused requests change no run', () => {
       status: 415,
       code: 'content-type-not-json',
     },
+    {
+      name: 'a run id no store can hold, on the event stream',
+      send: () => callApi(server.url, 'GET', '/api/runs/..%2F..%2Fetc/events', { token: server.token }),
+      status: 400,
+      code: 'run-id-invalid',
+    },
+    {
+      name: 'a run id no store can hold, on the files endpoint',
+      send: () => callApi(server.url, 'GET', '/api/runs/a%20b/files/chart.png', { token: server.token }),
+      status: 400,
+      code: 'run-id-invalid',
+    },
+    {
+      name: 'a malformed percent-escape in the path',
+      send: () => callApi(server.url, 'POST', '/api/runs/%E0%A4%A/cancel', { token: server.token, body: {} }),
+      status: 400,
+      code: 'path-invalid',
+    },
   ];
 
   for (const { name, send, status, code } of cases) {
