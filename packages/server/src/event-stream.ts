@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RunEvent } from '@hopgen/agents';
 import { RequestError } from './errors.js';
@@ -33,6 +34,20 @@ export function startEventStream(response: ServerResponse, headers: Record<strin
 }
 
 /**
+ * Waits until the client has taken what the response holds, so a client that reads slowly (or not at
+ * all) holds the server to one buffer of events rather than the run's whole log in memory. Returns at
+ * once when the buffer is below its high-water mark, or when `signal` aborts (the client went away).
+ */
+export async function drained(response: ServerResponse, signal: AbortSignal): Promise<void> {
+  if (!response.writableNeedDrain || signal.aborted) return;
+  try {
+    await once(response, 'drain', { signal });
+  } catch {
+    // Aborted: the caller sees the signal and stops.
+  }
+}
+
+/**
  * Writes run events as Server-Sent Events: `id` is the event's sequence number, so a client that
  * reconnects with `Last-Event-ID` gets every later event once. Ends with an `end` event when the
  * run ends (finished, failed or stopped), or when the client goes away.
@@ -46,9 +61,13 @@ export async function writeEventStream(
   startEventStream(response, headers);
   // Tells EventSource how long to wait before reconnecting, in milliseconds.
   response.write('retry: 1000\n\n');
-  const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+  // A client that has not read what is queued needs no keep-alive on top.
+  const keepAlive = setInterval(() => {
+    if (!response.writableNeedDrain) response.write(': keep-alive\n\n');
+  }, KEEP_ALIVE_MS);
   try {
     for await (const event of events) {
+      await drained(response, signal);
       if (signal.aborted) return;
       response.write(`id: ${event.sequence}\ndata: ${JSON.stringify(event)}\n\n`);
     }

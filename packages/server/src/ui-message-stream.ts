@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RunEvent } from '@hopgen/agents';
 import { INTERNAL_AGENTS, isConversationMessage } from '../page/run-state.js';
-import { startEventStream } from './event-stream.js';
+import { drained, startEventStream } from './event-stream.js';
 
 /**
  * Writes a run as the Vercel AI SDK's UI message stream (protocol v1: SSE of JSON chunks, then
@@ -24,6 +24,7 @@ export async function writeUiMessageStream(
   write({ type: 'start', messageId: runId });
   try {
     for await (const event of events) {
+      await drained(response, signal);
       if (signal.aborted) return;
       const data = event.data as Record<string, any>;
       switch (event.type) {
