@@ -13,6 +13,7 @@ import { llmConfigFor } from './scripted/llm-config.js';
 const server = await startLocalSandboxServer(); // or HopX cloud: skip this and set HOPX_API_KEY
 const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey });
 try {
+  await executor.check(); // fails here, naming what to start, rather than at the first code block
   const assistant = new AssistantAgent({ name: 'assistant', llmConfig: llmConfigFor(assistantScript) });
   const user = new UserProxyAgent({
     name: 'user',

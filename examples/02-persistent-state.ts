@@ -19,6 +19,7 @@ const requests = [
 const server = await startLocalSandboxServer();
 const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey });
 try {
+  await executor.check(); // fails here, naming what to start, rather than at the first code block
   const assistant = new AssistantAgent({
     name: 'assistant',
     llmConfig: llmConfigFor(assistantScript),

@@ -42,6 +42,7 @@ const installPackage = defineTool({
   },
 });
 try {
+  await executor.check(); // fails here, naming what to start, rather than at the first code block
   const analyst = new AssistantAgent({
     name: 'analyst',
     systemMessage:

@@ -21,6 +21,7 @@ const coder = (role: string) =>
 const server = await startLocalSandboxServer();
 const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey });
 try {
+  await executor.check(); // fails here, naming what to start, rather than at the first code block
   const engineer = new AssistantAgent({
     name: 'DataEngineer',
     systemMessage: coder('DataEngineer, who prepares clean data'),

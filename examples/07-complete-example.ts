@@ -27,6 +27,7 @@ const executor = new HopXCodeExecutor({
   outputDir: resolve('out/complete-example'),
 });
 try {
+  await executor.check(); // fails here, naming what to start, rather than at the first code block
   const user = new UserProxyAgent({
     name: 'User',
     humanInputMode: 'NEVER',

@@ -24,6 +24,7 @@ const server = await startLocalSandboxServer();
 const outputDir = resolve('out/plot-and-critic');
 const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey, outputDir });
 try {
+  await executor.check(); // fails here, naming what to start, rather than at the first code block
   const runner = new UserProxyAgent({
     name: 'Runner',
     humanInputMode: 'NEVER',

@@ -1,5 +1,6 @@
-import { contentToString, type ModelRequest } from '@hopgen/agents';
+import { contentToString, defineTool, type ModelRequest } from '@hopgen/agents';
 import type { ScriptedReply } from '@hopgen/agents/testing';
+import { z } from 'zod';
 
 /** Offline replies of the analyst: a tool call, then a code block using its answer, then the result. */
 export function analystScript(request: ModelRequest): ScriptedReply {
@@ -21,3 +22,11 @@ export function analystScript(request: ModelRequest): ScriptedReply {
   }
   return `${seen.match(/Total: [\d.]+ USD/)?.[0] ?? 'No total'} at 1.08 USD per EUR. TERMINATE`;
 }
+
+/** The analyst's tool: the EUR exchange rate, fixed for the example. */
+export const exchangeRate = defineTool({
+  name: 'exchange_rate',
+  description: 'EUR to the given currency',
+  parameters: z.object({ currency: z.string() }),
+  execute: ({ currency }) => ({ currency, perEuro: 1.08 }),
+});

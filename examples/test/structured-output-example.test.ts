@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { runExampleProcess } from './support/run-example-process.js';
 
 describe('structured-output example, offline', () => {
-  it('09 structured output: a reply that breaks the schema is sent back with its issues, the next is typed', async () => {
-    const result = await runExampleProcess('09-structured-output.ts');
+  it('12 structured output: a reply that breaks the schema is sent back with its issues, the next is typed', async () => {
+    const result = await runExampleProcess('12-structured-output.ts');
     await rm(result.temporaryDirectory, { recursive: true, force: true });
     expect(result.exitCode, result.stderr.slice(-2000)).toBe(0);
     expect(result.stdout).toContain(
