@@ -4,6 +4,7 @@ import {
   type DurableRun,
   type Pipeline,
   PipelineError,
+  pendingRequests,
   provideInput,
   RequestAnswerError,
   type RunEvent,
@@ -15,7 +16,7 @@ import {
 } from '@hopgen/agents';
 import type { RunDetail, RunSummary, StartRunRequest } from './api-schemas.js';
 import { RequestError } from './errors.js';
-import { describeRun, loadStoredRun, statusOf, summarizeRun } from './run-status.js';
+import { describeRun, isEnded, loadStoredRun, statusOf, summarizeRun } from './run-status.js';
 
 /** A run this server started and still runs in its process. */
 interface ActiveRun {
@@ -103,21 +104,21 @@ export class RunRegistry {
 
   /** Answers a human-input request. */
   provideInput(runId: string, requestId: string, text: string): Promise<RunDetail> {
-    return this.#answer(runId, (run) =>
+    return this.#answer(runId, requestId, (run) =>
       run ? run.provideInput(requestId, text) : provideInput(this.store, runId, requestId, text),
     );
   }
 
   /** Approves a code block or tool call. */
   approve(runId: string, requestId: string): Promise<RunDetail> {
-    return this.#answer(runId, (run) =>
+    return this.#answer(runId, requestId, (run) =>
       run ? run.approve(requestId) : approve(this.store, runId, requestId),
     );
   }
 
   /** Rejects a code block or tool call; the model gets `reason` as the result. */
   reject(runId: string, requestId: string, reason: string): Promise<RunDetail> {
-    return this.#answer(runId, (run) =>
+    return this.#answer(runId, requestId, (run) =>
       run ? run.reject(requestId, reason) : reject(this.store, runId, requestId, reason),
     );
   }
@@ -169,10 +170,27 @@ export class RunRegistry {
       });
   }
 
-  async #answer(runId: string, give: (run: DurableRun | undefined) => Promise<void>): Promise<RunDetail> {
-    await loadStoredRun(this.store, runId);
+  async #answer(
+    runId: string,
+    requestId: string,
+    give: (run: DurableRun | undefined) => Promise<void>,
+  ): Promise<RunDetail> {
+    const stored = await loadStoredRun(this.store, runId);
+    const active = this.#active.get(runId)?.run;
+    const status = statusOf(stored, 0);
+    // An answer to an ended run's open request would be stored and never read: the person would wait
+    // for nothing. (A request answered already is refused below as request-not-open.)
+    const unanswered = async () =>
+      (await pendingRequests(this.store, runId)).some((request) => request.requestId === requestId);
+    if (!active && isEnded(status) && (await unanswered())) {
+      throw new RequestError(
+        409,
+        'run-ended',
+        `Run ${runId} is ${status}: nothing will read an answer to its requests. Start a new run (POST /api/runs).`,
+      );
+    }
     try {
-      await give(this.#active.get(runId)?.run);
+      await give(active);
     } catch (error) {
       if (error instanceof RequestAnswerError) throw new RequestError(409, 'request-not-open', error.message);
       throw error;

@@ -21,16 +21,31 @@ export async function loadStoredRun(store: RunStore, runId: string): Promise<Sto
   return stored;
 }
 
+/** Whether a status is an end: nothing answers a request of such a run unless code resumes it. */
+export function isEnded(status: RunStatus): boolean {
+  return status === 'finished' || status === 'failed' || status === 'stopped';
+}
+
+/**
+ * The requests a person can answer: none once the run has ended (a cancelled run keeps its
+ * unanswered request in the log, but nothing would read an answer to it).
+ */
+async function openRequests(store: RunStore, stored: StoredRun) {
+  const requests = await pendingRequests(store, stored.header.runId);
+  const status = statusOf(stored, requests.length);
+  return { status, requests: isEnded(status) ? [] : requests };
+}
+
 /** A run's summary for lists. */
 export async function summarizeRun(store: RunStore, stored: StoredRun): Promise<RunSummary> {
-  const requests = await pendingRequests(store, stored.header.runId);
+  const { status, requests } = await openRequests(store, stored);
   const last = stored.entries.at(-1);
   return {
     runId: stored.header.runId,
     pipeline: stored.header.pipeline?.name ?? null,
     createdAt: stored.header.createdAt,
     updatedAt: last?.time ?? stored.header.createdAt,
-    status: statusOf(stored, requests.length),
+    status,
     lastSequence: last?.sequence ?? 0,
     pendingRequests: requests.length,
   };
@@ -38,7 +53,7 @@ export async function summarizeRun(store: RunStore, stored: StoredRun): Promise<
 
 /** A run with its open requests, results and error. */
 export async function describeRun(store: RunStore, stored: StoredRun): Promise<RunDetail> {
-  const requests = await pendingRequests(store, stored.header.runId);
+  const { requests } = await openRequests(store, stored);
   const finished = stored.entries.find((entry) => entry.type === 'run-finished');
   const failed = stored.entries.findLast((entry) => entry.type === 'run-failed');
   const summary = await summarizeRun(store, stored);

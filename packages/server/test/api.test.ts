@@ -142,9 +142,20 @@ describe('the HTTP API', () => {
     await readEvents(server.url, server.token, 'cancelled', {
       until: (event) => event.data.type === 'human-input-requested',
     });
+    const waiting = await get('/api/runs/cancelled');
+    const requestId = encodeURIComponent(waiting.body.requests[0].requestId);
     const cancelled = await post('/api/runs/cancelled/cancel');
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('stopped');
+    // Its question is no longer open: an answer would be stored and never read.
+    expect(cancelled.body.requests).toEqual([]);
+    expect(cancelled.body.pendingRequests).toBe(0);
+    const before = await store.loadRun('cancelled');
+    const late = await post(`/api/runs/cancelled/requests/${requestId}/input`, { text: 'too late' });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('run-ended');
+    expect(late.body.error.message).toContain('is stopped');
+    expect(await store.loadRun('cancelled')).toEqual(before);
     const events = await readEvents(server.url, server.token, 'cancelled');
     expect(events.at(-2)!.data.type).toBe('run-stopped');
     expect((await post('/api/runs/cancelled/cancel')).status).toBe(409);
