@@ -1,10 +1,7 @@
 /**
- * Example 10: a plot-and-critic team. Coder writes a chart, Runner runs it in a sandbox with
- * `imagesToModel`, so the chart goes back to the chat as an image, and Critic, a vision model, looks at it
- * and asks for changes until it approves. The chart keeps the name the code gave it (sales_analysis.png;
- * the redrawn one becomes sales_analysis-2.png) in out/plot-and-critic/, and the text names it relative
- * to that folder.
- *
+ * Example 10: plot and critic. Coder draws a chart, Runner runs it with `imagesToModel` so the chart goes
+ * back to the chat as an image, and Critic (a vision model) asks for changes until it approves. Charts keep
+ * the names the code gave them (sales_analysis.png, then sales_analysis-2.png) in out/plot-and-critic/.
  *   npx tsx examples/10-plot-and-critic.ts
  */
 import { resolve } from 'node:path';
@@ -25,11 +22,8 @@ const outputDir = resolve('out/plot-and-critic');
 const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey, outputDir });
 try {
   await executor.check(); // fails here, naming what to start, rather than at the first code block
-  const runner = new UserProxyAgent({
-    name: 'Runner',
-    humanInputMode: 'NEVER',
-    codeExecutionConfig: { executor, imagesToModel: true },
-  });
+  const codeExecutionConfig = { executor, imagesToModel: true };
+  const runner = new UserProxyAgent({ name: 'Runner', humanInputMode: 'NEVER', codeExecutionConfig });
   const coder = new AssistantAgent({
     name: 'Coder',
     systemMessage:
@@ -47,10 +41,7 @@ try {
     speakerSelectionMethod: 'round_robin',
     maxRound: 8,
   });
-  const manager = new GroupChatManager({
-    groupchat,
-    isTerminationMsg: includesTerminate,
-  });
+  const manager = new GroupChatManager({ groupchat, isTerminationMsg: includesTerminate });
   await runner.initiateChat(manager, {
     message:
       'Plot sales by region (North-East 182, North-West 145, South-East 121, South-West 98, Central 160, Islands 44) and make the chart easy to read.',
