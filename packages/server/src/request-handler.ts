@@ -9,7 +9,7 @@ import { pageFile } from './page-files.js';
 import { checkHost, checkOrigin, checkToken, type GuardSettings, readJsonBody } from './request-guard.js';
 import { readRunImage } from './run-files.js';
 import { RunRegistry } from './run-registry.js';
-import type { ServeOptions } from './serve-options.js';
+import { checkServeOptions, type ServeOptions } from './serve-options.js';
 import { writeUiMessageStream } from './ui-message-stream.js';
 
 /** The package's version, shown in the OpenAPI document. */
@@ -32,6 +32,7 @@ export interface RequestHandler {
 
 /** Builds the handler that {@link serve} mounts; use it to add the API to a server of your own. */
 export function createRequestHandler(options: ServeOptions): RequestHandler {
+  checkServeOptions(options);
   const token = options.token ?? process.env['HOPGEN_SERVE_TOKEN'] ?? randomBytes(24).toString('base64url');
   if (token.length < 16) {
     throw new ServeOptionsError(

@@ -1,4 +1,5 @@
 import type { Pipeline, RunStore } from '@hopgen/agents';
+import { ServeOptionsError } from './errors.js';
 
 /** Options of {@link serve} and {@link createRequestHandler}. */
 export interface ServeOptions {
@@ -29,4 +30,46 @@ export interface ServeOptions {
   resumeRuns?: boolean;
   /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
+}
+
+/**
+ * Refuses options that would fail silently later: an origin with a path or a trailing slash never
+ * equals the `Origin` a browser sends, a host with a scheme never equals a `Host` header, and two
+ * pipelines of one name would leave one unreachable.
+ */
+export function checkServeOptions(options: ServeOptions): void {
+  for (const origin of options.allowedOrigins ?? []) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (parsed?.origin !== origin) {
+      const hint = parsed && parsed.origin !== 'null' ? `"${parsed.origin}"` : 'e.g. "http://localhost:3000"';
+      throw new ServeOptionsError(
+        `allowedOrigins has ${JSON.stringify(origin)}, which is not an origin a browser sends. Give the scheme, host and port only: ${hint}.`,
+      );
+    }
+  }
+  for (const host of options.allowedHosts ?? []) {
+    if (!/^[a-z0-9.-]+(:\d+)?$|^\[[0-9a-f:.]+\](:\d+)?$/i.test(host)) {
+      throw new ServeOptionsError(
+        `allowedHosts has ${JSON.stringify(host)}, which is not a Host header value. Give the name and port only, e.g. "hopgen.internal:8080".`,
+      );
+    }
+  }
+  const { maxBodyBytes } = options;
+  if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
+    throw new ServeOptionsError(
+      `maxBodyBytes is ${maxBodyBytes}; give a whole number of bytes above 0 (default 1048576).`,
+    );
+  }
+  const names = new Set<string>();
+  for (const pipeline of options.pipelines) {
+    if (names.has(pipeline.name)) {
+      throw new ServeOptionsError(
+        `Two pipelines are named ${JSON.stringify(pipeline.name)}; the API starts pipelines by name. Give each its own name.`,
+      );
+    }
+    names.add(pipeline.name);
+  }
 }
