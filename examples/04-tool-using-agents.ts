@@ -1,15 +1,13 @@
 /**
- * Example 4: tool-using agents. Two zod-typed tools share one sandbox; the analyst's model calls them
- * and the tool runner executes them. The local sandbox is offline, so installPackage fails with a
- * clear message and the analyst carries on without the package.
- *
+ * Example 4: tool-using agents. Two zod-typed tools share one sandbox; the analyst's model calls them and
+ * the tool runner executes them. Offline, installPackage fails with a clear message and the analyst carries on.
  *   npx tsx examples/04-tool-using-agents.ts
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import {
   AssistantAgent,
-  contentToString,
   defineTool,
+  includesTerminate,
   registerFunction,
   UserProxyAgent,
 } from '@hopgen/agents';
@@ -49,8 +47,7 @@ try {
       'You are a data analyst. Work through your tools, one call at a time; if one fails, adapt. When done, summarise and reply TERMINATE.',
     llmConfig: llmConfigFor(analystScript),
   });
-  const isTerminationMsg = (message: { content?: unknown }) =>
-    contentToString(message.content as string).includes('TERMINATE');
+  const isTerminationMsg = includesTerminate;
   const toolRunner = new UserProxyAgent({ name: 'tool_runner', humanInputMode: 'NEVER', isTerminationMsg });
   for (const tool of [runDataAnalysis, installPackage])
     registerFunction(tool, { caller: analyst, executor: toolRunner });
