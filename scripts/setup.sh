@@ -70,10 +70,12 @@ elif ! pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online' \
   exit 1
 fi
 
-# Under sudo, the workspace's files belong to the user who ran it, not to root.
+# Under sudo, the workspace's files belong to the user who ran it, not to root. runuser (util-linux,
+# always on Debian) rather than sudo -u: it needs no sudoers rule and sets HOME to the user's, so
+# npm's cache is the user's too.
 as_invoking_user() {
   if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-    sudo -u "$SUDO_USER" -- "$@"
+    runuser -u "$SUDO_USER" -- "$@"
   else
     "$@"
   fi
