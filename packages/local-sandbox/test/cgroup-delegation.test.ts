@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,8 @@ import { type CgroupLayout, detectCgroupLayout, missingCgroupFeatures } from '..
 
 const run = promisify(execFile);
 const UID = 1_899_999_123;
+/** The user the decisions are made for: owns nothing on the host, in no group. */
+const USER = { uid: UID, gids: [] };
 const made: string[] = [];
 
 const fakeRoots: string[] = [];
@@ -28,7 +30,7 @@ describe('cgroup delegation for a server without root', () => {
   it('names the command that delegates cgroups, and that command makes them usable', async () => {
     const layout = await detectCgroupLayout();
     if (!layout) throw new Error('This host mounts no cgroup hierarchy.');
-    const before = await delegatedCgroupLayout(layout, UID);
+    const before = await delegatedCgroupLayout(layout, USER);
     expect(missingCgroupFeatures(before)).toEqual(
       expect.arrayContaining(['no memory controller', 'no pids controller', 'no cpu controller']),
     );
@@ -44,7 +46,7 @@ describe('cgroup delegation for a server without root', () => {
     }
     expect(made.every((directory) => existsSync(directory))).toBe(true);
 
-    const after = await delegatedCgroupLayout(layout, UID);
+    const after = await delegatedCgroupLayout(layout, USER);
     if (layout.mode !== 'v2') {
       // v1 and hybrid hosts: every v1 controller is found at the top of its hierarchy, wherever
       // this process sits. (The v2 one counts only for a server inside it: v2 moves need a common
@@ -137,7 +139,7 @@ describe('cgroup v2 delegation decisions, on a fake systemd host', () => {
       `${host.mountPoint}/${USER_SERVICE}/app.slice/hopgen.scope`,
     );
 
-    const delegated = await delegatedCgroupLayout(layout, UID);
+    const delegated = await delegatedCgroupLayout(layout, USER);
     const expected = `${host.mountPoint}/${USER_SERVICE}`;
     for (const hierarchy of [delegated.memory, delegated.pids, delegated.cpu, delegated.unified])
       expect(hierarchy?.ownDirectory).toBe(expected);
@@ -145,7 +147,10 @@ describe('cgroup v2 delegation decisions, on a fake systemd host', () => {
     expect(missingCgroupFeatures(delegated)).toEqual([]);
   });
 
-  it('stops at the first cgroup on the way up that the user does not own', async () => {
+  it('skips cgroups in between that the user may not write: the kernel checks only the common ancestor', async () => {
+    // systemd's app.slice left to root: moving a process from hopgen.scope into a cgroup made under
+    // user@UID.service needs write access to user@UID.service's cgroup.procs (the common ancestor)
+    // and to the destination's, never to app.slice's.
     const folders = SYSTEMD_FOLDERS.map(([relative, owner]): [string, number] => [
       relative,
       relative === `${USER_SERVICE}/app.slice` ? 0 : owner,
@@ -153,15 +158,39 @@ describe('cgroup v2 delegation decisions, on a fake systemd host', () => {
     const host = await fakeHost('v2', folders);
     const delegated = await delegatedCgroupLayout(
       await layoutOn(host, `0::/${USER_SERVICE}/app.slice/hopgen.scope\n`),
-      UID,
+      USER,
     );
-    expect(delegated.unified?.ownDirectory).toBe(`${host.mountPoint}/${USER_SERVICE}/app.slice/hopgen.scope`);
+    expect(delegated.unified?.ownDirectory).toBe(`${host.mountPoint}/${USER_SERVICE}`);
+  });
+
+  it('counts write access through a group, and needs cgroup.procs writable, not ownership', async () => {
+    const GROUP = 1_899_999_777;
+    const host = await fakeHost('v2', SYSTEMD_FOLDERS);
+    // user@UID.service handed to a group the user is in (root-owned, group-writable), and the
+    // user's own app.slice with a cgroup.procs it may not write.
+    const service = `${host.mountPoint}/${USER_SERVICE}`;
+    for (const file of [service, `${service}/cgroup.procs`]) await chown(file, 0, GROUP);
+    await chmod(service, 0o775);
+    await chmod(`${service}/cgroup.procs`, 0o664);
+    await chmod(`${service}/app.slice/cgroup.procs`, 0o444);
+    const layout = await layoutOn(host, `0::/${USER_SERVICE}/app.slice/hopgen.scope\n`);
+
+    const member = await delegatedCgroupLayout(layout, { uid: UID, gids: [GROUP] });
+    expect(member.unified?.ownDirectory).toBe(service);
+    // Not in the group: only the scope is left (app.slice's cgroup.procs is read-only).
+    const stranger = await delegatedCgroupLayout(layout, USER);
+    expect(stranger.unified?.ownDirectory).toBe(`${service}/app.slice/hopgen.scope`);
+    // The group's bits do not apply to the owner: a user-owned directory with only group write is not writable.
+    await chown(service, UID, GROUP);
+    await chmod(service, 0o575);
+    const owner = await delegatedCgroupLayout(layout, { uid: UID, gids: [GROUP] });
+    expect(owner.unified?.ownDirectory).toBe(`${service}/app.slice/hopgen.scope`);
   });
 
   it('finds nothing for a server outside its delegated subtree, and names the systemd-run command', async () => {
     const host = await fakeHost('v2', SYSTEMD_FOLDERS);
     const layout = await layoutOn(host, '0::/system.slice/hopgen.service\n');
-    const delegated = await delegatedCgroupLayout(layout, UID);
+    const delegated = await delegatedCgroupLayout(layout, USER);
     expect(delegated.unified).toBeNull();
     expect(missingCgroupFeatures(delegated)).toEqual([
       'no memory controller',
@@ -179,7 +208,7 @@ describe('cgroup v2 delegation decisions, on a fake systemd host', () => {
     const host = await fakeHost('v2', SYSTEMD_FOLDERS, 'cpu io');
     const delegated = await delegatedCgroupLayout(
       await layoutOn(host, `0::/${USER_SERVICE}/app.slice/hopgen.scope\n`),
-      UID,
+      USER,
     );
     expect(delegated.cpu?.ownDirectory).toBe(`${host.mountPoint}/${USER_SERVICE}`);
     expect(missingCgroupFeatures(delegated)).toEqual(['no memory controller', 'no pids controller']);
@@ -205,7 +234,7 @@ describe('cgroup v2 delegation decisions, on a fake systemd host', () => {
     ].join('\n');
     const layout = await layoutOn(host, membership);
     expect(layout.mode).toBe('hybrid');
-    const delegated = await delegatedCgroupLayout(layout, UID);
+    const delegated = await delegatedCgroupLayout(layout, USER);
     expect(delegated.memory?.ownDirectory).toBe(`${host.mountPoint}/memory/${name}`);
     expect(delegated.pids?.ownDirectory).toBe(`${host.mountPoint}/pids/${name}`);
     expect(delegated.freezer?.ownDirectory).toBe(`${host.mountPoint}/freezer/${name}`);

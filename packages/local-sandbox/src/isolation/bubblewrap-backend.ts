@@ -16,7 +16,7 @@ import {
   bubblewrapSpawnArguments,
   SANDBOX_CGROUP_PATH,
 } from './bubblewrap-arguments.js';
-import { delegatedCgroupLayout, delegationCommand } from './cgroup-delegation.js';
+import { delegatedCgroupLayout, delegationCommand, serverCgroupUser } from './cgroup-delegation.js';
 import { CgroupFactory, detectCgroupLayout, missingCgroupFeatures, type SandboxCgroup } from './cgroups.js';
 import {
   findHostTools,
@@ -345,19 +345,20 @@ export class BubblewrapBackend implements IsolationBackend {
       }
 
       let problem: string | null = null;
+      // Without root, the way to limits is a delegated cgroup subtree: the command that makes one.
+      let delegation: string | undefined;
       let cgroups: CgroupFactory | null = null;
       let cappedWorkspaces = false;
       let namespacedWorkspaces = false;
       let sharedNamespace: WorkspaceNamespace | null = null;
       const hostLayout = await detectCgroupLayout();
       const layout =
-        isRoot || !hostLayout ? hostLayout : await delegatedCgroupLayout(hostLayout, process.getuid!());
+        isRoot || !hostLayout ? hostLayout : await delegatedCgroupLayout(hostLayout, serverCgroupUser());
       const missing = missingCgroupFeatures(layout);
       if (missing.length > 0) {
         problem = isRoot
           ? `cgroups are incomplete: ${missing.join(', ')}`
-          : `the server does not run as root and no cgroup is delegated to its user (${missing.join(', ')}). ` +
-            `To delegate cgroups to ${currentUser().name}, ${delegationCommand(hostLayout, currentUser())}`;
+          : `the server does not run as root and no cgroup is delegated to its user (${missing.join(', ')})`;
       } else {
         const factory = new CgroupFactory(layout!, {
           poolSize: this.#options.poolSize!,
@@ -370,6 +371,10 @@ export class BubblewrapBackend implements IsolationBackend {
           await factory.close().catch(() => undefined);
           problem = `cgroups are not writable (${(error as Error).message})`;
         }
+      }
+      if (problem && !isRoot) {
+        const user = currentUser();
+        delegation = `To delegate cgroups to ${user.name}, ${delegationCommand(hostLayout, user)}.`;
       }
       if (isRoot) {
         try {
@@ -398,7 +403,7 @@ export class BubblewrapBackend implements IsolationBackend {
       else await sharedNamespace?.close();
       if (problem) {
         await cgroups?.close();
-        if (!this.#options.allowUnlimited) throw limitsUnavailableError(problem);
+        if (!this.#options.allowUnlimited) throw limitsUnavailableError(problem, delegation);
         warn(unlimitedWarning(problem));
       }
       return {

@@ -1,4 +1,5 @@
-import { access, constants, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CgroupLayout } from './cgroups.js';
 
@@ -7,9 +8,13 @@ import type { CgroupLayout } from './cgroups.js';
  *
  * - cgroup v2 with systemd: every user's `user@UID.service` subtree is delegated to that user; a
  *   server started inside it (a desktop terminal, or `systemd-run --user --scope -p Delegate=yes`)
- *   makes its cgroups under the highest ancestor of its own cgroup that its user owns. v2 moves a
- *   process only for whoever may write the common ancestor's `cgroup.procs`, so the server itself
- *   must live inside the subtree.
+ *   makes its cgroups under the highest ancestor of its own cgroup that its user may manage. The
+ *   kernel (Documentation/admin-guide/cgroup-v2.rst, "Delegation Containment") moves a process for
+ *   a non-root writer that may write the destination's `cgroup.procs` and the `cgroup.procs` of the
+ *   common ancestor of source and destination: write access, not ownership, and nothing about the
+ *   cgroups in between. Our sandboxes start in the server's cgroup, so that common ancestor is the
+ *   chosen one, which must therefore be an ancestor of (or be) the server's own cgroup. The highest
+ *   is chosen because a cgroup that holds processes cannot pass controllers to its children.
  * - cgroup v1 (and the v1 controllers of a hybrid host): `scripts/delegate-cgroups.sh` (run once as
  *   root) makes `hopgen-delegate-<uid>` at the top of each hierarchy, owned by the user. v1 moves
  *   any process of the same user into a cgroup whose `cgroup.procs` it may write, wherever the
@@ -21,16 +26,38 @@ export function delegatedCgroupName(uid: number): string {
   return `hopgen-delegate-${uid}`;
 }
 
-async function ownedWritable(directory: string, uid: number): Promise<boolean> {
-  const info = await stat(directory).catch(() => null);
-  if (!info?.isDirectory() || info.uid !== uid) return false;
-  try {
-    await access(directory, constants.W_OK);
-    await access(path.join(directory, 'cgroup.procs'), constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** Who the server runs as: the kernel's permission checks use this uid and these groups. */
+export interface CgroupUser {
+  uid: number;
+  /** Primary and supplementary groups. */
+  gids: readonly number[];
+}
+
+/** The server's own user, for {@link delegatedCgroupLayout}. */
+export function serverCgroupUser(): CgroupUser {
+  return { uid: process.geteuid!(), gids: [...new Set([process.getegid!(), ...process.getgroups!()])] };
+}
+
+/**
+ * Whether `user` has every permission in `wanted` (octal 0-7, like a mode's digit) on a file, by the
+ * kernel's rule for one without capabilities: the owner's bits for its owner, else the group's bits
+ * for a member, else the others' bits. From the mode rather than `access()`, so it answers for any
+ * user (the tests run as root, for whom `access()` grants everything).
+ */
+function permits(info: Stats, user: CgroupUser, wanted: number): boolean {
+  const shift = info.uid === user.uid ? 6 : user.gids.includes(info.gid) ? 3 : 0;
+  return ((info.mode >> shift) & wanted) === wanted;
+}
+
+/** Whether `user` may create cgroups in `directory` and move processes into it. */
+async function manageable(directory: string, user: CgroupUser): Promise<boolean> {
+  const [info, procs] = await Promise.all([
+    stat(directory).catch(() => null),
+    stat(path.join(directory, 'cgroup.procs')).catch(() => null),
+  ]);
+  if (!info?.isDirectory() || !procs) return false;
+  // mkdir needs write and search permission on the directory.
+  return permits(info, user, 0o3) && permits(procs, user, 0o2);
 }
 
 /** The directories from `directory` up to `mountPoint`, nearest first. */
@@ -45,10 +72,10 @@ function ancestors(directory: string, mountPoint: string): string[] {
 }
 
 /**
- * The layout with each hierarchy's `ownDirectory` moved to the cgroup delegated to `uid`, and
+ * The layout with each hierarchy's `ownDirectory` moved to the cgroup delegated to `user`, and
  * hierarchies without one set to null (so `missingCgroupFeatures` reports them).
  */
-export async function delegatedCgroupLayout(layout: CgroupLayout, uid: number): Promise<CgroupLayout> {
+export async function delegatedCgroupLayout(layout: CgroupLayout, user: CgroupUser): Promise<CgroupLayout> {
   const replaced = new Map<object, CgroupLayout['memory']>();
   const delegate = async (hierarchy: CgroupLayout['memory']): Promise<CgroupLayout['memory']> => {
     if (!hierarchy) return null;
@@ -56,19 +83,16 @@ export async function delegatedCgroupLayout(layout: CgroupLayout, uid: number): 
     let found: string | null = null;
     const chain = ancestors(hierarchy.processDirectory, hierarchy.mountPoint);
     if (hierarchy.version === 2) {
-      // The highest ancestor of our own cgroup that is still ours (v2 needs it to be a common ancestor).
-      for (const directory of chain) {
-        if (!(await ownedWritable(directory, uid))) break;
-        found = directory;
-      }
+      // The highest ancestor of our own cgroup that we may manage; those in between do not matter.
+      for (const directory of chain) if (await manageable(directory, user)) found = directory;
     } else {
       for (const directory of chain) {
-        if (await ownedWritable(directory, uid)) {
+        if (await manageable(directory, user)) {
           found = directory;
           break;
         }
-        const named = path.join(directory, delegatedCgroupName(uid));
-        if (await ownedWritable(named, uid)) {
+        const named = path.join(directory, delegatedCgroupName(user.uid));
+        if (await manageable(named, user)) {
           found = named;
           break;
         }

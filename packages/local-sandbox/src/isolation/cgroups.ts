@@ -427,8 +427,8 @@ export class CgroupFactory {
       await writeFile(path.join(owner, 'cgroup.subtree_control'), wanted).catch(() => undefined);
       await writeFile(path.join(parent, 'cgroup.subtree_control'), wanted).catch((error) => {
         throw new LocalSandboxError(
-          `Cannot enable the memory, pids and cpu controllers in ${parent} (${(error as Error).message}). ` +
-            'Run the server as root in a cgroup whose parent delegates these controllers (systemd: Delegate=yes).',
+          `Cannot enable the memory, pids and cpu controllers in ${parent} (${(error as Error).message}): ` +
+            `${owner} must offer them to its children (systemd: Delegate=yes on the server's unit or scope)`,
           { cause: error },
         );
       });

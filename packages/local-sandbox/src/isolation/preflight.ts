@@ -117,16 +117,30 @@ export function userNamespaceError(stderr: string): PreflightError {
   );
 }
 
-/** The error for a host where limits cannot be enforced, unless the operator opts out of them. */
-export function limitsUnavailableError(reason: string): PreflightError {
+/** How a server may run without limits, for the errors that refuse to. */
+const ALLOW_UNLIMITED =
+  '`--allow-unlimited` to hopgen-sandbox (or `allowUnlimited: true` to startLocalSandboxServer, or ' +
+  '`HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1`) runs sandboxes without memory, process, CPU and disk limits ' +
+  '(development with trusted code only).';
+
+/**
+ * The error for a host where limits cannot be enforced, unless the operator opts out of them.
+ * `delegation` is the command that delegates cgroups to a server without root: its fix, where
+ * running as root is not.
+ */
+export function limitsUnavailableError(reason: string, delegation?: string): PreflightError {
+  if (delegation) {
+    return new PreflightError(
+      'cgroups',
+      `Sandbox limits cannot be enforced: ${reason}. ${delegation} Then start the server again. Or: ${ALLOW_UNLIMITED}`,
+    );
+  }
   return new PreflightError(
     'cgroups',
     `Sandbox limits cannot be enforced: ${reason}. Or run the server as root (it drops every sandbox to an ` +
       'unprivileged uid itself) on a host whose cgroups are writable: v1 memory, pids and cpu, or v2 with ' +
-      'those controllers available to the server (in a container: a writable cgroup mount). Or set ' +
-      '`HOPGEN_ALLOW_UNLIMITED_SANDBOXES=1` (or pass `allowUnlimited: true` to startLocalSandboxServer, or ' +
-      '`--allow-unlimited` to hopgen-sandbox) to run sandboxes ' +
-      'without memory, process, CPU and disk limits (development only).',
+      'those controllers available to the server (in a container: a writable cgroup mount). Or: ' +
+      ALLOW_UNLIMITED,
   );
 }
 
