@@ -11,6 +11,19 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# macOS and Windows (Git Bash) have no bubblewrap, seccomp or cgroups: set up for HopX cloud only,
+# rather than failing on the Debian steps below.
+if [ "$(uname -s)" != Linux ]; then
+  echo "This is $(uname -s): the local sandbox needs Linux (bubblewrap, seccomp, cgroups), so this sets up"
+  echo "hopgen for HopX cloud only. Then set HOPX_API_KEY and run: npx pnpm@10 demo"
+  echo "For the local sandbox, run hopgen in a Linux VM or container, step by step in"
+  echo "docs/getting-started.md (\"macOS and Windows\")."
+  npx --yes pnpm@10 install --frozen-lockfile
+  npx --yes pnpm@10 build
+  echo "hopgen is set up for HopX cloud."
+  exit 0
+fi
+
 # bubblewrap isolates sandboxes; Debian's python3 with the data-science stack is the
 # code-interpreter template; chromium renders report.html in the examples' test; PostgreSQL 15
 # holds the queue and run store of @hopgen/worker and @hopgen/postgres (and their tests).
