@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +43,31 @@ describe('the hopgen command', () => {
     const unknown = hopgen(['nonsense']);
     expect(await unknown.exited).toBe(2);
     expect(unknown.output().stderr).toContain('Unknown command nonsense');
+  });
+
+  it('hopgen serve names a bad option or a busy port in one sentence, without a stack trace', async () => {
+    const pipelines = ['serve', '--pipelines', 'packages/cli/test/fixtures/pipelines.ts', '--store'];
+    const directory = await mkdtemp(join(tmpdir(), 'hopgen-cli-'));
+    const busy = createServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const busyPort = (busy.address() as { port: number }).port;
+    try {
+      const origin = hopgen([...pipelines, directory, '--allowed-origin', 'http://localhost:3000/']);
+      expect(await origin.exited).toBe(2);
+      expect(origin.output().stderr).toContain(
+        'Give the scheme, host and port only: "http://localhost:3000"',
+      );
+      const port = hopgen([...pipelines, directory, '--port', 'eighty']);
+      expect(await port.exited).toBe(2);
+      expect(port.output().stderr).toContain('--port eighty is not a port');
+      const inUse = hopgen([...pipelines, directory, '--port', String(busyPort)]);
+      expect(await inUse.exited).toBe(1);
+      expect(inUse.output().stderr).toContain(`port ${busyPort} is in use`);
+      for (const run of [origin, port, inUse]) expect(run.output().stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('hopgen serve prints its address with the token from HOPGEN_SERVE_TOKEN kept off the screen, and serves runs', async () => {

@@ -3,7 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Pipeline } from '@hopgen/agents';
 import { FileRunStore } from '@hopgen/agents';
-import { serve } from './serve.js';
+import { ServeOptionsError } from './errors.js';
+import { type RunningServer, serve } from './serve.js';
 
 const USAGE = `Usage: hopgen serve --pipelines <module> [options]
 
@@ -47,15 +48,36 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const port = Number(values.port ?? 4311);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`--port ${values.port} is not a port: give 0-65535 (0 picks a free one).\n`);
+    return 2;
+  }
   const generated = process.env['HOPGEN_SERVE_TOKEN'] === undefined;
-  const server = await serve({
-    pipelines,
-    store: new FileRunStore(values.store ? { directory: values.store } : {}),
-    port: Number(values.port ?? 4311),
-    ...(values.host ? { host: values.host } : {}),
-    allowedHosts: values['allowed-host'] ?? [],
-    allowedOrigins: values['allowed-origin'] ?? [],
-  });
+  let server: RunningServer;
+  try {
+    server = await serve({
+      pipelines,
+      store: new FileRunStore(values.store ? { directory: values.store } : {}),
+      port,
+      ...(values.host ? { host: values.host } : {}),
+      allowedHosts: values['allowed-host'] ?? [],
+      allowedOrigins: values['allowed-origin'] ?? [],
+    });
+  } catch (error) {
+    // Mistakes of the person at the keyboard get a sentence, not a stack trace.
+    if (error instanceof ServeOptionsError) {
+      process.stderr.write(`hopgen serve: ${error.message}\n`);
+      return 2;
+    }
+    if ((error as { code?: string }).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `hopgen serve: port ${port} is in use. Stop what listens there, or pick another with --port (0 picks a free one).\n`,
+      );
+      return 1;
+    }
+    throw error;
+  }
   // The token goes in the fragment: browsers never send it to a server, so it stays out of logs.
   process.stdout.write(
     `hopgen serve: ${server.url}/#token=${generated ? server.token : '<HOPGEN_SERVE_TOKEN>'}\n` +
