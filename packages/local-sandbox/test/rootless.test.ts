@@ -91,6 +91,19 @@ function spawnAsUser(
   return { child, output: () => output };
 }
 
+/** Resolves once the server run by `spawnAsUser` printed its address; rejects if it exits first. */
+function untilStarted(
+  server: { child: ChildProcess; output: () => string },
+  exited: Promise<unknown>,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.child.stdout!.on('data', () => {
+      if (server.output().includes('HOPX_BASE_URL=')) resolve();
+    });
+    void exited.then(() => reject(new Error(`the server exited: ${server.output()}`)));
+  });
+}
+
 /** A home for `user` and an empty directory to bind the checkout at; `remove()` deletes both. */
 async function userDirectories(user: { uid: number; gid: number }) {
   const home = await mkdtemp(path.join(tmpdir(), 'hopgen-rootless-home-'));
@@ -198,6 +211,20 @@ describe('rootless mode', () => {
         `To delegate cgroups to ${UNDELEGATED_USER}, run once, as root: \`sudo bash scripts/delegate-cgroups.sh ${UNDELEGATED_USER}\``,
       );
 
+      // The development escape runs it, and its banner says the same, not to run it as root.
+      const unlimited = spawnAsUser(user, home, view, `${server} --allow-unlimited`);
+      const unlimitedExit = new Promise<NodeJS.Signals | number | null>((resolve) =>
+        unlimited.child.once('exit', (code, signal) => resolve(signal ?? code)),
+      );
+      await untilStarted(unlimited, unlimitedExit);
+      expect(unlimited.output()).toContain('sandboxes run WITHOUT resource limits');
+      expect(unlimited.output()).toContain(
+        `For memory/pids/cpu/disk limits: To delegate cgroups to ${UNDELEGATED_USER}, run once, as root:`,
+      );
+      expect(unlimited.output()).not.toMatch(/run the server as root/i);
+      unlimited.child.kill('SIGINT');
+      expect(await unlimitedExit).toBe('SIGINT');
+
       // The inline form of the command, run as root the way an administrator pastes it, is enough:
       // the same user's server then starts, with limits.
       const inline = /`sudo sh -c '([^']+)'`/.exec(message)?.[1];
@@ -207,12 +234,7 @@ describe('rootless mode', () => {
       const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
         started.child.once('exit', (code, signal) => resolve(signal ?? code)),
       );
-      await new Promise<void>((resolve, reject) => {
-        started.child.stdout!.on('data', () => {
-          if (started.output().includes('HOPX_BASE_URL=')) resolve();
-        });
-        void exited.then(() => reject(new Error(`the server exited: ${started.output()}`)));
-      });
+      await untilStarted(started, exited);
       expect(started.output()).not.toContain('WITHOUT resource limits');
       const instances = (await Promise.all(delegated.map(sandboxCgroupsIn))).flat();
       expect(instances.length).toBeGreaterThanOrEqual(3);

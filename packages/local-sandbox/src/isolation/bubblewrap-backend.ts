@@ -404,7 +404,7 @@ export class BubblewrapBackend implements IsolationBackend {
       if (problem) {
         await cgroups?.close();
         if (!this.#options.allowUnlimited) throw limitsUnavailableError(problem, delegation);
-        warn(unlimitedWarning(problem));
+        warn(unlimitedWarning(problem, delegation));
       }
       return {
         tools,

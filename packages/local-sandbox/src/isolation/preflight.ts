@@ -144,14 +144,20 @@ export function limitsUnavailableError(reason: string, delegation?: string): Pre
   );
 }
 
-/** The banner printed when sandboxes run without limits. */
-export function unlimitedWarning(reason: string): string {
+/**
+ * The banner printed when sandboxes run without limits; `delegation` as in
+ * {@link limitsUnavailableError}.
+ */
+export function unlimitedWarning(reason: string, delegation?: string): string {
+  const fix = delegation
+    ? `!! For memory/pids/cpu/disk limits: ${delegation}\n`
+    : '!! For memory/pids/cpu/disk limits, run the server as root on a host with writable cgroups.\n';
   return (
     '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' +
     `!! @hopgen/local-sandbox: sandboxes run WITHOUT resource limits (${reason}).\n` +
     '!! Namespaces and seccomp still isolate them, but a fork bomb, a memory bomb or a full\n' +
-    '!! workspace hits the whole host. Delegate cgroups to this user (see the error without\n' +
-    '!! --allow-unlimited for the command) or run the server as root for memory/pids/cpu/disk limits.\n' +
+    '!! workspace hits the whole host.\n' +
+    fix +
     '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
   );
 }
