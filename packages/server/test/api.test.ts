@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRunStore } from '@hopgen/agents';
@@ -101,6 +104,64 @@ describe('the HTTP API', () => {
       status: 'finished',
       results: [{ terminationReason: 'human-exit' }],
     });
+  });
+
+  it('a client that drops and reconnects every few events while the run streams gets each event once', async () => {
+    // A model that streams 200 words 3 ms apart, so the client reconnects while events are being written.
+    const words = Array.from({ length: 200 }, (_, index) => `w${index} `);
+    const slowModel = createServer((request, response) => {
+      request.resume();
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: object, finish: string | null) =>
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      let index = 0;
+      const timer = setInterval(() => {
+        if (index < words.length) {
+          response.write(
+            chunk(index === 0 ? { role: 'assistant', content: words[0] } : { content: words[index] }, null),
+          );
+          index++;
+          return;
+        }
+        clearInterval(timer);
+        response.end(`${chunk({}, 'stop')}data: [DONE]\n\n`);
+      }, 3);
+      response.on('close', () => clearInterval(timer));
+    });
+    slowModel.listen(0, '127.0.0.1');
+    await once(slowModel, 'listening');
+    const modelUrl = `http://127.0.0.1:${(slowModel.address() as AddressInfo).port}/v1`;
+    await server.close();
+    server = await serve({ pipelines: [askingTeam(modelUrl, { name: 'chatty' })], store });
+    try {
+      await post('/api/runs', { pipeline: 'chatty', input: { task: 'Talk.' }, runId: 'chatty' });
+      // Like a page that reloads: read a few events, disconnect, reconnect with the last id seen.
+      const seen: number[] = [];
+      let deltas = '';
+      let live = 0;
+      for (;;) {
+        const stored = await store.loadRun('chatty');
+        if (!stored?.entries.some((entry) => entry.type === 'human-input-requested')) live++;
+        let taken = 0;
+        const received = await readEvents(server.url, server.token, 'chatty', {
+          lastEventId: seen.at(-1) ?? 0,
+          until: (event) => ++taken === 7 || event.data.type === 'human-input-requested',
+        });
+        for (const event of received) {
+          seen.push(Number(event.id));
+          if (event.data.type === 'text-delta') deltas += event.data.data.delta;
+        }
+        if (received.at(-1)?.data.type === 'human-input-requested') break;
+      }
+      // Most reconnects happened while the model was still streaming.
+      expect(live).toBeGreaterThan(10);
+      expect(seen).toEqual(seen.map((_, index) => index + 1));
+      expect(deltas).toBe(words.join(''));
+      const stored = (await store.loadRun('chatty'))?.entries.map((entry) => entry.sequence);
+      expect(seen).toEqual(stored?.slice(0, seen.length));
+    } finally {
+      slowModel.close();
+    }
   });
 
   it('holds a tool call for approval; a rejection reaches the model and the tool never runs', async () => {
