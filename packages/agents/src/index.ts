@@ -55,6 +55,7 @@ export {
 } from './conversable-agent.js';
 export {
   InvalidSnapshotError,
+  LeaseLostError,
   NotDurableError,
   PipelineError,
   RequestAnswerError,

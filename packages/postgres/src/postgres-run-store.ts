@@ -1,4 +1,5 @@
 import {
+  LeaseLostError,
   type NewRunEntry,
   type RequestAnswer,
   RequestAnswerError,
@@ -121,9 +122,22 @@ export class PostgresRunStore implements RunStore {
     return { header, entries: await this.readEntries(runId, 0), answers: await this.readAnswers(runId) };
   }
 
-  async append(runId: string, entries: readonly NewRunEntry[]): Promise<RunEntry[]> {
+  async append(runId: string, entries: readonly NewRunEntry[], owner?: string): Promise<RunEntry[]> {
     await this.#ready;
     return inTransaction(this.#pool, async (client) => {
+      if (owner !== undefined) {
+        // FOR SHARE holds the lease row until this transaction ends, so a take-over (which updates
+        // or deletes it) waits for this append, and an append after a take-over finds another owner.
+        const held = await client.query(
+          `SELECT 1 FROM ${this.schema}.run_leases WHERE run_id = $1 AND owner = $2 FOR SHARE`,
+          [runId, owner],
+        );
+        if (held.rows.length === 0) {
+          throw new LeaseLostError(
+            `Run ${runId} is no longer leased to this writer (schema ${this.schema}): its lease was released or taken over by another process, so this append was refused. Stop this run here; the lease holder goes on with it.`,
+          );
+        }
+      }
       // The row lock orders concurrent appends; the numbers are taken and used in one transaction.
       const updated = await client.query<{ last_sequence: number }>(
         `UPDATE ${this.schema}.runs SET last_sequence = last_sequence + $2 WHERE run_id = $1 RETURNING last_sequence`,

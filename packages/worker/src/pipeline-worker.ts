@@ -5,6 +5,7 @@ import {
   type DurableRun,
   GroupChatManager,
   type JsonValue,
+  LeaseLostError,
   type Pipeline,
   RunLockedError,
   resumePipeline,
@@ -240,7 +241,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     const release = async (final: boolean) => {
       this.#running.delete(jobId);
       await this.#closeExecutors(jobId, final);
-      await this.#slots?.release(jobId).catch(() => {});
+      await this.#slots?.release(jobId, this.id).catch(() => {});
     };
     let results: ChatResult[];
     try {
@@ -250,6 +251,12 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       results = await this.#execute(pipeline, jobId, job.input, resumed, controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason ?? new Error('cancelled');
     } catch (error) {
+      if (inCauses(error, (cause) => cause instanceof LeaseLostError)) {
+        // Declared dead or fenced off (paused past takeoverMs): the job is another worker's now, so
+        // this one writes nothing more about it and keeps the sandbox its run recorded for it.
+        await release(false);
+        throw error; // graphile-worker's fail is a no-op: the entry is locked by the new worker
+      }
       const message = error instanceof Error ? error.message : String(error);
       const cancelled = await this.#pool.query<{ cancel_requested: boolean }>(
         `SELECT cancel_requested FROM ${this.#schema}.jobs WHERE id = $1`,
@@ -396,19 +403,29 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
   }
 }
 
-/** The HTTP status 429 or 503 somewhere in the error's cause chain (the HopX SDK's `statusCode`), if any. */
-function busyStatus(error: unknown): number | undefined {
+/** Whether `test` holds for the error or one of its causes. */
+function inCauses(error: unknown, test: (cause: Error) => boolean): boolean {
   for (
     let current = error, depth = 0;
     current instanceof Error && depth < 10;
     current = current.cause, depth++
   ) {
+    if (test(current)) return true;
+  }
+  return false;
+}
+
+/** The HTTP status 429 or 503 somewhere in the error's cause chain (the HopX SDK's `statusCode`), if any. */
+function busyStatus(error: unknown): number | undefined {
+  let found: number | undefined;
+  inCauses(error, (current) => {
     const status =
       (current as { statusCode?: unknown; status?: unknown }).statusCode ??
       (current as { status?: unknown }).status;
-    if (status === 429 || status === 503) return status;
-  }
-  return undefined;
+    if (status === 429 || status === 503) found = status;
+    return found !== undefined;
+  });
+  return found;
 }
 
 function jobResult(results: readonly ChatResult[]): JobResult {

@@ -49,8 +49,11 @@ export class SandboxSlots {
     });
   }
 
-  /** Gives `jobId`'s slot back. */
-  async release(jobId: string): Promise<void> {
-    await this.#pool.query(`DELETE FROM ${this.#schema}.sandbox_slots WHERE job_id = $1`, [jobId]);
+  /** Gives `jobId`'s slot back, unless another worker took the job (and its slot) over meanwhile. */
+  async release(jobId: string, workerId: string): Promise<void> {
+    await this.#pool.query(`DELETE FROM ${this.#schema}.sandbox_slots WHERE job_id = $1 AND worker_id = $2`, [
+      jobId,
+      workerId,
+    ]);
   }
 }

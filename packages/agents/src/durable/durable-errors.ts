@@ -6,6 +6,20 @@ export class RunNotFoundError extends HopgenError {}
 /** Another live process is running this run. Wait for it, or stop it before resuming. */
 export class RunLockedError extends HopgenError {}
 
+/**
+ * An append came from a process whose lease on the run was taken over (it was paused longer than
+ * the lease and another process resumed the run). The append is refused so the run keeps one
+ * writer; the process that lost the lease must stop the run, the new holder goes on.
+ */
+export class LeaseLostError extends RunLockedError {}
+
+/** The error a store throws for a fenced append whose writer no longer holds the run's lease. */
+export function leaseLost(runId: string): LeaseLostError {
+  return new LeaseLostError(
+    `Run ${runId} is no longer leased to this writer: its lease was released or taken over by another process, so this append was refused. Stop this run here; the lease holder goes on with it.`,
+  );
+}
+
 /** A snapshot does not match any known schema version; the message lists the first problems. */
 export class InvalidSnapshotError extends HopgenError {}
 

@@ -95,6 +95,7 @@ export class DurableRun {
     const { id, store, journal, root } = options;
     this.result = (async () => {
       await store.acquire(id, owner);
+      journal.leaseOwner = owner;
       try {
         let results: ChatResult[];
         try {

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../errors.js';
-import { RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
+import { leaseLost, RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
 import type { NewRunEntry, RequestAnswer, RunEntry, RunHeader, RunStore, StoredRun } from './run-store.js';
 
 /** Options of {@link FileRunStore}. */
@@ -130,7 +130,10 @@ export class FileRunStore implements RunStore {
     return { header, entries, answers: await this.readAnswers(runId) };
   }
 
-  async append(runId: string, entries: readonly NewRunEntry[]): Promise<RunEntry[]> {
+  async append(runId: string, entries: readonly NewRunEntry[], owner?: string): Promise<RunEntry[]> {
+    // A lease here is taken over only from a process that is gone, so the check and the write need
+    // no lock between them: the holder that passed the check cannot be replaced while it lives.
+    if (owner !== undefined && this.#holder(this.#existing(runId))?.owner !== owner) throw leaseLost(runId);
     const log = this.#open(runId);
     const added = entries.map((entry, index) => ({ ...entry, sequence: log.lastSequence + index + 1 }));
     this.#write(log.descriptor, `${JSON.stringify(added)}\n`);
@@ -201,6 +204,23 @@ export class FileRunStore implements RunStore {
       .filter((generation) => generation !== undefined)
       .map(Number)
       .sort((first, second) => second - first);
+  }
+
+  /** The newest lease's holder, or `undefined` when nobody holds the run. */
+  #holder(folder: string): { owner: string; pid: number } | undefined {
+    for (;;) {
+      const newest = this.#leases(folder)[0];
+      if (newest === undefined) return undefined;
+      try {
+        return JSON.parse(readFileSync(join(folder, `lease.${newest}`), 'utf8')) as {
+          owner: string;
+          pid: number;
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // released or replaced meanwhile: look again
+      }
+    }
   }
 
   async acquire(runId: string, owner: string): Promise<void> {

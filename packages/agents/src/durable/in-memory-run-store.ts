@@ -1,4 +1,4 @@
-import { RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
+import { leaseLost, RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
 import type { NewRunEntry, RequestAnswer, RunEntry, RunHeader, RunStore, StoredRun } from './run-store.js';
 
 /** A {@link RunStore} in this process's memory: for tests and for runs that need not outlive the process. */
@@ -24,8 +24,9 @@ export class InMemoryRunStore implements RunStore {
     return run ? structuredClone(run) : undefined;
   }
 
-  async append(runId: string, entries: readonly NewRunEntry[]): Promise<RunEntry[]> {
+  async append(runId: string, entries: readonly NewRunEntry[], owner?: string): Promise<RunEntry[]> {
     const run = this.#run(runId);
+    if (owner !== undefined && this.#owners.get(runId) !== owner) throw leaseLost(runId);
     const added = entries.map((entry, index) => ({
       ...structuredClone(entry),
       sequence: run.entries.length + index + 1,

@@ -43,6 +43,11 @@ export class RunJournal {
   readonly approval: ApprovalPolicy;
   /** Timeout and default answer of human-input requests. */
   readonly humanInputOptions: RequestOptions;
+  /**
+   * The lease this journal's run holds, set once it is acquired: every append is fenced with it, so
+   * a process whose lease was taken over (paused past it) cannot write into the new holder's log.
+   */
+  leaseOwner: string | undefined;
   readonly #stored = new Map<string, RunEntry>();
   readonly #answers = new Map<string, RequestAnswer>();
   readonly #listeners = new Set<Listener>();
@@ -236,7 +241,7 @@ export class RunJournal {
             },
           ]
         : [entry];
-      for (const written of await this.store.append(this.runId, batch)) {
+      for (const written of await this.store.append(this.runId, batch, this.leaseOwner)) {
         this.#stored.set(written.key, written);
         this.#lastSequence = Math.max(this.#lastSequence, written.sequence);
         for (const listener of this.#listeners) listener(written);

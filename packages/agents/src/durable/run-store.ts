@@ -66,8 +66,12 @@ export interface RunStore {
   createRun(header: RunHeader): Promise<void>;
   /** Everything stored for `runId`, or `undefined` when there is no such run. */
   loadRun(runId: string): Promise<StoredRun | undefined>;
-  /** Appends entries in one transaction, in order, and returns them with their sequence numbers. */
-  append(runId: string, entries: readonly NewRunEntry[]): Promise<RunEntry[]>;
+  /**
+   * Appends entries in one transaction, in order, and returns them with their sequence numbers.
+   * With `owner`, the append is fenced: it throws `LeaseLostError` and writes nothing unless
+   * `owner` holds the run's lease (checked in the same transaction).
+   */
+  append(runId: string, entries: readonly NewRunEntry[], owner?: string): Promise<RunEntry[]>;
   /** Entries with a sequence number above `after`, in order. */
   readEntries(runId: string, after: number): Promise<RunEntry[]>;
   /** Adds an answer; throws `RequestAnswerError` when the request has one already, even from another process. */

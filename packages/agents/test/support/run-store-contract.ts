@@ -1,4 +1,10 @@
-import { RequestAnswerError, RunLockedError, RunNotFoundError, type RunStore } from '@hopgen/agents';
+import {
+  LeaseLostError,
+  RequestAnswerError,
+  RunLockedError,
+  RunNotFoundError,
+  type RunStore,
+} from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
 
 /** How the contract reaches one kind of store. */
@@ -120,6 +126,30 @@ export function describeRunStoreContract(name: string, setUp: () => RunStoreUnde
       await other.release('lease', 'second');
     });
 
+    it("refuses a fenced append from an owner that does not hold the run's lease, and writes nothing", async () => {
+      const store = await underTest.open();
+      await store.createRun({ runId: 'fenced', createdAt: 1, definition: {} });
+      await expect(store.append('fenced', [entry('unleased')], 'first')).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      await store.acquire('fenced', 'first');
+      await store.append('fenced', [entry('a')], 'first');
+      await store.release('fenced', 'first');
+      const other = await underTest.open();
+      await other.acquire('fenced', 'second');
+      const refused = store.append('fenced', [entry('stale')], 'first');
+      await expect(refused).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(refused).rejects.toThrow(/no longer leased to this writer/);
+      await other.append('fenced', [entry('b')], 'second');
+      await store.append('fenced', [entry('unfenced')]); // without an owner: as before, not checked
+      expect((await other.readEntries('fenced', 0)).map((read) => `${read.sequence}${read.key}`)).toEqual([
+        '1a',
+        '2b',
+        '3unfenced',
+      ]);
+      await other.release('fenced', 'second');
+    });
+
     const killHolder = underTest.killHolder;
     if (killHolder) {
       it("lets exactly one of two resumers take over a dead holder's lease", async () => {
@@ -135,6 +165,28 @@ export function describeRunStoreContract(name: string, setUp: () => RunStoreUnde
         expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
         const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
         expect(refused.reason).toBeInstanceOf(RunLockedError);
+      });
+
+      it('refuses appends from a holder whose lease was taken over while it was away', async () => {
+        const store = await underTest.open();
+        await store.createRun({ runId: 'fenced-takeover', createdAt: 1, definition: {} });
+        await store.acquire('fenced-takeover', 'dead-owner');
+        await store.append('fenced-takeover', [entry('before')], 'dead-owner');
+        await killHolder(store, 'fenced-takeover', 'dead-owner');
+        const successor = await underTest.open();
+        await successor.acquire('fenced-takeover', 'successor');
+        // The old holder comes back (a paused process; killHolder may have closed its instance, so it
+        // writes through a new one): its append must not land in the new holder's log.
+        const returned = await underTest.open();
+        await expect(
+          returned.append('fenced-takeover', [entry('stale')], 'dead-owner'),
+        ).rejects.toBeInstanceOf(LeaseLostError);
+        await successor.append('fenced-takeover', [entry('after')], 'successor');
+        expect((await successor.readEntries('fenced-takeover', 0)).map((read) => read.key)).toEqual([
+          'before',
+          'after',
+        ]);
+        await successor.release('fenced-takeover', 'successor');
       });
     }
   });
