@@ -59,7 +59,8 @@ export function checkToken(request: IncomingMessage, settings: GuardSettings): v
       'This API needs a token: send the header "Authorization: Bearer <token>" with the token hopgen serve printed (or HOPGEN_SERVE_TOKEN).',
     );
   }
-  const match = /^Bearer (.+)$/.exec(header);
+  // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
+  const match = /^Bearer +(\S+) *$/i.exec(header);
   // Hashing first gives both sides the same length, as timingSafeEqual requires.
   const digest = (text: string) => createHash('sha256').update(text).digest();
   if (!match || !timingSafeEqual(digest(match[1]!), digest(settings.token))) {

@@ -175,6 +175,19 @@ describe('refused requests change no run', () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
   });
 
+  it('takes the scheme in any case, never the token in another case', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'Bearer ']) {
+      const answer = await callApi(server.url, 'GET', '/api/runs', {
+        headers: { authorization: `${scheme} ${server.token}` },
+      });
+      expect(answer.status, scheme).toBe(200);
+    }
+    const swapped = server.token.replace(/[a-z]/, (letter) => letter.toUpperCase());
+    expect(swapped).not.toBe(server.token);
+    const wrongCase = await callApi(server.url, 'GET', '/api/runs', { token: swapped });
+    expect(wrongCase.status).toBe(401);
+  });
+
   it('streams need the token too', async () => {
     const answer = await callApi(server.url, 'GET', '/api/runs/waiting/events');
     expect(answer.status).toBe(401);
