@@ -207,12 +207,15 @@ function showRun(runId) {
 
   // Rebuilt only when the open requests change, so a half-typed answer is never lost.
   function renderRequests() {
-    const keys = [...state.requests.keys()].join('|');
+    // A stopped, failed or finished run reads no answers (the API refuses them: run-ended).
+    const ended = state.status === 'finished' || state.status === 'failed' || state.status === 'stopped';
+    const open = ended ? [] : [...state.requests.values()];
+    const keys = ended ? 'ended' : open.map((request) => request.requestId).join('|');
     if (keys === shownRequests) return;
     shownRequests = keys;
     const section = document.getElementById('requests');
-    section.hidden = state.requests.size === 0;
-    section.innerHTML = [...state.requests.values()]
+    section.hidden = open.length === 0;
+    section.innerHTML = open
       .map((request) =>
         request.kind === 'human-input'
           ? `<form class="request input" data-request="${escapeHtml(request.requestId)}"><h2>${escapeHtml(request.data.agent ?? 'An agent')} asks you</h2>

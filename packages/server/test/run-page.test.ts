@@ -213,6 +213,9 @@ describe('the page', () => {
     expectContiguous(state.sequences);
     await page.locator('#cancel').click();
     await page.locator('#run-status', { hasText: 'Stopped' }).waitFor();
+    // The stopped run's unanswered approval is no longer offered: nothing would read the answer.
+    await page.locator('#requests').waitFor({ state: 'hidden' });
+    expect(await page.locator('#requests form').count()).toBe(0);
     await page.close();
   }, 300_000);
 });
