@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,5 +209,20 @@ describe('text deltas of a model call made again', () => {
       (event) => event.type === 'message-sent' && event.data['messageId'] === messageId,
     );
     expect((message?.data['message'] as { content?: string })?.content).toBe('New answer TERMINATE');
+  });
+});
+
+describe('readers of run events', () => {
+  it('leave no listener on a shared signal once they have ended', async () => {
+    const store = new InMemoryRunStore();
+    await store.createRun({ schemaVersion: 2, runId: 'ended', createdAt: Date.now(), definition: {} });
+    await store.append('ended', [{ key: 'end', type: 'run-finished', time: Date.now(), data: {} }]);
+    const shared = new AbortController();
+    for (let reader = 0; reader < 20; reader++) {
+      const events: RunEvent[] = [];
+      for await (const event of readRunEvents(store, 'ended', { signal: shared.signal })) events.push(event);
+      expect(events.map((event) => event.type)).toEqual(['run-finished']);
+    }
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
   });
 });

@@ -76,6 +76,8 @@ export async function* followEvents(options: {
     }
   } finally {
     unsubscribe?.();
+    // A long-lived signal shared by many readers must not keep one listener per reader that ended.
+    signal?.removeEventListener('abort', poke);
   }
 }
 
