@@ -1,21 +1,16 @@
 /**
  * Example 2: state persists across messages. Three requests run in one sandbox: the DataFrame `df`
  * the first creates is used by the next two, and the histogram saved in the sandbox is downloaded.
- *
  *   npx tsx examples/02-persistent-state.ts
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { AssistantAgent, includesTerminate, UserProxyAgent } from '@hopgen/agents';
 import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import { startLocalSandboxServer } from '@hopgen/local-sandbox';
+import { persistentState } from './prompts.js';
 import { assistantScript } from './scripted/02-persistent-state.js';
 import { llmConfigFor } from './scripted/llm-config.js';
 
-const requests = [
-  'Create a pandas DataFrame `df` with 1000 rows and numeric columns A, B and C (seeded random data).',
-  'Add a column D = A + B * C to `df` and show its statistics.',
-  'Save a histogram of D as histogram_D.png.',
-];
 const server = await startLocalSandboxServer();
 const executor = new HopXCodeExecutor({ baseURL: server.baseURL, apiKey: server.apiKey });
 try {
@@ -23,8 +18,7 @@ try {
   const assistant = new AssistantAgent({
     name: 'assistant',
     llmConfig: llmConfigFor(assistantScript),
-    systemMessage:
-      'You are a data assistant. Your Python runs in one sandbox that keeps its variables between messages: reuse them. One ```python block per reply; print results; save charts with fig.savefig. When a request is done, reply TERMINATE.',
+    systemMessage: persistentState.systemMessage,
   });
   const user = new UserProxyAgent({
     name: 'user',
@@ -33,7 +27,7 @@ try {
     codeExecutionConfig: { executor },
   });
   // After the first request, clearHistory: false keeps the conversation; the sandbox keeps `df` anyway.
-  for (const [index, message] of requests.entries()) {
+  for (const [index, message] of persistentState.requests.entries()) {
     await user.initiateChat(assistant, { message, clearHistory: index === 0 });
   }
   await mkdir('out', { recursive: true });

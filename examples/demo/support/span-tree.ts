@@ -9,7 +9,7 @@ const SHOWN = [
   'hopgen.speaker.name',
 ];
 
-/** Prints finished spans as a tree: each span under its parent, with its telling attributes. */
+/** Prints finished spans under a 'Spans:' heading, each under its parent, with its telling attributes. */
 export function printSpanTree(spans: readonly ReadableSpan[]): void {
   const children = (parent: ReadableSpan | undefined) =>
     spans.filter((span) => span.parentSpanContext?.spanId === parent?.spanContext().spanId);
@@ -21,5 +21,6 @@ export function printSpanTree(spans: readonly ReadableSpan[]): void {
     console.log(`${'  '.repeat(depth)}${span.name}${status}  ${attributes.join(' ')}`);
     for (const child of children(span)) print(child, depth + 1);
   };
+  console.log('\nSpans:');
   for (const root of children(undefined)) print(root, 0);
 }
