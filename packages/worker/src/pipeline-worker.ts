@@ -271,9 +271,13 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
         await release(false);
         throw error; // declared dead: another worker has the job now
       }
+      // A job waiting for its retry gives its slot back, so under a cap it stops its sandboxes too
+      // (the retry starts a fresh one and tells the model): a sandbox alive without a slot would let
+      // the fleet exceed the cap, and a slot held through the backoff would idle while others queue.
+      const underCap = this.#slots !== undefined;
       const busy = busyStatus(error);
       if (busy !== undefined) {
-        await release(false);
+        await release(underCap);
         await this.#backOff(jobId, job, busy, message);
         return;
       }
@@ -282,7 +286,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
         await this.#finish(jobId, 'dead', { error: message });
         return; // kept in our table with its error; graphile-worker drops its entry
       }
-      await release(false);
+      await release(underCap);
       await this.#finish(jobId, 'retrying', { error: message });
       throw error; // graphile-worker retries it after its backoff (exp(attempts) seconds)
     }

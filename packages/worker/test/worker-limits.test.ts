@@ -1,3 +1,4 @@
+import { SANDBOX_RESTARTED_NOTICE } from '@hopgen/executors-hopx';
 import { type JobRecord, type PipelineWorker, startWorker } from '@hopgen/worker';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -10,10 +11,22 @@ import { useWorkerTestBed } from './support/worker-test-bed.js';
 
 const LONG_JOB = 900;
 const FAILING_JOB = 500;
+const RETRIED_JOB = 600;
 const workers: PipelineWorker[] = [];
-// Job 900's block sleeps for a minute (to be cancelled); job 500's model always fails.
+const coder = scriptedCoder((job) => (job === LONG_JOB ? 60 : 0.5), [FAILING_JOB]);
+let retriedJobFailures = 0;
+// Job 900's block sleeps for a minute (to be cancelled); job 500's model always fails; job 600's
+// model fails once, in chat 2, after chat 1's block made its sandbox (so the job waits for a retry).
 const bed = useWorkerTestBed(
-  scriptedCoder((job) => (job === LONG_JOB ? 60 : 0.5), [FAILING_JOB]),
+  (request) => {
+    const messages = request.body.messages as { role: string; content: string }[];
+    const opening = messages.find((message) => message.role === 'user')?.content ?? '';
+    if (opening.startsWith(`job ${RETRIED_JOB} chat 2`) && retriedJobFailures === 0) {
+      retriedJobFailures += 1;
+      return { kind: 'error', status: 500, message: `model down once for job ${RETRIED_JOB}` };
+    }
+    return coder(request);
+  },
   async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
   },
@@ -171,5 +184,43 @@ describe('worker limits', () => {
       process.env.HOPX_BASE_URL = bed.sandboxes.baseURL;
       await proxy.close();
     }
+  }, 90_000);
+
+  it('keeps the sandbox cap through a retry: a job waiting for its retry keeps no sandbox', async () => {
+    // Only this worker's cap of 1 applies: the earlier tests' workers stop first.
+    await Promise.all(workers.splice(0).map((running) => running.stop()));
+    const worker = await startWorker({
+      connectionString: bed.databaseUrl,
+      pipelines,
+      concurrency: 2,
+      maxSandboxes: 1,
+      takeoverMs: 3_000,
+    });
+    workers.push(worker);
+    const retried = await bed.queue.submit('three-chats', { job: RETRIED_JOB });
+    await waitUntil(async () => (await liveSandboxIds(bed.sandboxes)).length === 1, 30_000);
+    // Queued behind the cap: it takes the slot the retried job gives back while it waits.
+    const waiting = await bed.queue.submit('three-chats', { job: 601 });
+    let mostSandboxes = 0;
+    const states = new Set<string>();
+    // Sampled on the sandbox server itself until both jobs are done.
+    for (;;) {
+      const jobs = (await bed.queue.list()).filter((job) => job.id === retried.id || job.id === waiting.id);
+      mostSandboxes = Math.max(mostSandboxes, (await liveSandboxIds(bed.sandboxes)).length);
+      for (const job of jobs) states.add(`${job.id === retried.id ? 'retried' : 'waiting'} ${job.state}`);
+      if (jobs.every((job) => job.state === 'completed' || job.state === 'dead')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const ended = await bed.queue.wait(retried.id);
+    expect(ended.state, ended.error ?? '').toBe('completed');
+    expect(ended.attempts).toBe(2);
+    expect(states).toContain('retried retrying');
+    expect((await bed.queue.wait(waiting.id)).state).toBe('completed');
+    expect(mostSandboxes).toBe(1);
+    // The retry resumed in a fresh sandbox and the model was told its earlier state was lost.
+    const entries = await bed.store.readEntries(retried.id, 0);
+    expect(JSON.stringify(entries)).toContain(SANDBOX_RESTARTED_NOTICE);
+    await waitUntil(async () => (await liveSandboxIds(bed.sandboxes)).length === 0, 30_000);
+    await Promise.all(workers.splice(0).map((running) => running.stop()));
   }, 90_000);
 });
