@@ -5,9 +5,11 @@ export interface CommandModule {
 
 /** One `hopgen <command>`: what it does and the package that holds it, loaded only when used. */
 export interface Command {
+  /** One line for `hopgen --help`. */
   summary: string;
   /** The npm package to install when it is missing. */
   packageName: string;
+  /** Imports the command's module; rejects when its package is not installed. */
   load(): Promise<CommandModule>;
 }
 
