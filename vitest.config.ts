@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^@hopgen\/local-sandbox$/, replacement: source('./packages/local-sandbox/src/index.ts') },
       { find: /^@hopgen\/mcp$/, replacement: source('./packages/mcp/src/index.ts') },
       { find: /^@hopgen\/postgres$/, replacement: source('./packages/postgres/src/index.ts') },
+      { find: /^@hopgen\/postgres\/internal$/, replacement: source('./packages/postgres/src/internal.ts') },
       { find: /^@hopgen\/worker\/cli$/, replacement: source('./packages/worker/src/cli.ts') },
       { find: /^@hopgen\/worker$/, replacement: source('./packages/worker/src/index.ts') },
       { find: /^@hopgen\/server\/cli$/, replacement: source('./packages/server/src/cli.ts') },

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '@hopgen/agents';
-import {
-  checkSchemaName,
-  type DatabaseConnectionOptions,
-  inTransaction,
-  openDatabasePool,
-} from '@hopgen/postgres';
+import type { DatabaseConnectionOptions } from '@hopgen/postgres';
+import { checkSchemaName, inTransaction, openDatabasePool } from '@hopgen/postgres/internal';
 import type pg from 'pg';
 import { InvalidWorkerOptionError, JobNotFoundError } from './errors.js';
 import {

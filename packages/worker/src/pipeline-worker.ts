@@ -11,13 +11,8 @@ import {
   resumePipeline,
   startPipeline,
 } from '@hopgen/agents';
-import {
-  checkSchemaName,
-  type DatabaseConnectionOptions,
-  inTransaction,
-  openDatabasePool,
-  PostgresRunStore,
-} from '@hopgen/postgres';
+import { type DatabaseConnectionOptions, PostgresRunStore } from '@hopgen/postgres';
+import { checkSchemaName, inTransaction, openDatabasePool } from '@hopgen/postgres/internal';
 import { EventEmitter } from 'eventemitter3';
 import {
   type JobHelpers,

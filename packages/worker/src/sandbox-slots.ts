@@ -1,4 +1,4 @@
-import { inTransaction } from '@hopgen/postgres';
+import { inTransaction } from '@hopgen/postgres/internal';
 import type pg from 'pg';
 
 /**

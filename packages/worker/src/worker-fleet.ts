@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { inTransaction } from '@hopgen/postgres';
+import { inTransaction } from '@hopgen/postgres/internal';
 import type pg from 'pg';
 
 /** A worker's row in `workers`, and the sweep that hands a dead worker's jobs to the living. */
