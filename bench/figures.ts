@@ -36,6 +36,8 @@ export interface Figure {
   ratio?: { p50: number; p95: number; p99: number };
   /** A target the project set for this figure's p50, in the figure's unit. */
   targetP50?: number;
+  /** A target the project set for this figure's p99 (the slowest runs), in the figure's unit. */
+  targetP99?: number;
   /** A caveat worth printing next to the figure. */
   note?: string;
 }
@@ -62,7 +64,7 @@ export class FigureSet {
     label: string,
     unit: Unit,
     samples: readonly number[],
-    extra: Partial<Pick<Figure, 'baselineId' | 'higherIsBetter' | 'targetP50' | 'note'>> = {},
+    extra: Partial<Pick<Figure, 'baselineId' | 'higherIsBetter' | 'targetP50' | 'targetP99' | 'note'>> = {},
   ): Figure {
     const figure: Figure = { id, section: this.section, label, unit, summary: summarize(samples), ...extra };
     if (extra.baselineId !== undefined) {

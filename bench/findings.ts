@@ -1,5 +1,5 @@
 import type { Figure } from './figures.js';
-import { formatNumber, type RunReport } from './report.js';
+import { formatNumber, meetsTargets, type RunReport, targetsText } from './report.js';
 
 /**
  * Sentences that read the run's figures: what dominates each path, how far from its target, how it
@@ -28,6 +28,13 @@ export function markdownFindings(report: RunReport): string {
       : long <= short * 1.2
         ? 'the per-round cost does not grow with the transcript'
         : `the per-round cost grows ${formatNumber(long / short)}× with the transcript`;
+  // `target p50 30.0 ms: met`, from the figure's own targets.
+  const goal = (id: string) => {
+    const figure = figures.get(id);
+    const targets = figure === undefined ? undefined : targetsText(figure, figure.unit);
+    if (figure === undefined || targets === undefined) return undefined;
+    return `${targets}: ${meetsTargets(figure) ? 'met' : 'missed'}`;
+  };
   const ratioText = (late: number | undefined, early: number | undefined) =>
     late === undefined || early === undefined ? undefined : `${formatNumber(late / early)}× at p50`;
   const sentences: (string | undefined)[][] = [
@@ -79,6 +86,35 @@ export function markdownFindings(report: RunReport): string {
       ' without: a pool of one absorbs one create per refill, no more.',
     ],
     [
+      'Its first pandas result (import pandas, build a 1000-row frame, sum it) takes ',
+      value('start.pandas.no-pool'),
+      ' at p50 without a pool (',
+      goal('start.pandas.no-pool'),
+      '), ',
+      times(p50('start.pandas.no-pool'), p50('start.sdk.no-pool')),
+      ' its first `print(1)`: `Sandbox.create` ',
+      value('start.pandas.no-pool.create'),
+      ', the first `runIpython` ',
+      value('start.pandas.no-pool.first-run'),
+      '. Under load with pandas as the first result, ',
+      String(report.settings.poolLoad?.burstSize),
+      ' creates at once take ',
+      value('start.burst.pool.pandas'),
+      ' at p50 with the pool and ',
+      value('start.burst.no-pool.pandas'),
+      ' without (p99 ',
+      value('start.burst.pool.pandas', p99),
+      ' and ',
+      value('start.burst.no-pool.pandas', p99),
+      '), and one create every ',
+      String(report.settings.poolLoad?.steadyIntervalMs),
+      ' ms ',
+      value('start.steady.pool.pandas'),
+      ' with the pool and ',
+      value('start.steady.no-pool.pandas'),
+      ' without.',
+    ],
+    [
       'In a live sandbox a stateful block round trip takes ',
       value('execution.stateful.trivial'),
       ' at p50 (the SDK call alone ',
@@ -96,11 +132,17 @@ export function markdownFindings(report: RunReport): string {
     [
       'Thirty-two sandboxes created at once all answered their pandas block, with a p99 of ',
       value('concurrency.burst.32.latency', p99),
-      ' from create to result and a throughput of ',
+      ' from create to result (',
+      goal('concurrency.burst.32.latency'),
+      '; p50 ',
+      value('concurrency.burst.32.latency'),
+      ', against ',
+      value('concurrency.burst.1.latency'),
+      ' for one sandbox alone) and a throughput of ',
       value('concurrency.burst.32.throughput'),
       ' against ',
       value('concurrency.burst.1.throughput'),
-      ' for one: each new sandbox imports pandas, which is CPU-bound on 2 cores. Live sandboxes sustain ',
+      ' for one. Live sandboxes sustain ',
       value('concurrency.steady.32.throughput'),
       ' at 32 (',
       value('concurrency.steady.1.throughput'),
@@ -138,7 +180,13 @@ export function markdownFindings(report: RunReport): string {
       value('memory.sandbox.idle.cgroup'),
       ' by its cgroup); a pooled one with pandas preloaded ',
       value('memory.sandbox.pooled.pss'),
-      ' PSS. A long chat grows the heap by ',
+      ' PSS, and one with pandas imported in its interpreter, with ',
+      String(report.settings.memory?.sandboxes),
+      ' alive, ',
+      value('memory.sandbox.pandas.pss'),
+      ' (',
+      goal('memory.sandbox.pandas.pss'),
+      '). A long chat grows the heap by ',
       value('memory.chat.heap-per-message'),
       ' for the agents alone, ',
       value('memory.chat.heap-per-message.default-log'),

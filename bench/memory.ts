@@ -3,12 +3,23 @@ import { HopXCodeExecutor } from '@hopgen/executors-hopx';
 import type { FigureSet } from './figures.js';
 import { liveHeapBytes } from './heap.js';
 import { withBenchServer } from './local-server.js';
-import { anyMaps, type GroupMemory, memoryByCgroup, residentBytes } from './proc-memory.js';
+import {
+  anyMaps,
+  commandNameOf,
+  descendantsOf,
+  type GroupMemory,
+  memoryByCgroup,
+  proportionalBytes,
+  residentBytes,
+} from './proc-memory.js';
 import { SYSTEM_PYTHON } from './processes.js';
 import type { BenchSettings } from './settings.js';
+import { PANDAS } from './snippets.js';
 import { createScriptedPair } from './two-agent-chat.js';
 
 const MEBIBYTE = 1024 * 1024;
+/** Issue 18: proportional memory of an idle sandbox with pandas imported, MiB at p50. */
+const TARGET_PANDAS_SANDBOX_MEBIBYTES = 15;
 /** What the server's warm pool imports into every pooled interpreter. */
 const POOL_PRELOAD = 'import numpy, pandas, matplotlib, matplotlib.pyplot';
 /** A request log of every prompt grows with the square of the chat, so the chat that keeps one is shorter. */
@@ -42,20 +53,38 @@ async function idlePythonResident(count: number, preamble: string): Promise<numb
   }
 }
 
+/** Whether a group of processes is a sandbox: every sandbox's memory cgroup holds its bubblewrap holder. */
+function holdsSandbox(group: GroupMemory): boolean {
+  return !group.key.startsWith('pid:') && group.pids.some((pid) => commandNameOf(pid) === 'bwrap');
+}
+
+/** Whether the group's processes have pandas loaded. */
+const pandasLoaded = (group: GroupMemory) => anyMaps(group.pids, '/pandas/');
+
 /**
  * Per-sandbox memory of the sandboxes now alive under this process, optionally only those whose
  * processes have pandas loaded; fails unless there are `expected`.
  */
 function sandboxGroups(expected: number, filter: (group: GroupMemory) => boolean = () => true) {
-  const groups = memoryByCgroup(process.pid).filter(
-    (group) => !group.key.startsWith('pid:') && filter(group),
-  );
+  const groups = memoryByCgroup(process.pid).filter((group) => holdsSandbox(group) && filter(group));
   if (groups.length !== expected) {
     throw new Error(
       `expected ${expected} sandbox cgroups under this process, found ${groups.length} (${groups.map((group) => `${group.key}: ${group.pids.join(' ')}`).join('; ')}); cannot attribute memory per sandbox`,
     );
   }
   return groups;
+}
+
+/**
+ * PSS of the server's processes that are in no sandbox but have pandas loaded, bytes: a fork server
+ * that new sandboxes are copied from, if the server has one (0 when it has none). Its proportional
+ * memory belongs to the sandboxes that share its pages.
+ */
+function forkServerProportionalBytes(sandboxes: readonly GroupMemory[]): number {
+  const inSandboxes = new Set(sandboxes.flatMap((group) => group.pids));
+  return descendantsOf(process.pid)
+    .filter((pid) => !inSandboxes.has(pid) && anyMaps([pid], '/pandas/'))
+    .reduce((total, pid) => total + proportionalBytes(pid), 0);
 }
 
 /** KiB of live heap each message adds, per checkpoint segment of one long two-agent chat. */
@@ -103,6 +132,8 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
     toMebibytes(await idlePythonResident(count, POOL_PRELOAD)),
   );
 
+  // Measured with the idle sandboxes, reported after the pooled figure it is compared with.
+  let pandasProportional: number[] = [];
   await withBenchServer(0, async (server) => {
     const executors = Array.from(
       { length: count },
@@ -161,6 +192,21 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
         toMebibytes(groups.map((group) => group.rssBytes + heapGrowth)),
         { baselineId: 'memory.python.idle' },
       );
+      // The same sandboxes, all still alive, once each has imported pandas in its interpreter.
+      await Promise.all(
+        executors.map(async (executor) => {
+          const result = await executor.executeCodeBlocks([{ language: 'python', code: PANDAS.code }]);
+          if (result.exitCode !== 0 || result.output !== PANDAS.stdout) {
+            throw new Error(
+              `the pandas snippet failed in a sandbox: ${JSON.stringify(result).slice(0, 500)}`,
+            );
+          }
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const withPandas = sandboxGroups(count, pandasLoaded);
+      const forkServerShare = forkServerProportionalBytes(withPandas) / count;
+      pandasProportional = toMebibytes(withPandas.map((group) => group.pssBytes + forkServerShare));
     } finally {
       await Promise.allSettled(executors.map((executor) => executor.close()));
     }
@@ -170,7 +216,6 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
     await server.poolsReady();
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The server keeps a pool per template: code-interpreter's interpreters have pandas loaded, base's do not.
-    const pandasLoaded = (group: GroupMemory) => anyMaps(group.pids, '/pandas/');
     const groups = sandboxGroups(count, pandasLoaded);
     const basePool = sandboxGroups(count, (group) => !pandasLoaded(group));
     figures.add(
@@ -195,6 +240,17 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
       { baselineId: 'memory.python.preloaded' },
     );
   });
+  figures.add(
+    'memory.sandbox.pandas.pss',
+    `idle sandbox with pandas imported in its interpreter, ${count} alive, no pool: PSS`,
+    'MiB',
+    pandasProportional,
+    {
+      baselineId: 'memory.sandbox.pooled.pss',
+      targetP50: TARGET_PANDAS_SANDBOX_MEBIBYTES,
+      note: "the sum of Pss over every process in the sandbox's memory cgroup (its bubblewrap holder, the zygote, the interpreter), each shared page divided among all the processes that map it, plus the Pss of any server process outside the sandboxes that has pandas loaded (a fork server the sandboxes are copied from) divided by the sandboxes alive",
+    },
+  );
 
   figures.add(
     'memory.chat.heap-per-message',

@@ -69,6 +69,16 @@ export function anyMaps(pids: readonly number[], fragment: string): boolean {
   return pids.some((pid) => readOrNull(`/proc/${pid}/maps`)?.includes(fragment) ?? false);
 }
 
+/** Pss of one process from its smaps_rollup, bytes (0 if it is gone): shared pages divided among the processes that map them. */
+export function proportionalBytes(pid: number): number {
+  return kilobytesField(readOrNull(`/proc/${pid}/smaps_rollup`), 'Pss');
+}
+
+/** The process's command name (`/proc/<pid>/comm`), or null if it is gone. */
+export function commandNameOf(pid: number): string | null {
+  return readOrNull(`/proc/${pid}/comm`)?.trim() ?? null;
+}
+
 /** VmRSS of one process in bytes (0 if it is gone). */
 export function residentBytes(pid: number): number {
   return kilobytesField(readOrNull(`/proc/${pid}/status`), 'VmRSS');
@@ -94,7 +104,7 @@ export function memoryByCgroup(rootPid: number): GroupMemory[] {
     }
     group.pids.push(pid);
     group.rssBytes += residentBytes(pid);
-    group.pssBytes += kilobytesField(readOrNull(`/proc/${pid}/smaps_rollup`), 'Pss');
+    group.pssBytes += proportionalBytes(pid);
   }
   return [...groups.values()];
 }

@@ -14,7 +14,7 @@ export interface RunReport {
 }
 
 const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
-  start: 'Sandbox start (create to first `print(1)` result)',
+  start: 'Sandbox start (create to first result: `print(1)`, or the pandas job where named)',
   execution: 'Execution round trip (sandbox already up)',
   concurrency: 'Concurrency (small pandas snippet per sandbox)',
   orchestration: 'Orchestration overhead (no model latency)',
@@ -40,9 +40,28 @@ function formatRatio(figure: Figure): string {
   return `${formatNumber(p50)}× · ${formatNumber(p95)}× · ${formatNumber(p99)}×`;
 }
 
+/** The figure's targets, e.g. `target p50 30.0, p99 1000`, or undefined when it has none. */
+export function targetsText(figure: Figure, unit = ''): string | undefined {
+  const suffix = unit === '' ? '' : ` ${unit}`;
+  const parts = [
+    figure.targetP50 === undefined ? undefined : `p50 ${formatNumber(figure.targetP50)}${suffix}`,
+    figure.targetP99 === undefined ? undefined : `p99 ${formatNumber(figure.targetP99)}${suffix}`,
+  ].filter((part) => part !== undefined);
+  return parts.length === 0 ? undefined : `target ${parts.join(', ')}`;
+}
+
+/** Whether the figure meets every target it has; undefined when it has none. */
+export function meetsTargets(figure: Figure): boolean | undefined {
+  if (figure.targetP50 === undefined && figure.targetP99 === undefined) return undefined;
+  const within = (value: number, target: number | undefined) =>
+    target === undefined || (figure.higherIsBetter ? value >= target : value <= target);
+  return within(figure.summary.p50, figure.targetP50) && within(figure.summary.p99, figure.targetP99);
+}
+
 function row(figure: Figure): string {
   const { summary } = figure;
-  const target = figure.targetP50 === undefined ? '' : ` (target p50 ${formatNumber(figure.targetP50)})`;
+  const targets = targetsText(figure);
+  const target = targets === undefined ? '' : ` (${targets})`;
   return [
     '',
     `${figure.label.trim()}${target}`,
@@ -105,14 +124,10 @@ export function markdownHeadline(report: RunReport): string {
     if (!figure) return `- ${text}: not measured in this run`;
     const { p50, p99, runs, mean } = figure.summary;
     const meanText = options.mean ? `, mean **${formatNumber(mean)} ${figure.unit}**` : '';
-    const target =
-      figure.targetP50 === undefined ? '' : `; target p50 ${formatNumber(figure.targetP50)} ${figure.unit}`;
-    const verdict =
-      figure.targetP50 === undefined
-        ? ''
-        : (figure.higherIsBetter ? p50 >= figure.targetP50 : p50 <= figure.targetP50)
-          ? ': met'
-          : ': **missed**';
+    const targets = targetsText(figure, figure.unit);
+    const target = targets === undefined ? '' : `; ${targets}`;
+    const met = meetsTargets(figure);
+    const verdict = met === undefined ? '' : met ? ': met' : ': **missed**';
     return `- ${text}: p50 **${formatNumber(p50)} ${figure.unit}**${meanText}, p99 ${formatNumber(p99)} ${figure.unit} (n=${runs}${target}${verdict})`;
   };
   const { burstSize, steadyIntervalMs } = report.settings.poolLoad;
@@ -127,6 +142,16 @@ export function markdownHeadline(report: RunReport): string {
     line('start.burst.no-pool', `The same, no pool, ${burstSize} creates at once`),
     line('start.steady.pool', `The same, warm pool, one create every ${steadyIntervalMs} ms`),
     line('start.steady.no-pool', `The same, no pool, one create every ${steadyIntervalMs} ms`),
+    line('start.pandas.no-pool', 'New sandbox to first pandas result through the SDK, no pool'),
+    line('start.burst.pool.pandas', `The same, warm pool, ${burstSize} creates at once`),
+    line('start.burst.no-pool.pandas', `The same, no pool, ${burstSize} creates at once`),
+    line('start.steady.pool.pandas', `The same, warm pool, one create every ${steadyIntervalMs} ms`),
+    line('start.steady.no-pool.pandas', `The same, no pool, one create every ${steadyIntervalMs} ms`),
+    line(
+      'concurrency.burst.32.latency',
+      '32 sandboxes created at once through `HopXCodeExecutor`, each to its first pandas result, no pool',
+    ),
+    line('memory.sandbox.pandas.pss', 'Proportional memory (PSS) of an idle sandbox with pandas imported'),
     line('start.executor.no-pool', '`HopXCodeExecutor` first `print(1)`, no pool'),
     line('start.executor.pool', '`HopXCodeExecutor` first `print(1)`, warm pool'),
     line('execution.sdk.trivial', 'Stateful round trip (SDK `runIpython`) in a live sandbox'),

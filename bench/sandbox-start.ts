@@ -5,10 +5,13 @@ import { type BenchServer, startBenchServer } from './local-server.js';
 import { bareBubblewrapArguments, runProcess, SYSTEM_PYTHON } from './processes.js';
 import { type Probe, sampleInterleaved } from './sampler.js';
 import type { BenchSettings } from './settings.js';
+import { PANDAS, TRIVIAL } from './snippets.js';
 
 /** Targets from the local server's issue, milliseconds at p50. */
 const TARGET_NO_POOL_MS = 30;
 const TARGET_WARM_POOL_MS = 5;
+/** Issue 18: a new sandbox, no pool, to its first pandas result, milliseconds at p50. */
+const TARGET_PANDAS_NO_POOL_MS = 30;
 
 /** Ids of the create-to-first-result figures, in chart order. */
 export const START_PATH_IDS = [
@@ -27,11 +30,12 @@ async function awaitRefill(server: BenchServer, refills: number[]): Promise<void
   refills.push(performance.now() - startedAt);
 }
 
-/** A probe that creates a sandbox through the SDK and runs `print(1)`; kill is untimed. */
+/** A probe that creates a sandbox through the SDK and runs `snippet` (`print(1)` unless given); kill is untimed. */
 function sdkProbe(
   server: BenchServer,
   split: { create: number[]; firstRun: number[] },
   refills: number[],
+  snippet: { code: string; stdout: string } = TRIVIAL,
 ): Probe {
   let sandbox: Sandbox | undefined;
   return {
@@ -43,10 +47,12 @@ function sdkProbe(
         baseURL: server.baseURL,
       });
       const createdAt = performance.now();
-      const result = await sandbox.runIpython('print(1)');
+      const result = await sandbox.runIpython(snippet.code, { timeout: 60 });
       split.create.push(createdAt - startedAt);
       split.firstRun.push(performance.now() - createdAt);
-      if (result.stdout !== '1\n') throw new Error(`SDK print(1) printed ${JSON.stringify(result.stdout)}`);
+      if (result.stdout !== snippet.stdout) {
+        throw new Error(`SDK ${JSON.stringify(snippet.code)} printed ${JSON.stringify(result)}`);
+      }
     },
     cleanup: async () => {
       await sandbox?.kill();
@@ -95,6 +101,7 @@ export async function measureSandboxStart(settings: BenchSettings, figures: Figu
     await warm.poolsReady();
     const coldSplit = { create: [] as number[], firstRun: [] as number[] };
     const warmSplit = { create: [] as number[], firstRun: [] as number[] };
+    const pandasSplit = { create: [] as number[], firstRun: [] as number[] };
     const refills: number[] = [];
     const ignoredRefills: number[] = [];
     const samples = await sampleInterleaved(settings.start, {
@@ -104,6 +111,7 @@ export async function measureSandboxStart(settings: BenchSettings, figures: Figu
       },
       sdkNoPool: sdkProbe(cold, coldSplit, ignoredRefills),
       sdkPool: sdkProbe(warm, warmSplit, refills),
+      sdkPandasNoPool: sdkProbe(cold, pandasSplit, ignoredRefills, PANDAS),
       executorNoPool: executorProbe(cold, ignoredRefills),
       executorPool: executorProbe(warm, refills),
     });
@@ -131,6 +139,31 @@ export async function measureSandboxStart(settings: BenchSettings, figures: Figu
       'ms',
       coldSplit.firstRun.slice(warmup),
       { baselineId: 'start.bwrap' },
+    );
+    figures.add(
+      'start.pandas.no-pool',
+      'SDK create + runIpython of a pandas snippet, no pool',
+      'ms',
+      samples.sdkPandasNoPool,
+      {
+        baselineId: 'start.sdk.no-pool',
+        targetP50: TARGET_PANDAS_NO_POOL_MS,
+        note: 'compared with print(1) on the same path: the ratio is what a first pandas result costs over a first result at all (importing pandas, unless the sandbox starts with it imported)',
+      },
+    );
+    figures.add(
+      'start.pandas.no-pool.create',
+      '  pandas, no pool, Sandbox.create part',
+      'ms',
+      pandasSplit.create.slice(warmup),
+      { baselineId: 'start.sdk.no-pool.create' },
+    );
+    figures.add(
+      'start.pandas.no-pool.first-run',
+      '  pandas, no pool, first runIpython part',
+      'ms',
+      pandasSplit.firstRun.slice(warmup),
+      { baselineId: 'start.sdk.no-pool.first-run' },
     );
     figures.add('start.sdk.pool', 'SDK create + runIpython print(1), warm pool', 'ms', samples.sdkPool, {
       baselineId: 'start.bwrap',
