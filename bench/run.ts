@@ -20,6 +20,7 @@ import { measurePoolUnderLoad } from './pool-under-load.js';
 import { descendantsOf } from './proc-memory.js';
 import { publishDocs, writeResults } from './publish.js';
 import { markdownTables, type RunReport } from './report.js';
+import { measureRunList } from './run-list.js';
 import { measureSandboxDelete } from './sandbox-delete.js';
 import { measureSandboxStart } from './sandbox-start.js';
 import { measureServe } from './serve.js';
@@ -48,7 +49,10 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
   memory: measureMemory,
   durable: measureDurableRuns,
   workers: measureWorkers,
-  serve: measureServe,
+  serve: async (settings, figures) => {
+    await measureServe(settings, figures);
+    await measureRunList(settings, figures);
+  },
 };
 
 function parseArguments(argv: string[]): {

@@ -49,9 +49,17 @@ export interface BenchSettings {
   };
   /**
    * hopgen serve: answered turns for the one-client latency (about six events each), SSE client
-   * counts held on one run, and turns measured at each count.
+   * counts held on one run, and turns measured at each count; for `GET /api/runs`, stored runs,
+   * entries per run and rounds (a new server, its first list and one later list).
    */
-  serve: { latencyTurns: number; clientCounts: number[]; turnsPerCount: number };
+  serve: {
+    latencyTurns: number;
+    clientCounts: number[];
+    turnsPerCount: number;
+    listRuns: number;
+    entriesPerRun: number;
+    lists: number;
+  };
 }
 
 /** The published run: at least 30 kept runs for every latency figure. */
@@ -81,7 +89,14 @@ export const FULL_SETTINGS: BenchSettings = {
     takeovers: 5,
     takeoverMs: 15_000,
   },
-  serve: { latencyTurns: 30, clientCounts: [10, 100, 500, 1000], turnsPerCount: 3 },
+  serve: {
+    latencyTurns: 30,
+    clientCounts: [10, 100, 500, 1000],
+    turnsPerCount: 3,
+    listRuns: 200,
+    entriesPerRun: 500,
+    lists: 30,
+  },
 };
 
 /** The smoke pass CI runs: every section, a few runs each, so the benchmarks cannot rot unnoticed. */
@@ -105,5 +120,12 @@ export const QUICK_SETTINGS: BenchSettings = {
     takeovers: 1,
     takeoverMs: 2_000,
   },
-  serve: { latencyTurns: 3, clientCounts: [10, 50], turnsPerCount: 1 },
+  serve: {
+    latencyTurns: 3,
+    clientCounts: [10, 50],
+    turnsPerCount: 1,
+    listRuns: 20,
+    entriesPerRun: 50,
+    lists: 5,
+  },
 };

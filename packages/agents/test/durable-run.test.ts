@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -509,6 +517,60 @@ describe('file store', () => {
     await expect(new FileRunStore({ directory: store.directory }).loadRun('edited')).rejects.toThrow(
       /Line 2 of .*edited\/log\.jsonl is not a list of entries/,
     );
+  });
+
+  it('reads only the lines past `after` once it has seen them: a follower costs what is new, not the whole log', async () => {
+    const store = fileStore();
+    await store.createRun({ runId: 'long', createdAt: 1, definition: {} });
+    for (let index = 1; index <= 5; index++) {
+      await store.append('long', [{ key: `k${index}`, type: 'message-sent', time: index, data: { index } }]);
+    }
+    const follower = new FileRunStore({ directory: store.directory });
+    expect((await follower.readEntries('long', 0)).map((entry) => entry.key)).toEqual([
+      'k1',
+      'k2',
+      'k3',
+      'k4',
+      'k5',
+    ]);
+    // Spoil the second line in place (same length, same file): a reader that parsed the whole log
+    // again would fail on it; one that starts at the line after sequence 3 never reads it.
+    const path = join(store.directory, 'long', 'log.jsonl');
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines[1] = '#'.repeat(lines[1]!.length);
+    writeFileSync(path, lines.join('\n'), { flag: 'r+' });
+    await store.append('long', [{ key: 'k6', type: 'message-sent', time: 6, data: {} }]);
+    expect((await follower.readEntries('long', 3)).map((entry) => `${entry.sequence}${entry.key}`)).toEqual([
+      '4k4',
+      '5k5',
+      '6k6',
+    ]);
+    // Each read hands out entries of its own: changing one does not change the next read's.
+    const [first] = await follower.readEntries('long', 5);
+    first!.key = 'changed';
+    expect((await follower.readEntries('long', 5))[0]!.key).toBe('k6');
+    // Reading from the start does read the spoilt line, and names it.
+    await expect(follower.readEntries('long', 0)).rejects.toThrow(
+      /Line 2 of .*long\/log\.jsonl is not valid JSON/,
+    );
+  });
+
+  it('picks up an append another process is still writing only once its line is whole', async () => {
+    const store = fileStore();
+    await store.createRun({ runId: 'growing', createdAt: 1, definition: {} });
+    await store.append('growing', [{ key: 'a', type: 'message-sent', time: 1, data: {} }]);
+    const follower = new FileRunStore({ directory: store.directory });
+    expect(await follower.readEntries('growing', 0)).toHaveLength(1);
+    const path = join(store.directory, 'growing', 'log.jsonl');
+    const line = `${JSON.stringify([{ key: 'b', type: 'message-sent', time: 2, data: { text: 'é'.repeat(50) }, sequence: 2 }])}\n`;
+    const bytes = Buffer.from(line);
+    // Cut inside a two-byte character, as a write in progress can be.
+    const cut = bytes.indexOf(Buffer.from('é')) + 1;
+    appendFileSync(path, bytes.subarray(0, cut));
+    expect(await follower.readEntries('growing', 1)).toEqual([]);
+    appendFileSync(path, bytes.subarray(cut));
+    const [entry] = await follower.readEntries('growing', 1);
+    expect(entry).toMatchObject({ key: 'b', sequence: 2, data: { text: 'é'.repeat(50) } });
   });
 });
 

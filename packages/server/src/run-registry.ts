@@ -16,7 +16,8 @@ import {
 } from '@hopgen/agents';
 import type { RunDetail, RunSummary, StartRunRequest } from './api-schemas.js';
 import { RequestError } from './errors.js';
-import { describeRun, isEnded, loadStoredRun, statusOf, summarizeRun } from './run-status.js';
+import { describeRun, isEnded, loadStoredRun, statusOf } from './run-status.js';
+import { RunSummaries } from './run-summaries.js';
 
 /** A run this server started and still runs in its process. */
 interface ActiveRun {
@@ -29,9 +30,11 @@ export class RunRegistry {
   readonly store: RunStore;
   readonly #pipelines: ReadonlyMap<string, Pipeline<any, any>>;
   readonly #active = new Map<string, ActiveRun>();
+  readonly #summaries: RunSummaries;
 
   constructor(options: { store: RunStore; pipelines: readonly Pipeline<any, any>[] }) {
     this.store = options.store;
+    this.#summaries = new RunSummaries(options.store);
     this.#pipelines = new Map(options.pipelines.map((pipeline) => [pipeline.name, pipeline]));
   }
 
@@ -76,13 +79,8 @@ export class RunRegistry {
   }
 
   /** Every run of the store, newest first. */
-  async list(): Promise<RunSummary[]> {
-    const summaries: RunSummary[] = [];
-    for (const runId of await this.store.listRuns()) {
-      const stored = await this.store.loadRun(runId);
-      if (stored) summaries.push(await summarizeRun(this.store, stored));
-    }
-    return summaries.sort((left, right) => right.createdAt - left.createdAt);
+  list(): Promise<RunSummary[]> {
+    return this.#summaries.list();
   }
 
   /** One run, with its open requests. */

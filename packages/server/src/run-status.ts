@@ -4,11 +4,24 @@ import { RequestError } from './errors.js';
 
 /** Where a stored run is, read from its log: an ending entry last, an open request, or neither. */
 export function statusOf(stored: StoredRun, pendingCount: number): RunStatus {
-  const last = stored.entries.at(-1);
-  if (stored.entries.some((entry) => entry.type === 'run-finished')) return 'finished';
+  return statusFromLog(
+    {
+      finished: stored.entries.some((entry) => entry.type === 'run-finished'),
+      lastType: stored.entries.at(-1)?.type,
+    },
+    pendingCount,
+  );
+}
+
+/** The status of a run whose log has (or not) a `run-finished` entry and ends with an entry of `lastType`. */
+export function statusFromLog(
+  log: { finished: boolean; lastType: string | undefined },
+  pendingCount: number,
+): RunStatus {
+  if (log.finished) return 'finished';
   // A stop or failure followed by more entries was resumed since.
-  if (last?.type === 'run-failed') return 'failed';
-  if (last?.type === 'run-stopped') return 'stopped';
+  if (log.lastType === 'run-failed') return 'failed';
+  if (log.lastType === 'run-stopped') return 'stopped';
   return pendingCount > 0 ? 'waiting' : 'running';
 }
 
@@ -36,8 +49,8 @@ async function openRequests(store: RunStore, stored: StoredRun) {
   return { status, requests: isEnded(status) ? [] : requests };
 }
 
-/** A run's summary for lists. */
-export async function summarizeRun(store: RunStore, stored: StoredRun): Promise<RunSummary> {
+/** A run's summary, as `GET /api/runs` lists it. */
+async function summarizeRun(store: RunStore, stored: StoredRun): Promise<RunSummary> {
   const { status, requests } = await openRequests(store, stored);
   const last = stored.entries.at(-1);
   return {

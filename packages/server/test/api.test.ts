@@ -222,6 +222,33 @@ describe('the HTTP API', () => {
     expect((await post('/api/runs/cancelled/cancel')).status).toBe(409);
   });
 
+  it('lists runs another process writes, following each run as it asks, is answered, stops, resumes and ends', async () => {
+    // Another process's view of the same folder: the server sees its appends only through the files.
+    const other = new FileRunStore({ directory });
+    const append = (type: string, key: string) =>
+      other.append('elsewhere', [{ key, type, time: Date.now(), data: {} }]);
+    const listed = async () =>
+      (await get('/api/runs')).body.runs.find((run: { runId: string }) => run.runId === 'elsewhere');
+    await other.createRun({ runId: 'elsewhere', createdAt: Date.now(), definition: {} });
+    await append('message-sent', 'c0.m0');
+    expect(await listed()).toMatchObject({ status: 'running', pendingRequests: 0, lastSequence: 1 });
+    await append('human-input-requested', 'c0.input1');
+    expect(await listed()).toMatchObject({ status: 'waiting', pendingRequests: 1, lastSequence: 2 });
+    await other.addAnswer('elsewhere', {
+      requestId: 'c0.input1',
+      answer: { text: 'go on' },
+      answeredAt: Date.now(),
+    });
+    expect(await listed()).toMatchObject({ status: 'running', pendingRequests: 0 });
+    await append('approval-requested', 'c0.approve2');
+    await append('run-stopped', 'run.stop');
+    expect(await listed()).toMatchObject({ status: 'stopped', pendingRequests: 0, lastSequence: 4 });
+    await append('approval-decided', 'c0.approve2.end');
+    expect(await listed()).toMatchObject({ status: 'running', pendingRequests: 0, lastSequence: 5 });
+    await append('run-finished', 'run.end');
+    expect(await listed()).toMatchObject({ status: 'finished', lastSequence: 6 });
+  });
+
   it('refuses bad input with a 4xx naming the problem', async () => {
     const unknown = await post('/api/runs', { pipeline: 'nope', input: {} });
     expect(unknown.status).toBe(404);

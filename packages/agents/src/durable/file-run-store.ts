@@ -16,6 +16,7 @@ import {
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../errors.js';
 import { leaseLost, RequestAnswerError, RunLockedError, RunNotFoundError } from './durable-errors.js';
+import { RunLogIndex, type RunLogRead } from './run-log-index.js';
 import type { NewRunEntry, RequestAnswer, RunEntry, RunHeader, RunStore, StoredRun } from './run-store.js';
 
 /** Options of {@link FileRunStore}. */
@@ -49,6 +50,7 @@ export class FileRunStore implements RunStore {
   readonly directory: string;
   readonly #fsync: boolean;
   readonly #logs = new Map<string, OpenLog>();
+  readonly #index = new RunLogIndex();
 
   constructor(options: FileRunStoreOptions = {}) {
     this.directory = resolve(options.directory ?? join('.hopgen', 'runs'));
@@ -76,18 +78,8 @@ export class FileRunStore implements RunStore {
   }
 
   /** Reads the log; a last line without its newline (a write cut short) is left out. */
-  #read(runId: string): { header: RunHeader; entries: RunEntry[]; validLength: number } {
-    const path = join(this.#existing(runId), 'log.jsonl');
-    const text = readFileSync(path, 'utf8');
-    const end = text.lastIndexOf('\n') + 1;
-    const lines = parseLineByLine(text.slice(0, end), path);
-    const entries: RunEntry[] = [];
-    for (let index = 1; index < lines.length; index++) {
-      const appended = lines[index];
-      if (!Array.isArray(appended)) throw notEntries(path, index);
-      for (const entry of appended) entries.push(entry as RunEntry);
-    }
-    return { header: lines[0] as RunHeader, entries, validLength: Buffer.byteLength(text.slice(0, end)) };
+  #read(runId: string, after = 0): RunLogRead {
+    return this.#index.read(join(this.#existing(runId), 'log.jsonl'), after);
   }
 
   #open(runId: string): OpenLog {
@@ -142,7 +134,7 @@ export class FileRunStore implements RunStore {
   }
 
   async readEntries(runId: string, after: number): Promise<RunEntry[]> {
-    return this.#read(runId).entries.filter((entry) => entry.sequence > after);
+    return this.#read(runId, after).entries;
   }
 
   async addAnswer(runId: string, answer: RequestAnswer): Promise<void> {
@@ -279,26 +271,6 @@ export class FileRunStore implements RunStore {
 }
 
 /** Parses each line alone, to name the first one that is not JSON. */
-function parseLineByLine(text: string, path: string): unknown[] {
-  const lines = text.split('\n');
-  lines.pop();
-  return lines.map((line, index) => {
-    try {
-      return JSON.parse(line);
-    } catch (error) {
-      throw new RunNotFoundError(
-        `Line ${index + 1} of ${path} is not valid JSON (${(error as Error).message}). The log was changed by hand; restore it from a copy.`,
-      );
-    }
-  });
-}
-
-function notEntries(path: string, index: number): RunNotFoundError {
-  return new RunNotFoundError(
-    `Line ${index + 1} of ${path} is not a list of entries. The log was changed by hand; restore it from a copy.`,
-  );
-}
-
 function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
