@@ -3,6 +3,7 @@ import { ratioOf, type Summary, summarize } from './statistics.js';
 /** The sections of a run, in the order they run and are reported. */
 export const SECTION_NAMES = [
   'start',
+  'delete',
   'execution',
   'concurrency',
   'orchestration',

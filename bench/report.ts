@@ -15,6 +15,7 @@ export interface RunReport {
 
 const SECTION_TITLES: Record<(typeof SECTION_NAMES)[number], string> = {
   start: 'Sandbox start (create to first result: `print(1)`, or the pandas job where named)',
+  delete: 'Sandbox delete (request to answer, with few and with many sandboxes alive)',
   execution: 'Execution round trip (sandbox already up)',
   concurrency: 'Concurrency (small pandas snippet per sandbox)',
   orchestration: 'Orchestration overhead (no model latency)',

@@ -34,8 +34,8 @@ const RUNNERS: Record<SectionName, SectionRunner> = {
   start: async (settings, figures) => {
     await measureSandboxStart(settings, figures);
     await measurePoolUnderLoad(settings, figures);
-    await measureSandboxDelete(settings, figures);
   },
+  delete: measureSandboxDelete,
   execution: measureExecution,
   concurrency: async (settings, figures) => {
     await measureConcurrency(settings, figures);

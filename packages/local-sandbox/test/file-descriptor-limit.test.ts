@@ -67,8 +67,9 @@ describe('a server out of file descriptors', () => {
     );
 
     for (const sandbox of created) await sandbox.kill();
-    // What the failed creates took (each 503 is also retried by the SDK) is released once descriptors are free.
-    expect(await sandboxDirectories(server.pid as number)).toEqual([]);
+    // What the failed creates took (each 503 is also retried by the SDK) is released once descriptors
+    // are free; a delete's own release runs after its answer, so this waits for the directories to go.
+    await expect.poll(() => sandboxDirectories(server.pid as number), { timeout: 30_000 }).toEqual([]);
     const again = await Sandbox.create(options);
     expect((await again.runCode('echo served', { language: 'bash' })).stdout).toBe('served\n');
     await again.kill();

@@ -530,6 +530,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
   readonly #sandboxArguments: string[];
   readonly #onDestroy: () => Promise<void>;
   readonly #children = new Set<ChildProcess>();
+  #terminating: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
   constructor(options: {
@@ -556,7 +557,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
   }
 
   spawn(command: string, args: string[], options: SandboxSpawnOptions = {}): ChildProcess {
-    if (this.#destroying) throw new SandboxDestroyedError(this.id);
+    if (this.#terminating) throw new SandboxDestroyedError(this.id);
     const environment = buildSandboxEnvironment(
       defaultSandboxEnvironment({ home: SANDBOX_WORKSPACE_PATH, tmp: '/tmp' }),
       options.env,
@@ -634,9 +635,14 @@ class BubblewrapSandbox implements IsolatedSandbox {
     );
   }
 
+  terminate(): Promise<void> {
+    this.#terminating ??= this.killAll().catch(() => undefined);
+    return this.#terminating;
+  }
+
   destroy(): Promise<void> {
     this.#destroying ??= (async () => {
-      await this.killAll().catch(() => undefined);
+      await this.terminate();
       await this.#namespace?.close();
       await this.#cgroup?.remove();
       await this.#onDestroy();

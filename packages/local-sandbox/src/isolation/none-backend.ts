@@ -95,6 +95,7 @@ class NoneSandbox implements IsolatedSandbox {
   readonly #temporaryDirectory: string;
   readonly #onDestroy: () => void;
   readonly #processGroups = new Set<number>();
+  #terminated = false;
   #destroyed = false;
 
   constructor(
@@ -110,7 +111,7 @@ class NoneSandbox implements IsolatedSandbox {
   }
 
   spawn(command: string, args: string[], options: SandboxSpawnOptions = {}): ChildProcess {
-    if (this.#destroyed) throw new SandboxDestroyedError(this.id);
+    if (this.#terminated) throw new SandboxDestroyedError(this.id);
     const environment = buildSandboxEnvironment(
       {
         ...defaultSandboxEnvironment({ home: this.workspaceDir, tmp: this.#temporaryDirectory }),
@@ -153,10 +154,15 @@ class NoneSandbox implements IsolatedSandbox {
     }
   }
 
+  async terminate(): Promise<void> {
+    this.#terminated = true;
+    await this.killAll();
+  }
+
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    await this.killAll();
+    await this.terminate();
     await rm(this.#sandboxDirectory, { recursive: true, force: true });
     this.#onDestroy();
   }

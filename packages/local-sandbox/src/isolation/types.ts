@@ -93,7 +93,12 @@ export interface IsolatedSandbox {
   thaw(): Promise<void>;
   /** Kills every process in the sandbox (all spawns) but keeps the sandbox usable. */
   killAll(): Promise<void>;
-  /** Kills everything, removes cgroups and deletes the workspace. Idempotent. */
+  /**
+   * Kills every process for good: once this resolves nothing of the sandbox runs and `spawn` throws.
+   * Its cgroups, workspace and uid stay until {@link destroy}. Idempotent.
+   */
+  terminate(): Promise<void>;
+  /** Terminates, then removes cgroups, unmounts and deletes the workspace and frees the uid. Idempotent. */
   destroy(): Promise<void>;
   /** Current memory use of the sandbox's processes in bytes, or null when unknown. */
   memoryUsageBytes(): Promise<number | null>;

@@ -5,11 +5,21 @@ import type { FileHelper } from './file-helper.js';
 import { HopxHttpError } from './http-utilities.js';
 import { setLongTimeout } from './long-timer.js';
 import type { LogKind } from './options.js';
+import { SandboxReleases } from './sandbox-releases.js';
 import { SandboxSession } from './sandbox-session.js';
 import type { LocalTemplate } from './templates.js';
 
 /** Delay between handing out a pooled sandbox and starting its replacement, in milliseconds. */
 const POOL_REFILL_DELAY_MS = 100;
+
+/** Releases of deleted sandboxes running at once (each is mostly one short `umount` process). */
+const RELEASE_CONCURRENCY = 2;
+
+/**
+ * Releases of deleted sandboxes that may wait before a create waits for them: each holds its
+ * workspace mounts (and the memory of their files) until it runs.
+ */
+const MAX_PENDING_RELEASES = 64;
 
 /** A new sandbox id in HopX's style (seconds, then random base36), safe as a directory name. */
 export function newSandboxId(): string {
@@ -38,6 +48,7 @@ export class SandboxManager {
   readonly #refilling = new Map<string, number>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #pooledTemplates: LocalTemplate[] = [];
+  readonly #releases: SandboxReleases;
   #closed = false;
 
   constructor(options: {
@@ -52,6 +63,10 @@ export class SandboxManager {
     this.#limits = options.limits;
     this.#poolSize = options.poolSize;
     this.#log = options.log;
+    this.#releases = new SandboxReleases({
+      concurrency: RELEASE_CONCURRENCY,
+      onError: (error) => this.#log(`releasing a deleted sandbox failed: ${errorMessage(error)}`, 'error'),
+    });
   }
 
   async #newSession(template: LocalTemplate, internetAccess: boolean): Promise<SandboxSession> {
@@ -139,6 +154,7 @@ export class SandboxManager {
       }
     }
     if (!session) {
+      await this.#releases.fewerThan(MAX_PENDING_RELEASES);
       session = await this.#newSession(options.template, options.internetAccess);
       // Start the process server now, and for Python its interpreter too (a forked process of a few
       // MiB, started by the server itself): the first run waits for them, so create answers sooner.
@@ -220,7 +236,11 @@ export class SandboxManager {
     this.#log(`sandbox ${session.id} resumed`, 'event');
   }
 
-  /** Destroys a sandbox: processes, cgroups and workspace. `reason` is what the log line says. */
+  /**
+   * Destroys a sandbox. Resolves once it is unreachable and every process of it is dead; its cgroups,
+   * workspace mounts, directories and uid are released in the background (see {@link SandboxReleases}),
+   * and {@link close} waits for them. `reason` is what the log line says.
+   */
   async destroy(id: string, reason: 'deleted' | 'expired' = 'deleted'): Promise<void> {
     const session = this.get(id);
     this.#sessions.delete(id);
@@ -236,7 +256,9 @@ export class SandboxManager {
     for (const stop of session.onDestroy) stop();
     session.processServer.close();
     if (session.status === 'paused') await session.isolated.thaw().catch(() => {});
-    await session.isolated.destroy();
+    await session.isolated.terminate();
+    const { isolated } = session;
+    this.#releases.add(() => isolated.destroy());
   }
 
   /** Destroys every sandbox, pooled ones included. */
@@ -248,6 +270,7 @@ export class SandboxManager {
     this.#byToken.clear();
     this.#pools.clear();
     await Promise.allSettled(sessions.map((session) => this.#destroySession(session)));
+    await this.#releases.settled();
   }
 }
 
