@@ -26,9 +26,10 @@ fi
 
 # bubblewrap isolates sandboxes; Debian's python3 with the data-science stack is the
 # code-interpreter template; chromium renders report.html in the examples' test; PostgreSQL 15
-# holds the queue and run store of @hopgen/worker and @hopgen/postgres (and their tests).
+# holds the queue and run store of @hopgen/worker and @hopgen/postgres (and their tests); iproute2's
+# ss shows the local sandbox's tests where a sandboxed process's Unix sockets lead.
 packages=(bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-seaborn
-  python3-scipy python3-sklearn chromium fonts-dejavu-core postgresql)
+  python3-scipy python3-sklearn chromium fonts-dejavu-core postgresql iproute2)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
