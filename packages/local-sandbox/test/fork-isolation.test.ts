@@ -275,6 +275,8 @@ const PATH_PROBE = [
   'import json, os, sys',
   'import numpy, pandas, matplotlib, matplotlib.pyplot',
   'texts = {"sys.path": sys.path, "sys": [sys.executable, sys.prefix, sys.base_prefix, sys.argv, os.getcwd()], "environ": dict(os.environ)}',
+  // Directories a library remembers from its import, which a process that imported it elsewhere would keep.
+  'texts["matplotlib"] = [matplotlib.get_configdir(), matplotlib.get_cachedir(), matplotlib.matplotlib_fname(), matplotlib.get_backend()]',
   'texts["modules"] = sorted(',
   '    str(value) for module in list(sys.modules.values())',
   '    for value in (getattr(module, "__file__", None), getattr(getattr(module, "__spec__", None), "origin", None), list(getattr(module, "__path__", []) or []))',
