@@ -7,11 +7,19 @@ function create(server: BenchServer): Promise<Sandbox> {
   return Sandbox.create({ template: 'code-interpreter', apiKey: server.apiKey, baseURL: server.baseURL });
 }
 
-/** Creates sandboxes until `count` are alive, a few at a time (untimed). */
+/**
+ * Creates sandboxes until `count` are alive, a few at a time, and waits until each has answered a run
+ * (untimed): a create answers before its interpreter is up, and 400 interpreters still starting would
+ * load the machine during the timed deletes, which is not what this compares.
+ */
 async function fillTo(server: BenchServer, alive: Sandbox[], count: number): Promise<void> {
+  const first = alive.length;
   while (alive.length < count) {
     const batch = Math.min(8, count - alive.length);
     alive.push(...(await Promise.all(Array.from({ length: batch }, () => create(server)))));
+  }
+  for (let index = first; index < alive.length; index += 16) {
+    await Promise.all(alive.slice(index, index + 16).map((sandbox) => sandbox.runCode('1')));
   }
 }
 
