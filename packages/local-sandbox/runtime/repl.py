@@ -15,7 +15,7 @@ import runner
 import wire
 from captured_output import read_captured
 
-OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
+OUTPUT_LIMIT = 4 * 1024 * 1024
 PR_SET_DUMPABLE = 4
 
 
@@ -55,6 +55,9 @@ def _empty_stdin():
 
 
 def serve(in_fd, out_fd, preload, capture_fds):
+    global OUTPUT_LIMIT
+    # Read here, not at import: the fork server imports this module on the host, without the variable.
+    OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(OUTPUT_LIMIT)))
     _empty_stdin()
     in_fd, out_fd = _guard_process(in_fd, out_fd)
     stdout_fd, stderr_fd = capture_fds

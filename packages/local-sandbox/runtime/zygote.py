@@ -34,10 +34,12 @@ import _signal as signal  # noqa: E402
 import wire  # noqa: E402
 from captured_output import read_captured  # noqa: E402
 
-PROTOCOL = os.fdopen(3, "w", buffering=1, encoding="utf-8", errors="replace")
-OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
+# Set by main(): the module is imported once by the fork server (runtime/fork_server.py) on the host
+# and only configured in each sandbox, so nothing here may touch fds or the environment at import.
+PROTOCOL = None
+OUTPUT_LIMIT = 4 * 1024 * 1024
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
-CODE_DIR = os.path.join(os.environ.get("TMPDIR") or "/tmp", ".hopgen")
+CODE_DIR = "/tmp/.hopgen"
 REPL_IN_FD = 4
 REPL_OUT_FD = 5
 
@@ -68,21 +70,19 @@ repl_killed = False
 #    make, are killed. This is what remains on kernels without Landlock ABI >= 2, where a run can
 #    still hide in another *live* run's or the REPL's cgroup until that one ends.
 RUN_CGROUP_ROOT = None
-if "--run-cgroup" in sys.argv:
-    RUN_CGROUP_ROOT = sys.argv[sys.argv.index("--run-cgroup") + 1]
-USE_LANDLOCK = "--no-landlock" not in sys.argv
+USE_LANDLOCK = True
 # Start the persistent interpreter at once (without preloaded modules), as if asked with repl_start.
-START_REPL = "--start-repl" in sys.argv
+START_REPL = False
 # The sandbox's limits as the host set them (``--limits MEMORY_BYTES,PIDS``), named in the errors
 # of runs that hit them.
 MEMORY_LIMIT_BYTES = None
 PIDS_LIMIT = None
-if "--limits" in sys.argv:
-    MEMORY_LIMIT_BYTES, PIDS_LIMIT = (int(value) for value in sys.argv[sys.argv.index("--limits") + 1].split(","))
 # Out-of-memory victims: runs first, then the interpreter, never this process. A run may raise its
 # own score but not lower it back (that takes CAP_SYS_RESOURCE), so it cannot hide behind us.
 RUN_OOM_SCORE_ADJ = 1000
 REPL_OOM_SCORE_ADJ = 500
+# Processes of the sandbox the sweep leaves alone: a forked zygote's holder (see fork_server.py).
+KEEP_PIDS = ()
 cgroup_counter = 0
 dying_cgroups = []  # killed, to be removed once their processes are gone
 
@@ -120,7 +120,7 @@ def landlock_abi():
 
 
 # ABI 1 denies every cross-directory rename once a ruleset exists, which would break ordinary code.
-LANDLOCK_USABLE = landlock_abi() >= 2
+LANDLOCK_USABLE = False
 
 
 def forbid_cgroup_writes():
@@ -251,7 +251,7 @@ def sweep_strays():
         if path not in known and os.path.isdir(path):
             kill_cgroup(path)
     # Pids of other spawns of this sandbox read as 0 here (another pid namespace); 1 is bwrap's init.
-    allowed = {0, 1, os.getpid(), *children, *([repl_pid] if repl_pid is not None else [])}
+    allowed = {0, 1, os.getpid(), *KEEP_PIDS, *children, *([repl_pid] if repl_pid is not None else [])}
     for _ in range(10):
         try:
             with open(os.path.join(RUN_CGROUP_ROOT, "cgroup.procs")) as handle:
@@ -292,9 +292,9 @@ def send(message):
     PROTOCOL.write(wire.dumps(message) + "\n")
 
 
-def read_memfd(fd, limit=OUTPUT_LIMIT):
+def read_memfd(fd, limit=None):
     try:
-        return read_captured(fd, limit)
+        return read_captured(fd, OUTPUT_LIMIT if limit is None else limit)
     finally:
         os.close(fd)
 
@@ -365,7 +365,7 @@ def reset_child_state(stdout_fd, stderr_fd):
     os.dup2(stderr_fd, 2)
 
 
-STARTUP_ENVIRONMENT = dict(os.environ)
+STARTUP_ENVIRONMENT = {}
 
 
 def apply_environment(env, cwd):
@@ -628,7 +628,41 @@ def preload(modules):
         import runner  # noqa: F401 - registers the figure hooks once, before any fork
 
 
-def main():
+def config_from_argv(argv):
+    """The configuration of main() from the spawn path's command line."""
+    config = {
+        "run_cgroup": None,
+        "landlock": "--no-landlock" not in argv,
+        "start_repl": "--start-repl" in argv,
+        "limits": None,
+    }
+    if "--run-cgroup" in argv:
+        config["run_cgroup"] = argv[argv.index("--run-cgroup") + 1]
+    if "--limits" in argv:
+        config["limits"] = [int(value) for value in argv[argv.index("--limits") + 1].split(",")]
+    return config
+
+
+def configure(config):
+    """Applies `config` (see config_from_argv) and the process's environment to this module."""
+    global PROTOCOL, OUTPUT_LIMIT, CODE_DIR, RUN_CGROUP_ROOT, USE_LANDLOCK, START_REPL
+    global MEMORY_LIMIT_BYTES, PIDS_LIMIT, LANDLOCK_USABLE, STARTUP_ENVIRONMENT, KEEP_PIDS
+    KEEP_PIDS = tuple(config.get("keep_pids") or ())
+    PROTOCOL = os.fdopen(3, "w", buffering=1, encoding="utf-8", errors="replace")
+    OUTPUT_LIMIT = int(os.environ.get("HOPGEN_OUTPUT_LIMIT", str(4 * 1024 * 1024)))
+    CODE_DIR = os.path.join(os.environ.get("TMPDIR") or "/tmp", ".hopgen")
+    RUN_CGROUP_ROOT = config.get("run_cgroup")
+    USE_LANDLOCK = config.get("landlock", True)
+    START_REPL = bool(config.get("start_repl"))
+    if config.get("limits"):
+        MEMORY_LIMIT_BYTES, PIDS_LIMIT = config["limits"]
+    LANDLOCK_USABLE = landlock_abi() >= 2
+    STARTUP_ENVIRONMENT = dict(os.environ)
+
+
+def main(config=None):
+    """Serves the host until stdin closes. `config`: see config_from_argv; None reads sys.argv."""
+    configure(config_from_argv(sys.argv) if config is None else config)
     # Same uid as every run: without this a run could open /proc/<zygote>/mem and fd 3 and act as
     # the zygote (forge replies, skip cgroup joins). Non-dumpable processes' /proc entries belong to
     # root, which this user namespace does not map. Children inherit it; runs switch it back on.

@@ -68,3 +68,16 @@ export class SandboxDestroyedError extends LocalSandboxError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A template's fork server (the process sandboxes start from with the template's modules already
+ * imported) could not start or stopped; sandboxes of that template start their own interpreter instead.
+ */
+export class ForkServerError extends LocalSandboxError {
+  constructor(template: string, reason: string) {
+    super(
+      `The fork server of template ${template} ${reason}. Sandboxes of this template start their own Python ` +
+        'instead (slower); check that python3 and the template modules import on the host.',
+    );
+  }
+}

@@ -18,6 +18,8 @@ import {
 } from './bubblewrap-arguments.js';
 import { delegatedCgroupLayout, delegationCommand, serverCgroupUser } from './cgroup-delegation.js';
 import { CgroupFactory, detectCgroupLayout, missingCgroupFeatures, type SandboxCgroup } from './cgroups.js';
+import { ForkServers } from './fork-servers.js';
+import { startForkedProcessServer } from './forked-process-server.js';
 import {
   findHostTools,
   type HostTools,
@@ -26,6 +28,7 @@ import {
   unlimitedWarning,
   userNamespaceError,
 } from './preflight.js';
+import type { ProcessServerChannel, ProcessServerStartOptions } from './process-server-channel.js';
 import { SandboxDirectories, unmountLazily } from './sandbox-directories.js';
 import {
   assertValidSandboxId,
@@ -37,6 +40,7 @@ import { buildSeccompFilter } from './seccomp-filter.js';
 import { reclaimDeadServers, uidLeaseDirectory } from './server-registry.js';
 import { throwIfOutOfFileDescriptors } from './spawn-failure.js';
 import type {
+  ForkServerTemplate,
   IsolatedSandbox,
   IsolatedSandboxOptions,
   IsolationBackend,
@@ -118,6 +122,10 @@ interface HostSetup {
   namespacedWorkspaces: boolean;
   /** Rootless: the namespace every sandbox's workspace namespace is made below (see `useSharedCopy`). */
   sharedNamespace: WorkspaceNamespace | null;
+  /** The templates' fork servers, once {@link BubblewrapBackend.startForkServers} ran. */
+  forkServers: ForkServers | null;
+  /** Receives the backend's warnings. */
+  warn: (message: string) => void;
 }
 
 /**
@@ -300,6 +308,25 @@ export class BubblewrapBackend implements IsolationBackend {
     for (const release of this.#unreleased.splice(0)) await this.#releaseOrRetryLater(release);
   }
 
+  /**
+   * Starts a fork server per template (in the background): a Python with the template's modules
+   * imported, from which each sandbox's process server is forked into the sandbox's namespaces.
+   * `log` says, per template, whether its sandboxes start by fork or by their own interpreter.
+   */
+  async startForkServers(templates: ForkServerTemplate[], log: (message: string) => void): Promise<void> {
+    await this.preflight();
+    const setup = await this.#setup!;
+    if (setup.forkServers) return;
+    setup.forkServers = new ForkServers({
+      root: setup.directories.root,
+      seccompFile: setup.seccompFile,
+      runtimeDirectory: setup.directories.hostRuntimeDirectory,
+      environment: defaultSandboxEnvironment({ home: SANDBOX_WORKSPACE_PATH, tmp: '/tmp' }),
+      log,
+    });
+    setup.forkServers.start(templates);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await this.#retryUnreleased();
@@ -307,6 +334,7 @@ export class BubblewrapBackend implements IsolationBackend {
     const setup = await this.#setup?.catch(() => undefined);
     this.#setup = undefined;
     if (!setup) return;
+    await setup.forkServers?.close();
     await setup.cgroups?.close();
     await setup.sharedNamespace?.close();
     await setup.directories.remove();
@@ -415,6 +443,8 @@ export class BubblewrapBackend implements IsolationBackend {
         cappedWorkspaces: !problem && cappedWorkspaces,
         namespacedWorkspaces: !problem && namespacedWorkspaces,
         sharedNamespace: problem ? null : sharedNamespace,
+        forkServers: null,
+        warn,
       };
     } catch (error) {
       await directories.remove().catch(() => undefined);
@@ -605,6 +635,28 @@ class BubblewrapSandbox implements IsolatedSandbox {
     child.once('exit', () => this.#children.delete(child));
     child.once('error', () => this.#children.delete(child));
     return child;
+  }
+
+  async startProcessServer(options: ProcessServerStartOptions): Promise<ProcessServerChannel | null> {
+    if (this.#destroying) throw new SandboxDestroyedError(this.id);
+    const forkServers = this.#setup.forkServers;
+    const server = await forkServers?.get(options.forkServer);
+    if (!forkServers || !server) return null;
+    try {
+      return await startForkedProcessServer(
+        {
+          spawn: (command, args, spawnOptions) => this.spawn(command, args, spawnOptions),
+          procsFiles: this.#cgroup?.procsFiles ?? [],
+        },
+        server,
+        await forkServers.sockets(),
+        options,
+      );
+    } catch (error) {
+      if (this.#destroying) throw error;
+      this.#setup.warn(`${(error as Error).message} Sandbox ${this.id} starts its own interpreter.`);
+      return null;
+    }
   }
 
   async freeze(): Promise<void> {

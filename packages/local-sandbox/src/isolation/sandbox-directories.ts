@@ -106,6 +106,11 @@ export class SandboxDirectories {
     return path.join(this.root, this.#shared ? '.shared/runtime' : '.runtime');
   }
 
+  /** The runtime's copy on the host itself (rootless, {@link runtimeDirectory} is in a namespace only). */
+  get hostRuntimeDirectory(): string {
+    return path.join(this.root, '.runtime');
+  }
+
   /** Host path bound read-only at `/etc`. */
   get etcDirectory(): string {
     return path.join(this.root, this.#shared ? '.shared/etc' : '.etc');

@@ -1,4 +1,5 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { ProcessServerChannel, ProcessServerStartOptions } from './process-server-channel.js';
 
 /**
  * The seam between the HopX protocol server (`src/server/*`) and the isolation backends
@@ -87,6 +88,12 @@ export interface IsolatedSandbox {
    * kills the whole process tree started by this call.
    */
   spawn(command: string, args: string[], options?: SandboxSpawnOptions): ChildProcess;
+  /**
+   * Starts the sandbox's process server by forking it from the fork server `options.forkServer`
+   * (see `fork-server.ts`): same namespaces, cgroups, seccomp and uid as a spawn. Resolves null
+   * when this backend or template has no fork server; then the caller spawns one.
+   */
+  startProcessServer?(options: ProcessServerStartOptions): Promise<ProcessServerChannel | null>;
   /** Freezes every process of the sandbox (pause). */
   freeze(): Promise<void>;
   /** Thaws a frozen sandbox (resume). */
@@ -104,6 +111,16 @@ export interface IsolatedSandbox {
   memoryUsageBytes(): Promise<number | null>;
 }
 
+/** A template that gets a fork server. */
+export interface ForkServerTemplate {
+  /** The template's name. */
+  name: string;
+  /** Host path of python3. */
+  python: string;
+  /** Modules imported once and shared by every sandbox of the template. */
+  preloadModules: string[];
+}
+
 /** A way of isolating sandboxes on this host. */
 export interface IsolationBackend {
   /** `bubblewrap` (the default) or `none` (no isolation; development on macOS only). */
@@ -114,4 +131,6 @@ export interface IsolationBackend {
   create(options: IsolatedSandboxOptions): Promise<IsolatedSandbox>;
   /** Destroys every sandbox this backend created. */
   close(): Promise<void>;
+  /** Starts a fork server per template, where the backend has them; `log` says which path sandboxes take. */
+  startForkServers?(templates: ForkServerTemplate[], log: (message: string) => void): Promise<void>;
 }

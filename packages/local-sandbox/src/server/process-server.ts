@@ -1,7 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import {
+  childProcessChannel,
+  type ProcessServerChannel,
+  type ZygoteConfig,
+} from '../isolation/process-server-channel.js';
 import type { IsolatedSandbox } from '../isolation/types.js';
 import { type LineVerdict, MAX_PROTOCOL_LINE_BYTES, readJsonLines } from './json-lines.js';
 
@@ -59,6 +63,8 @@ export interface ProcessServerLaunch {
   env: Record<string, string>;
   /** The sandbox's memory (bytes) and process limits, named in the errors of runs that hit them. */
   limits?: { memoryBytes: number; pids: number };
+  /** The fork server to fork the process server from (the template's name), when the backend has one. */
+  forkServer?: string;
 }
 
 /** Whether a line starting with `head` starts with `prefix` (`more`: too short to tell yet). */
@@ -116,7 +122,7 @@ const MALFORMED: RunOutcome = {
 export class ProcessServer {
   readonly #sandbox: IsolatedSandbox;
   readonly #launch: ProcessServerLaunch;
-  #child: ChildProcess | undefined;
+  #child: ProcessServerChannel | undefined;
   #ready: Promise<void> | undefined;
   #pending = new Map<string, Pending>();
   #nextId = 0;
@@ -145,7 +151,23 @@ export class ProcessServer {
     return this.#ready;
   }
 
-  #spawn(startRepl: boolean): Promise<void> {
+  /** The zygote, forked from the template's fork server where there is one, else spawned. */
+  async #open(startRepl: boolean): Promise<ProcessServerChannel> {
+    const limits = this.#launch.limits;
+    const forked = this.#launch.forkServer
+      ? await this.#sandbox.startProcessServer?.({
+          forkServer: this.#launch.forkServer,
+          cwd: this.#launch.cwd,
+          env: this.#launch.env,
+          config: {
+            run_cgroup: this.#launch.runCgroupPath,
+            landlock: true,
+            start_repl: startRepl,
+            limits: limits ? [Math.floor(limits.memoryBytes), Math.floor(limits.pids)] : null,
+          } satisfies ZygoteConfig,
+        })
+      : null;
+    if (forked) return forked;
     // -S skips site's .pth processing (several ms per sandbox start); the zygote puts the package
     // directories on sys.path itself.
     // The zygote is imported rather than run as a script, so Python loads its cached bytecode instead
@@ -158,28 +180,36 @@ export class ProcessServer {
       path.posix.dirname(this.#launch.zygotePath),
     ];
     if (this.#launch.runCgroupPath) zygoteArguments.push('--run-cgroup', this.#launch.runCgroupPath);
-    const limits = this.#launch.limits;
     if (limits)
       zygoteArguments.push('--limits', `${Math.floor(limits.memoryBytes)},${Math.floor(limits.pids)}`);
     if (startRepl) zygoteArguments.push('--start-repl');
-    const child = this.#sandbox.spawn(this.#launch.python, zygoteArguments, {
-      cwd: this.#launch.cwd,
-      env: this.#launch.env,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
+    return childProcessChannel(
+      this.#sandbox.spawn(this.#launch.python, zygoteArguments, {
+        cwd: this.#launch.cwd,
+        env: this.#launch.env,
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      }),
+    );
+  }
+
+  async #spawn(startRepl: boolean): Promise<void> {
+    const child = await this.#open(startRepl);
+    if (this.#closed) {
+      child.kill();
+      throw new Error('process server closed');
+    }
     this.#child = child;
     // Its own stdout/stderr carry only crashes of the zygote itself; drain them so it never blocks.
     let diagnostics = '';
     const keepDiagnostics = (chunk: Buffer) => {
       diagnostics = (diagnostics + chunk.toString('utf8')).slice(-4000);
     };
-    child.stdout?.on('data', keepDiagnostics);
-    child.stderr?.on('data', keepDiagnostics);
-    child.stdin?.on('error', () => {});
-    (child.stdio[4] as Writable | null)?.on('error', () => {});
+    for (const stream of child.diagnostics) stream.on('data', keepDiagnostics);
+    child.requests.on('error', () => {});
+    child.replRequests.on('error', () => {});
     return new Promise<void>((resolve, reject) => {
       let started = false;
-      readJsonLines(child.stdio[3] as Readable, {
+      readJsonLines(child.replies, {
         onMessage: (message) => {
           if (message.event === 'ready' && message.id === undefined) {
             started = true;
@@ -189,9 +219,11 @@ export class ProcessServer {
           this.#onMessage(message);
         },
         // Only the zygote writes here; a runaway line means it is compromised or broken: restart it.
-        onOverflow: () => child.kill('SIGKILL'),
+        onOverflow: () => child.kill(),
       });
-      const replies = (child.stdio as unknown as Readable[])[5]!;
+      // A forked process server's connection arrives paused (its token was read off it first).
+      child.replies.resume();
+      const replies = child.replReplies;
       readJsonLines(replies, {
         // Code in the interpreter can write here: only the pending call's reply and a `ready` while
         // starting are read at all; anything else is skipped unparsed, however much of it comes.
@@ -224,10 +256,10 @@ export class ProcessServer {
       // After the listener is attached, so that nothing is read before it.
       this.#replReplies = replies;
       this.#listenToRepl();
-      child.once('error', (error) => {
+      child.onError((error) => {
         if (!started) reject(error);
       });
-      child.once('exit', (code, signal) => {
+      child.onExit((code, signal) => {
         if (this.#child === child) {
           this.#child = undefined;
           this.#ready = undefined;
@@ -247,7 +279,7 @@ export class ProcessServer {
   }
 
   #send(message: Record<string, unknown>): void {
-    this.#child?.stdin?.write(`${JSON.stringify(message)}\n`);
+    this.#child?.requests.write(`${JSON.stringify(message)}\n`);
   }
 
   /**
@@ -411,7 +443,7 @@ export class ProcessServer {
       });
       this.#replSkippedBytes = 0;
       this.#listenToRepl();
-      (this.#child?.stdio[4] as Writable | null)?.write(`${JSON.stringify({ id, code, env })}\n`);
+      this.#child?.replRequests.write(`${JSON.stringify({ id, code, env })}\n`);
       return result;
     });
     this.#replQueue = outcome.catch(() => undefined);
@@ -436,8 +468,8 @@ export class ProcessServer {
     this.#closed = true;
     const child = this.#child;
     if (child) {
-      child.stdin?.end();
-      child.kill('SIGKILL');
+      child.requests.end();
+      child.kill();
     }
   }
 }

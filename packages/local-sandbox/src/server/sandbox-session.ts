@@ -131,6 +131,7 @@ export class SandboxSession {
       cwd: SANDBOX_WORKSPACE_PATH,
       env: baseEnvironment(this.view, options.internetAccess),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.template.languages.has('python') ? { forkServer: options.template.name } : {}),
     });
   }
 

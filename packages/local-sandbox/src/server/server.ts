@@ -61,6 +61,15 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     );
   }
   const templates = buildTemplates(languages);
+  await backend.startForkServers?.(
+    [...templates.values()].flatMap((template) => {
+      const python = template.languages.get('python');
+      return python
+        ? [{ name: template.name, python: python.command, preloadModules: template.preloadModules }]
+        : [];
+    }),
+    (message) => log(message, 'event'),
+  );
   const fileHelper = new FileHelper({ log });
   const manager = new SandboxManager({ backend, limits, poolSize: options.poolSize ?? 0, log, fileHelper });
   let baseURL = '';

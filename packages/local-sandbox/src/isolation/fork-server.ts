@@ -1,0 +1,200 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { ForkServerError } from '../errors.js';
+import type { ZygoteConfig } from './process-server-channel.js';
+
+/**
+ * Python run with `-c` by the host: loads the runtime's modules from the host's copy `HOST` under
+ * the paths a sandbox sees them at (`/opt/hopgen/...`), so no module, code object or traceback
+ * inside a sandbox names a host path, then starts `runtime/fork_server.py`. `HOST` comes on stdin,
+ * never on the command line (a sandbox reads its /proc/self/cmdline, which is this one).
+ */
+const BOOTSTRAP = `
+import os, sys
+from importlib.machinery import SourceFileLoader
+from importlib.util import spec_from_file_location
+HOST = sys.stdin.buffer.readline().decode().strip()
+SANDBOX = "/opt/hopgen/"
+def _host(path):
+    return HOST + "/" + path[len(SANDBOX):] if path.startswith(SANDBOX) else path
+class RuntimeLoader(SourceFileLoader):
+    def get_data(self, path):
+        return super().get_data(_host(path))
+    def path_stats(self, path):
+        return super().path_stats(_host(path))
+    def set_data(self, path, data, *, _mode=0o666):
+        pass
+class RuntimeFinder:
+    hopgen_runtime = True
+    def find_spec(self, name, path=None, target=None):
+        if "." in name or not os.path.isfile(_host(SANDBOX + name + ".py")):
+            return None
+        return spec_from_file_location(name, SANDBOX + name + ".py", loader=RuntimeLoader(name, SANDBOX + name + ".py"))
+sys.path[:] = [entry for entry in sys.path if entry]
+sys.meta_path.insert(0, RuntimeFinder())
+import fork_server
+fork_server.main()
+`;
+
+/** How to start one fork server. */
+export interface ForkServerStartOptions {
+  /** Name of the template it serves (for messages). */
+  name: string;
+  /** Host path of python3. */
+  python: string;
+  /** Host copy of the package's `runtime/` directory (bound at /opt/hopgen in sandboxes). */
+  runtimeDirectory: string;
+  /** Host path of the sandboxes' seccomp filter (BPF). */
+  seccompFile: string;
+  /** Host path of the socket forked process servers connect to. */
+  socketPath: string;
+  /** A private host directory for matplotlib's configuration and font cache. */
+  configDirectory: string;
+  /** Modules imported (and warmed up) once, shared by every sandbox. */
+  preloadModules: string[];
+  /** The environment it starts with: the sandboxes' defaults, nothing of the host's. */
+  environment: Record<string, string>;
+}
+
+/** One fork request: the sandbox's holder process and what the forked zygote gets. */
+export interface ForkRequest {
+  /** Host pid of a process inside the sandbox whose namespaces the zygote joins. */
+  holder: number;
+  /** One-time tokens of the three connections (requests and replies, REPL, diagnostics). */
+  tokens: [string, string, string];
+  /** Host `cgroup.procs` files of the sandbox's cgroups. */
+  procs: string[];
+  /** Working directory inside the sandbox. */
+  cwd: string;
+  /** The complete environment of the zygote. */
+  env: Record<string, string>;
+  /** The zygote's configuration. */
+  config: ZygoteConfig;
+}
+
+/** How a forked process server ended: its exit code, and why it failed when it never connected. */
+export interface ForkExit {
+  code: number;
+  error: string;
+}
+
+/** A running `runtime/fork_server.py`. */
+export class ForkServer {
+  readonly name: string;
+  readonly pid: number;
+  readonly #child: ChildProcess;
+  readonly #exits = new Map<string, (exit: ForkExit) => void>();
+  #nextId = 0;
+  #exited = false;
+  readonly #exitListeners: ((reason: string) => void)[] = [];
+
+  private constructor(name: string, child: ChildProcess) {
+    this.name = name;
+    this.#child = child;
+    this.pid = child.pid!;
+  }
+
+  /** Starts a fork server and resolves once its modules are imported and it accepts forks. */
+  static async start(options: ForkServerStartOptions): Promise<ForkServer> {
+    await mkdir(options.configDirectory, { recursive: true, mode: 0o700 });
+    const child = spawn(options.python, ['-S', '-c', BOOTSTRAP], {
+      cwd: '/',
+      // No host variable (tokens, keys) may reach a sandbox through the memory it inherits. One BLAS
+      // thread: a process with threads must not fork and join namespaces.
+      env: { ...options.environment, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const server = new ForkServer(options.name, child);
+    let diagnostics = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      diagnostics = (diagnostics + chunk.toString('utf8')).slice(-4000);
+      if (process.env.FORKDEBUG) process.stderr.write(chunk);
+    });
+    child.stdin!.on('error', () => undefined);
+    const ready = new Promise<void>((resolve, reject) => {
+      let started = false;
+      // Only the fork server writes here (sandboxes get other fds), so its lines are trusted.
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        let message: Record<string, unknown>;
+        try {
+          message = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        if (message.event === 'ready') {
+          started = true;
+          resolve();
+        } else if (message.event === 'exited' && typeof message.id === 'string') {
+          const resolveExit = server.#exits.get(message.id);
+          server.#exits.delete(message.id);
+          resolveExit?.({
+            code: typeof message.code === 'number' ? message.code : 1,
+            error: typeof message.error === 'string' ? message.error : '',
+          });
+        }
+      });
+      child.once('error', (error) => reject(new ForkServerError(options.name, error.message)));
+      child.once('exit', (code, signal) => {
+        server.#exited = true;
+        const reason = `exited (${signal ?? code})${diagnostics.trim() ? `: ${diagnostics.trim()}` : ''}`;
+        if (!started) reject(new ForkServerError(options.name, reason));
+        for (const resolveExit of server.#exits.values())
+          resolveExit({ code: 1, error: `the fork server ${reason}` });
+        server.#exits.clear();
+        for (const listener of server.#exitListeners) listener(reason);
+      });
+    });
+    child.stdin!.write(`${options.runtimeDirectory}\n`);
+    child.stdin!.write(
+      `${JSON.stringify({
+        seccomp: options.seccompFile,
+        socket: options.socketPath,
+        configDirectory: options.configDirectory,
+        preload: options.preloadModules,
+      })}\n`,
+    );
+    try {
+      await ready;
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    }
+    return server;
+  }
+
+  /** Whether it still runs. */
+  get running(): boolean {
+    return !this.#exited;
+  }
+
+  /** Called once when it exits, with why. */
+  onExit(listener: (reason: string) => void): void {
+    if (this.#exited) listener('exited');
+    else this.#exitListeners.push(listener);
+  }
+
+  /** Forks a process server into a sandbox; `exited` resolves when that process server ends. */
+  fork(request: ForkRequest): { exited: Promise<ForkExit> } {
+    if (this.#exited)
+      return { exited: Promise.resolve({ code: 1, error: 'the fork server is not running' }) };
+    const id = `f${++this.#nextId}`;
+    const exited = new Promise<ForkExit>((resolve) => this.#exits.set(id, resolve));
+    this.#child.stdin!.write(`${JSON.stringify({ op: 'fork', id, ...request })}\n`);
+    return { exited };
+  }
+
+  /** Stops it; sandboxes forked from it keep running. */
+  close(): Promise<void> {
+    if (this.#exited) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    this.#child.kill('SIGKILL');
+    return exited;
+  }
+}
+
+/** Where a fork server keeps its private files, below the backend's root directory. */
+export function forkServerDirectory(root: string, name: string): string {
+  return path.join(root, '.fork-servers', name);
+}

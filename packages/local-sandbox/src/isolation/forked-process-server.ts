@@ -1,0 +1,122 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { ForkServerError } from '../errors.js';
+import type { ForkServer } from './fork-server.js';
+import type { ForkSockets } from './fork-sockets.js';
+import type { ProcessServerChannel, ProcessServerStartOptions } from './process-server-channel.js';
+
+/** What {@link startForkedProcessServer} needs of the sandbox. */
+export interface ForkTarget {
+  /** Starts `command` in the sandbox as any spawn (same bwrap arguments, cgroups, seccomp, uid). */
+  spawn(command: string, args: string[], options: { stdio: ('ignore' | 'pipe')[] }): ChildProcess;
+  /** Host `cgroup.procs` files of the sandbox's cgroups. */
+  procsFiles: string[];
+}
+
+/**
+ * Starts a sandbox's process server by forking it from a template's fork server: a holder process
+ * (`sleep`) is started in the sandbox exactly as a spawn would be, and the fork server's child
+ * joins the holder's cgroups and namespaces and becomes the zygote there. Killing the holder's
+ * bwrap ends the pid namespace, and with it the zygote and everything it started.
+ */
+export async function startForkedProcessServer(
+  target: ForkTarget,
+  server: ForkServer,
+  sockets: ForkSockets,
+  options: ProcessServerStartOptions,
+): Promise<ProcessServerChannel> {
+  // sh prints a line once the sandbox is set up, then becomes sleep (same pid).
+  const holder = target.spawn('/bin/sh', ['-c', 'echo; exec /usr/bin/sleep infinity'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const expected = [sockets.expect(), sockets.expect(), sockets.expect()];
+  const cancel = () => {
+    for (const connection of expected) connection.cancel();
+    holder.kill('SIGKILL');
+  };
+  try {
+    await holderStarted(holder);
+    const holderPid = await innermostChild(holder.pid!);
+    const fork = server.fork({
+      holder: holderPid,
+      tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
+      procs: target.procsFiles,
+      cwd: options.cwd,
+      env: options.env,
+      config: options.config,
+    });
+    const failed = fork.exited.then((exit) => {
+      throw new ForkServerError(
+        server.name,
+        `could not start a sandbox's process server (exit ${exit.code}${exit.error ? `: ${exit.error}` : ''})`,
+      );
+    });
+    const holderExited = new Promise<never>((_, reject) =>
+      holder.once('exit', () =>
+        reject(new ForkServerError(server.name, 'lost the sandbox before its process server connected')),
+      ),
+    );
+    const connections = await Promise.race([
+      Promise.all(expected.map((connection) => connection.connection)),
+      failed,
+      holderExited,
+    ]);
+    failed.catch(() => undefined);
+    holderExited.catch(() => undefined);
+    return forkedChannel(holder, connections as [Socket, Socket, Socket]);
+  } catch (error) {
+    cancel();
+    throw error;
+  }
+}
+
+function holderStarted(holder: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null, signal: string | null) =>
+      reject(new Error(`the sandbox's holder process exited (${signal ?? code})`));
+    holder.once('exit', onExit);
+    holder.once('error', reject);
+    holder.stdout!.once('data', () => {
+      holder.off('exit', onExit);
+      resolve();
+    });
+  });
+}
+
+/** The deepest process below `pid` (bwrap, its init, then the holder), following first children. */
+async function innermostChild(pid: number): Promise<number> {
+  let current = pid;
+  for (let depth = 0; depth < 8; depth++) {
+    const children = await readFile(`/proc/${current}/task/${current}/children`, 'utf8').catch(() => '');
+    const first = Number.parseInt(children.trim().split(/\s+/)[0] ?? '', 10);
+    if (!Number.isInteger(first)) break;
+    current = first;
+  }
+  if (current === pid) throw new Error(`no process found inside the sandbox below pid ${pid}`);
+  return current;
+}
+
+function forkedChannel(holder: ChildProcess, connections: [Socket, Socket, Socket]): ProcessServerChannel {
+  const [requests, repl, diagnostics] = connections;
+  for (const socket of connections) socket.on('error', () => undefined);
+  // The zygote holds the request connection until it exits (its runs and interpreter close it).
+  requests.once('close', () => holder.kill('SIGKILL'));
+  holder.once('exit', () => {
+    for (const socket of connections) socket.destroy();
+  });
+  return {
+    requests,
+    replies: requests,
+    replRequests: repl,
+    replReplies: repl,
+    diagnostics: [diagnostics],
+    onExit: (listener) => {
+      if (holder.exitCode !== null || holder.signalCode !== null)
+        listener(holder.exitCode, holder.signalCode);
+      else holder.once('exit', listener);
+    },
+    onError: (listener) => holder.once('error', listener),
+    kill: () => holder.kill('SIGKILL'),
+  };
+}
