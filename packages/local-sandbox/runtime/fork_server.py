@@ -25,8 +25,9 @@ Per fork, the child of this process (the intermediate):
    then the holder's user namespace;
 3. forks the sandbox's zygote (the pid namespace applies to children only) and waits for it, so
    the zygote always has a parent that reaps it.
-The zygote drops to uid 1000, every capability, sets no_new_privs, loads the sandbox's seccomp
-filter, closes every other fd, and only then runs zygote.main.
+Before that fork the intermediate drops to uid 1000 and every capability, sets no_new_privs and
+loads the sandbox's seccomp filter (the zygote inherits them); the zygote closes every other fd and
+only then runs zygote.main.
 """
 
 import ctypes
@@ -260,13 +261,16 @@ def intermediate(request, status_write, seccomp_path, socket_path, wake_fds):
         os.close(fd)
     check(libc.setns(user_fd, CLONE_NEWUSER), "setns user")
     os.close(user_fd)
+    # Here, not in the zygote: this process stays in the sandbox's cgroup while it waits, so it too
+    # must hold nothing more than the sandbox's own processes.
+    drop_privileges(filter_bytes)
     go_read, go_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(go_write)
         os.close(status_write)
         # Waits until the parent is known to be alive: the death signal is set after the uid change.
-        zygote_main(request, connections, filter_bytes, go_read)
+        zygote_main(request, connections, go_read)
         os._exit(1)
     os.close(go_read)
     for connection in connections:
@@ -343,11 +347,10 @@ def forget_host(request):
         numpy_random.seed()
 
 
-def zygote_main(request, connections, filter_bytes, go_read):
+def zygote_main(request, connections, go_read):
     code = 1
     try:
         os.setsid()
-        drop_privileges(filter_bytes)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.read(go_read, 1) != b"x" or os.getppid() != 0:
             os._exit(1)  # the intermediate is gone (its pid reads as 0 from this pid namespace)

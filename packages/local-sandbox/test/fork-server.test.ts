@@ -106,8 +106,13 @@ describe('sandboxes forked from a fork server', () => {
     // Fork server -> intermediate (one per sandbox) -> the sandbox's zygote.
     const zygotes: number[] = [];
     for (const forkServer of await forkServerPids()) {
-      for (const intermediate of await childPids(forkServer))
-        zygotes.push(...(await childPids(intermediate)));
+      for (const intermediate of await childPids(forkServer)) {
+        const [zygote] = await childPids(intermediate);
+        if (zygote === undefined) continue;
+        zygotes.push(zygote);
+        // The intermediate waits in the sandbox's cgroup: it holds the sandbox's uid, not the server's.
+        expect(await hostUid(intermediate)).toBe(await hostUid(zygote));
+      }
     }
     const uids = new Set(await Promise.all(zygotes.map(hostUid)));
     expect(zygotes.length).toBeGreaterThanOrEqual(2);
