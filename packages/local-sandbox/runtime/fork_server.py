@@ -37,7 +37,6 @@ import resource
 import select
 import signal
 import socket
-import struct
 import sys
 
 import wire
@@ -326,6 +325,10 @@ def drop_privileges(filter_bytes):
 def forget_host(request):
     """Nothing the sandbox can read may name a host path: module paths, caches, the environment."""
     sys.meta_path[:] = [finder for finder in sys.meta_path if not getattr(finder, "hopgen_runtime", False)]
+    # The bootstrap's record of the host directory: inside, the runtime is where its modules say.
+    main = sys.modules.get("__main__")
+    if main is not None and hasattr(main, "HOST"):
+        main.HOST = RUNTIME_PATH
     sys.path_importer_cache.clear()
     env = request.get("env") or {}
     python_path = [entry for entry in env.get("PYTHONPATH", "").split(":") if entry]

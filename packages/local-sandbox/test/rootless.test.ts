@@ -23,9 +23,12 @@ const USER = 'hopgen-rootless';
 /** A user that never keeps a delegation (the refusal test makes and removes it). */
 const UNDELEGATED_USER = 'hopgen-undelegated';
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
-const SUITES = ['attacks.test.ts', 'server-attacks.test.ts', 'cross-sandbox.test.ts'].map(
-  (name) => `packages/local-sandbox/test/${name}`,
-);
+const SUITES = [
+  'attacks.test.ts',
+  'server-attacks.test.ts',
+  'cross-sandbox.test.ts',
+  'fork-server.test.ts',
+].map((name) => `packages/local-sandbox/test/${name}`);
 
 /** Creates a test user once (no home, no login shell); returns its uid and gid. */
 async function ensureUser(name = USER): Promise<{ uid: number; gid: number }> {
@@ -161,7 +164,7 @@ describe('rootless mode', () => {
       clearInterval(watcher);
       if (exitCode !== 0) console.error(output());
       expect(exitCode).toBe(0);
-      expect(output()).toMatch(/Test Files {2}3 passed \(3\)/);
+      expect(output()).toMatch(/Test Files {2}4 passed \(4\)/);
       expect(output()).not.toMatch(/\d+ failed/);
       for (const directory of delegated) expect(seen).toContain(directory);
       // Every server closed: nothing is left in the delegated cgroups. vitest may exit while a worker

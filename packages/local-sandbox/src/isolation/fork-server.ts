@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ForkServerError } from '../errors.js';
 import type { ZygoteConfig } from './process-server-channel.js';
@@ -82,7 +81,9 @@ export interface ForkExit {
 
 /** A running `runtime/fork_server.py`. */
 export class ForkServer {
+  /** The template it serves. */
   readonly name: string;
+  /** Its host pid. */
   readonly pid: number;
   readonly #child: ChildProcess;
   readonly #exits = new Map<string, (exit: ForkExit) => void>();
@@ -110,7 +111,6 @@ export class ForkServer {
     let diagnostics = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       diagnostics = (diagnostics + chunk.toString('utf8')).slice(-4000);
-      if (process.env.FORKDEBUG) process.stderr.write(chunk);
     });
     child.stdin!.on('error', () => undefined);
     const ready = new Promise<void>((resolve, reject) => {
@@ -192,9 +192,4 @@ export class ForkServer {
     this.#child.kill('SIGKILL');
     return exited;
   }
-}
-
-/** Where a fork server keeps its private files, below the backend's root directory. */
-export function forkServerDirectory(root: string, name: string): string {
-  return path.join(root, '.fork-servers', name);
 }

@@ -14,6 +14,7 @@ const TOKEN_TIMEOUT_MS = 5000;
  * which pipe of which sandbox it is. Connections with any other first line are closed.
  */
 export class ForkSockets {
+  /** Host path of the socket. */
   readonly path: string;
   readonly #server: Server;
   readonly #waiting = new Map<string, (socket: Socket) => void>();
@@ -49,6 +50,7 @@ export class ForkSockets {
     return { token, connection, cancel: () => this.#waiting.delete(token) };
   }
 
+  /** Reads a new connection's token and hands it, paused, to whoever expects that token. */
   accept(socket: Socket): void {
     let head = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), TOKEN_TIMEOUT_MS);
