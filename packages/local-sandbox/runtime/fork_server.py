@@ -100,11 +100,7 @@ def check(result, what):
 
 def warm_up(modules):
     """Imports the template's modules and runs each once, so their lazy imports happen here."""
-    for name in modules:
-        try:
-            __import__(name)
-        except BaseException:  # noqa: BLE001 - a missing optional module must not stop the server
-            pass
+    zygote.preload(modules)
     if "pandas" in sys.modules:
         pandas = sys.modules["pandas"]
         frame = pandas.DataFrame({"a": [1, 2, 3], "b": [0.5, 1.5, 2.5], "c": ["x", "y", "x"]})

@@ -55,6 +55,8 @@ export interface ForkServerStartOptions {
   preloadModules: string[];
   /** The environment it starts with: the sandboxes' defaults, nothing of the host's. */
   environment: Record<string, string>;
+  /** Aborting kills it, also while it is still importing. */
+  signal?: AbortSignal;
 }
 
 /** One fork request: the sandbox's holder process and what the forked zygote gets. */
@@ -108,6 +110,9 @@ export class ForkServer {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const server = new ForkServer(options.name, child);
+    const abort = () => child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', abort, { once: true });
+    child.once('exit', () => options.signal?.removeEventListener('abort', abort));
     let diagnostics = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       diagnostics = (diagnostics + chunk.toString('utf8')).slice(-4000);

@@ -20,6 +20,8 @@ export class ForkServers {
   readonly #failed = new Set<string>();
   #sockets: Promise<ForkSockets> | undefined;
   #closed = false;
+  /** Kills fork servers still importing when the backend closes. */
+  readonly #closing = new AbortController();
 
   constructor(options: {
     root: string;
@@ -73,6 +75,7 @@ export class ForkServers {
         configDirectory: path.join(this.#root, '.fork-servers', template.name),
         preloadModules: template.preloadModules,
         environment: this.#environment,
+        signal: this.#closing.signal,
       });
       const modules = template.preloadModules.length > 0 ? template.preloadModules.join(', ') : 'no modules';
       this.#log(
@@ -85,6 +88,7 @@ export class ForkServers {
       });
       return server;
     } catch (error) {
+      if (this.#closed) return null;
       this.#failed.add(template.name);
       this.#servers.delete(template.name);
       this.#log(
@@ -97,6 +101,7 @@ export class ForkServers {
   /** Stops every fork server and the socket; sandboxes already forked keep running. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     const servers = await Promise.all(this.#servers.values());
     this.#servers.clear();
     await Promise.all(servers.map((server) => server?.close()));
