@@ -19,18 +19,27 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
+/** The kernel's flag of a task in `exit()`: killed, it never returns to user code. */
+const PF_EXITING = 0x4;
+
 /**
- * Host pids of the live processes running as `uid`. Zombies are dead: the inner bwrap of a killed
- * sandbox is one until the host's init reaps it.
+ * Host pids of the live processes running as `uid`. A zombie is dead, and so is a task already in
+ * `exit()`: the init (bwrap) of a killed sandbox's pid namespace sleeps there, out of its cgroups,
+ * until the kernel has reaped every other task of the namespace.
  */
 async function processesOf(uid: number): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    const [status, stat] = await Promise.all([
+      readFile(`/proc/${entry}/status`, 'utf8').catch(() => ''),
+      readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''),
+    ]);
     const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    const zombie = /^State:\s+Z/m.test(status);
-    if (real === String(uid) && !zombie) pids.push(Number(entry));
+    // Fields after the command name: state is the first, flags the seventh.
+    const [state, , , , , , flags] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const dead = state === 'Z' || (Number(flags) & PF_EXITING) !== 0;
+    if (real === String(uid) && !dead) pids.push(Number(entry));
   }
   return pids;
 }

@@ -638,7 +638,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
   }
 
   async startProcessServer(options: ProcessServerStartOptions): Promise<ProcessServerChannel | null> {
-    if (this.#destroying) throw new SandboxDestroyedError(this.id);
+    if (this.#terminating) throw new SandboxDestroyedError(this.id);
     const forkServers = this.#setup.forkServers;
     const server = await forkServers?.get(options.forkServer);
     if (!forkServers || !server) return null;
@@ -653,7 +653,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
         options,
       );
     } catch (error) {
-      if (this.#destroying) throw error;
+      if (this.#terminating) throw error;
       this.#setup.warn(`${(error as Error).message} Sandbox ${this.id} starts its own interpreter.`);
       return null;
     }
