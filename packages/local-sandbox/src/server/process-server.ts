@@ -193,7 +193,14 @@ export class ProcessServer {
   }
 
   async #spawn(startRepl: boolean): Promise<void> {
-    const child = await this.#open(startRepl);
+    let child: ProcessServerChannel;
+    try {
+      child = await this.#open(startRepl);
+    } catch (error) {
+      // Not started (out of file descriptors, say): the next call tries again.
+      this.#ready = undefined;
+      throw error;
+    }
     if (this.#closed) {
       child.kill();
       throw new Error('process server closed');
