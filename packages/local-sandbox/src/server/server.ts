@@ -61,6 +61,8 @@ export async function startLocalSandboxServer(options: LocalSandboxServerOptions
     );
   }
   const templates = buildTemplates(languages);
+  if (!backend.startForkServers)
+    log(`isolation ${backend.name} has no fork servers: each sandbox starts its own interpreter`, 'event');
   await backend.startForkServers?.(
     [...templates.values()].flatMap((template) => {
       const python = template.languages.get('python');
