@@ -17,20 +17,22 @@ forked sandbox process server ends (error: why a fork failed before it connected
 ever reaches this process: requests carry the sandbox's default environment only, and the
 one-time tokens are useless inside a sandbox (the socket is not in its mount namespace).
 
-Per fork, the child of this process (the intermediate):
+Per fork, the child of this process (the joiner):
 1. connects three times to the host's socket (A: zygote requests and replies, B: the REPL,
    C: diagnostics), each connection first sending its one-time token;
 2. joins the sandbox's cgroups, then its namespaces: the parent of the holder's user namespace
    (bwrap's --disable-userns nests the sandbox in a second one), ipc, uts, net, cgroup, pid, mnt,
    then the holder's user namespace;
-3. forks the sandbox's zygote (the pid namespace applies to children only) and waits for it, so
-   the zygote always has a parent that reaps it.
-Before that fork the intermediate drops to uid 1000 and every capability, sets no_new_privs and
-loads the sandbox's seccomp filter (the zygote inherits them); the zygote closes every other fd and
-only then runs zygote.main.
+3. drops to uid 1000 and every capability, sets no_new_privs and loads the sandbox's seccomp filter;
+4. clones the sandbox's zygote with CLONE_PARENT (the pid namespace applies to children only), so the
+   zygote is a child of this fork server, which reaps it, writes its pid on the status pipe and exits.
+A sandbox therefore costs one Python process here, not two: the joiner lives a few milliseconds. The
+zygote inherits the dropped privileges, closes every other fd and only then runs zygote.main.
 """
 
+import builtins
 import ctypes
+import fcntl
 import gc
 import os
 import resource
@@ -44,7 +46,7 @@ import wire
 # Imported here, on the host, so that every sandbox has them already.
 import captured_output  # noqa: F401
 import repl  # noqa: F401
-import runner  # noqa: F401
+import runner
 import zygote
 
 RUNTIME_PATH = "/opt/hopgen"
@@ -57,7 +59,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 NS_GET_PARENT = 0xB702
-PR_SET_PDEATHSIG = 1
+CLONE_PARENT = 0x00008000
+SYS_CLONE = 56  # x86_64
 PR_CAPBSET_DROP = 24
 PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
@@ -98,6 +101,20 @@ def check(result, what):
         raise OSError(number, "%s: %s" % (what, os.strerror(number)))
 
 
+# Run in the fork server as a sandbox's interpreter would run them (runner.execute, a throwaway
+# namespace), WARM_UP_ROUNDS times: Python 3.11 counts calls in each code object and then rewrites its
+# bytecode in place (quickening), and libraries fill caches on first use. Done here, those writes
+# land in pages every sandbox shares; done in a sandbox, each write copies a page into it.
+WARM_UP_SNIPPETS = (
+    "print(1)",
+    "import pandas as pd\ndf = pd.DataFrame({'a': range(1000)})\nprint(int(df.a.sum()))",
+    "import pandas as pd\nimport numpy as np\n"
+    "df = pd.DataFrame({'a': np.arange(6), 'b': np.linspace(0, 1, 6), 'c': list('xyxyxy')})\n"
+    "print(df.describe())\nprint(df.groupby('c').sum())\ndf.head()",
+)
+WARM_UP_ROUNDS = 12
+
+
 def warm_up(modules):
     """Imports the template's modules and runs each once, so their lazy imports happen here."""
     zygote.preload(modules)
@@ -115,13 +132,77 @@ def warm_up(modules):
         pyplot.plot([1, 2, 3], [1, 4, 9])
         hopgen_mpl.capture_open_figures()
         hopgen_mpl.captured.clear()
+    if "pandas" in sys.modules:
+        run_snippets(WARM_UP_SNIPPETS, WARM_UP_ROUNDS)
+
+
+def run_snippets(snippets, rounds):
+    saved = sys.stdout, sys.stderr
+    with open(os.devnull, "w") as null:
+        sys.stdout = sys.stderr = null
+        try:
+            for _ in range(rounds):
+                for code in snippets:
+                    runner.execute(code, {"__name__": "__main__", "__builtins__": builtins}, "<cell>")
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def free_small_blocks():
+    """[(block size in bytes, free blocks)] of Python's small-object allocator's partly used pools,
+    as sys._debugmallocstats reports them (on fd 2)."""
+    report = os.memfd_create("mallocstats")
+    saved = os.dup(2)
+    try:
+        os.dup2(report, 2)
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    os.lseek(report, 0, os.SEEK_SET)
+    with os.fdopen(report, "rb") as handle:
+        text = handle.read().decode("ascii", "replace")
+    blocks = []
+    for line in text.splitlines():
+        # class, size, pools, blocks in use, free blocks
+        fields = line.split()
+        if len(fields) == 5 and all(field.isdigit() for field in fields) and int(fields[4]) > 0:
+            blocks.append((int(fields[1]), int(fields[4])))
+    return blocks
+
+
+def fill_free_small_blocks():
+    """Takes every free block of the small-object allocator's partly used pools, for good.
+
+    Those blocks lie scattered over the pages every sandbox shares; a sandbox's first few thousand
+    objects would land in them, one copied page per object or two. Taken here (a few hundred KiB that
+    stay shared), a sandbox's new objects go to fresh pools instead, packed into pages of its own.
+    """
+    for _ in range(3):  # the list that keeps them needs blocks too
+        blocks = free_small_blocks()
+        if not blocks:
+            return
+        for size, count in blocks:
+            if size <= 16:
+                FILLED.extend(object() for _ in range(count))
+            elif size <= 32:
+                FILLED.extend(index + 0.5 for index in range(count))  # a float: 24 bytes
+            else:
+                # A bytes object of n bytes takes 33 + n.
+                FILLED.extend(bytes(size - 33) for _ in range(count))
+
+
+FILLED = []
 
 
 class ForkServer:
     def __init__(self, config):
         self.seccomp = config["seccomp"]
         self.socket_path = config["socket"]
-        self.children = {}  # intermediate pid -> (request id, status pipe read end)
+        self.joiners = {}  # joiner pid -> (request id, status pipe read end)
+        self.zygotes = {}  # zygote pid -> request id
+        # Zygotes reaped before their joiner was (the joiner's status names them): pid -> wait status.
+        self.early_exits = {}
 
     def serve(self):
         wake_read, wake_write = os.pipe()
@@ -168,7 +249,7 @@ class ForkServer:
             os.close(status_read)
             code = 1
             try:
-                code = intermediate(request, status_write, self.seccomp, self.socket_path, self.wake)
+                code = join_sandbox(request, status_write, self.seccomp, self.socket_path, self.wake)
             except BaseException as error:  # noqa: BLE001 - the child must never return into the loop
                 try:
                     os.write(status_write, ("%s" % (error,)).encode("utf-8", "replace")[:4000])
@@ -177,7 +258,7 @@ class ForkServer:
             os._exit(code)
         os.close(status_write)
         os.set_blocking(status_read, False)
-        self.children[pid] = (request.get("id"), status_read)
+        self.joiners[pid] = (request.get("id"), status_read)
 
     def reap(self):
         while True:
@@ -187,8 +268,12 @@ class ForkServer:
                 return
             if pid == 0:
                 return
-            entry = self.children.pop(pid, None)
+            if pid in self.zygotes:
+                send(zygote_exit(self.zygotes.pop(pid), status))
+                continue
+            entry = self.joiners.pop(pid, None)
             if entry is None:
+                self.early_exits[pid] = status
                 continue
             request_id, status_read = entry
             try:
@@ -197,7 +282,20 @@ class ForkServer:
                 error = ""
             os.close(status_read)
             code = os.waitstatus_to_exitcode(status)
-            send({"id": request_id, "event": "exited", "code": code, "error": error})
+            if code == 0 and error.startswith("zygote "):
+                zygote = int(error.split()[1])
+                if zygote in self.early_exits:
+                    send(zygote_exit(request_id, self.early_exits.pop(zygote)))
+                else:
+                    self.zygotes[zygote] = request_id
+                continue
+            send({"id": request_id, "event": "exited", "code": code or 1, "error": error})
+
+
+def zygote_exit(request_id, status):
+    # As an exit code of 0 to 255 (a signal's number is negative here).
+    code = os.waitstatus_to_exitcode(status) & 0xFF
+    return {"id": request_id, "event": "exited", "code": code, "error": ""}
 
 
 def send(message):
@@ -218,8 +316,8 @@ def connect(socket_path, token):
     return connection.detach()
 
 
-def intermediate(request, status_write, seccomp_path, socket_path, wake_fds):
-    """Child of the fork server: joins the sandbox and forks its zygote. Returns the exit code."""
+def join_sandbox(request, status_write, seccomp_path, socket_path, wake_fds):
+    """Child of the fork server: joins the sandbox and clones its zygote. Returns the exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     for fd in wake_fds:
@@ -256,34 +354,38 @@ def intermediate(request, status_write, seccomp_path, socket_path, wake_fds):
         os.close(fd)
     check(libc.setns(user_fd, CLONE_NEWUSER), "setns user")
     os.close(user_fd)
-    # Here, not in the zygote: this process stays in the sandbox's cgroup while it waits, so it too
-    # must hold nothing more than the sandbox's own processes.
+    # Here, before the clone: the zygote inherits uid, capabilities, no_new_privs and seccomp, and this
+    # process, in the sandbox's cgroup until it exits, holds nothing more than the sandbox's own.
     drop_privileges(filter_bytes)
-    go_read, go_write = os.pipe()
-    pid = os.fork()
+    pid = clone_parent()
     if pid == 0:
-        os.close(go_write)
         os.close(status_write)
-        # Waits until the parent is known to be alive: the death signal is set after the uid change.
-        zygote_main(request, connections, go_read)
+        zygote_main(request, connections)
         os._exit(1)
-    os.close(go_read)
-    for connection in connections:
-        os.close(connection)
-    os.write(go_write, b"x")
-    os.close(go_write)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
-    return os.waitstatus_to_exitcode(status) & 0xFF
+    os.write(status_write, b"zygote %d" % pid)
+    return 0
+
+
+def clone_parent():
+    """fork(), except that the child's parent is this process's parent (CLONE_PARENT): the fork
+    server reaps it. Returns 0 in the child, the child's pid (as this process sees it) in the parent.
+
+    Like os.fork it runs Python's fork hooks around the system call; this process has a single thread
+    (a child of the single-threaded fork server), so no lock can be held by a thread the child lacks.
+    """
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = libc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(CLONE_PARENT | signal.SIGCHLD), None, None, None, None)
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0
+    number = ctypes.get_errno()
+    ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(number, "clone: %s" % os.strerror(number))
+    return pid
 
 
 def fcntl_ioctl(fd, request):
-    import fcntl
-
     result = fcntl.ioctl(fd, request)
     if result < 0:
         raise OSError(ctypes.get_errno(), "ioctl NS_GET_PARENT")
@@ -346,14 +448,10 @@ def forget_host(request):
         numpy_random.seed()
 
 
-def zygote_main(request, connections, go_read):
+def zygote_main(request, connections):
     code = 1
     try:
         os.setsid()
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.read(go_read, 1) != b"x" or os.getppid() != 0:
-            os._exit(1)  # the intermediate is gone (its pid reads as 0 from this pid namespace)
-        os.close(go_read)
         requests, repl, diagnostics = connections
         os.dup2(requests, 0)
         os.dup2(diagnostics, 1)
@@ -392,7 +490,17 @@ def main():
     warm_up(config.get("preload") or [])
     os.environ.clear()
     os.chdir("/")
+    # Emptied by every sandbox anyway (its entries name host directories); emptied here, the sandbox
+    # does not free thousands of shared objects (each finder's directory listing), which would copy
+    # the pages that hold them.
+    sys.path_importer_cache.clear()
+    # matplotlib empties its font cache in every forked child (FT2Font objects must not cross a
+    # fork); freeing the fonts the warm-up loaded wrote about 0.8 MiB of shared pages per sandbox.
+    font_manager = sys.modules.get("matplotlib.font_manager")
+    if font_manager is not None and hasattr(getattr(font_manager, "_get_font", None), "cache_clear"):
+        font_manager._get_font.cache_clear()
     gc.collect()
+    fill_free_small_blocks()
     # The collector must not touch objects every sandbox shares: it writes their headers, which
     # copies their pages into each sandbox.
     gc.freeze()
