@@ -162,8 +162,9 @@ export class SandboxManager {
       try {
         (options.template.languages.has('python') ? server.startRepl() : server.ready()).catch(() => {});
       } catch (error) {
-        // The start failed at once (out of file descriptors): release what the sandbox took.
-        await this.#destroySession(session).catch(() => undefined);
+        // The start failed at once (out of file descriptors): release what the sandbox took before
+        // answering, so that the client's retry finds the descriptors free again.
+        await this.#destroySession(session, { release: 'now' }).catch(() => undefined);
         throw createFailure(error);
       }
     }
@@ -249,7 +250,14 @@ export class SandboxManager {
     this.#log(`sandbox ${id} ${reason}`, 'event');
   }
 
-  async #destroySession(session: SandboxSession): Promise<void> {
+  /**
+   * Makes a sandbox unreachable and kills its processes; `release: 'background'` queues the rest
+   * (cgroups, mounts, directories, uid) in {@link SandboxReleases}, `'now'` waits for it too.
+   */
+  async #destroySession(
+    session: SandboxSession,
+    options: { release: 'now' | 'background' } = { release: 'background' },
+  ): Promise<void> {
     if (session.destroyed) return;
     session.destroyed = true;
     session.ttlTimer?.clear();
@@ -258,7 +266,8 @@ export class SandboxManager {
     if (session.status === 'paused') await session.isolated.thaw().catch(() => {});
     await session.isolated.terminate();
     const { isolated } = session;
-    this.#releases.add(() => isolated.destroy());
+    if (options.release === 'now') await isolated.destroy();
+    else this.#releases.add(() => isolated.destroy());
   }
 
   /** Destroys every sandbox, pooled ones included. */
