@@ -81,6 +81,11 @@ NAMESPACES = [
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
+libc.sbrk.restype = ctypes.c_void_p
+libc.sbrk.argtypes = [ctypes.c_long]
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
 
 
 class _SockFprog(ctypes.Structure):
@@ -192,7 +197,25 @@ def fill_free_small_blocks():
                 FILLED.extend(bytes(size - 33) for _ in range(count))
 
 
+def fill_free_heap_chunks():
+    """Takes every free chunk of the C heap below its current top, for good: the same as
+    fill_free_small_blocks for what C code and Python's larger objects allocate with malloc."""
+    top = libc.sbrk(0)
+    size = 1 << 17
+    while size >= 16:
+        while True:
+            address = libc.malloc(size)
+            if not address:
+                return
+            if address >= top:
+                libc.free(address)
+                break
+            FILLED_HEAP.append(address)
+        size = size * 3 // 4
+
+
 FILLED = []
+FILLED_HEAP = []  # addresses never freed
 
 
 class ForkServer:
@@ -501,6 +524,7 @@ def main():
         font_manager._get_font.cache_clear()
     gc.collect()
     fill_free_small_blocks()
+    fill_free_heap_chunks()
     # The collector must not touch objects every sandbox shares: it writes their headers, which
     # copies their pages into each sandbox.
     gc.freeze()
