@@ -38,7 +38,7 @@ import {
 } from './sandbox-environment.js';
 import { buildSeccompFilter } from './seccomp-filter.js';
 import { reclaimDeadServers, uidLeaseDirectory } from './server-registry.js';
-import { throwIfOutOfFileDescriptors } from './spawn-failure.js';
+import { throwIfFewFileDescriptors, throwIfOutOfFileDescriptors } from './spawn-failure.js';
 import type {
   ForkServerTemplate,
   IsolatedSandbox,
@@ -260,6 +260,9 @@ export class BubblewrapBackend implements IsolationBackend {
           await this.#retryUnreleased();
         },
       });
+      // The mounts no longer open descriptors here (the mount helper does them), so this is where a
+      // server out of descriptors learns it, before it answers with a sandbox that cannot start.
+      throwIfFewFileDescriptors();
       this.#sandboxes.set(options.id, sandbox);
       return sandbox;
     } catch (error) {

@@ -32,7 +32,11 @@ export async function startForkedProcessServer(
   });
   const expected = [sockets.expect(), sockets.expect(), sockets.expect()];
   const cancel = () => {
-    for (const connection of expected) connection.cancel();
+    for (const connection of expected) {
+      connection.cancel();
+      // One that did connect would stay open, and the fork socket's server never closes while it is.
+      void connection.connection.then((socket) => socket.destroy());
+    }
     holder.kill('SIGKILL');
   };
   try {

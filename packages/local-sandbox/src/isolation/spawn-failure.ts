@@ -1,5 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { FileDescriptorLimitError } from '../errors.js';
+import { closeSync, openSync } from 'node:fs';
+import { FileDescriptorLimitError, fileDescriptorExhaustion } from '../errors.js';
+
+/**
+ * Descriptors a create must find free: about 8 to start its process server (the holder's stdout,
+ * bwrap's argument pipe and seccomp filter, the three connections of the forked process server),
+ * and as many again for the HTTP connections and starts that arrive meanwhile. The `mount` processes
+ * creates used to run needed about this many, which is what made creates fail first, not accepts.
+ */
+const DESCRIPTOR_HEADROOM = 16;
 
 /**
  * Node's spawn does not throw when it runs out of file descriptors: it returns a child without
@@ -11,4 +20,22 @@ export function throwIfOutOfFileDescriptors(child: ChildProcess): void {
   if (child.stdio !== undefined) return;
   child.once('error', () => {});
   throw new FileDescriptorLimitError('EMFILE');
+}
+
+/**
+ * Throws a {@link FileDescriptorLimitError} when the server could not open the descriptors a
+ * sandbox's start needs. A create checks this before it answers: its process server starts after
+ * the answer, and a sandbox that can never start must not be handed out.
+ */
+export function throwIfFewFileDescriptors(): void {
+  const opened: number[] = [];
+  try {
+    for (let index = 0; index < DESCRIPTOR_HEADROOM; index++) opened.push(openSync('/dev/null', 'r'));
+  } catch (error) {
+    const code = fileDescriptorExhaustion(error);
+    if (code) throw new FileDescriptorLimitError(code, { cause: error });
+    throw error;
+  } finally {
+    for (const descriptor of opened) closeSync(descriptor);
+  }
 }
