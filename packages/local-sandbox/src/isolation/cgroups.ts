@@ -202,20 +202,23 @@ export class SandboxCgroup {
     const { memory, pids, cpu } = this.#directories;
     const memoryBytes = String(Math.floor(limits.memoryBytes));
     const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_MICROSECONDS));
-    if (this.#layout.memory?.version === 1) {
-      await writeFile(path.join(memory, 'memory.limit_in_bytes'), memoryBytes);
-      await writeOptional(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes);
-    } else {
-      await writeFile(path.join(memory, 'memory.max'), memoryBytes);
-      await writeOptional(path.join(memory, 'memory.swap.max'), '0');
-    }
-    await writeFile(path.join(pids, 'pids.max'), String(Math.floor(limits.pids)));
-    if (this.#layout.cpu?.version === 1) {
-      await writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_MICROSECONDS));
-      await writeFile(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
-    } else {
-      await writeFile(path.join(cpu, 'cpu.max'), `${quota} ${CPU_PERIOD_MICROSECONDS}`);
-    }
+    // The three controllers in parallel (each write is a trip through libuv's thread pool, on the
+    // create path); within one, the order the kernel needs (memsw after the memory limit).
+    await Promise.all([
+      this.#layout.memory?.version === 1
+        ? writeFile(path.join(memory, 'memory.limit_in_bytes'), memoryBytes).then(() =>
+            writeOptional(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes),
+          )
+        : writeFile(path.join(memory, 'memory.max'), memoryBytes).then(() =>
+            writeOptional(path.join(memory, 'memory.swap.max'), '0'),
+          ),
+      writeFile(path.join(pids, 'pids.max'), String(Math.floor(limits.pids))),
+      this.#layout.cpu?.version === 1
+        ? writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_MICROSECONDS)).then(() =>
+            writeFile(path.join(cpu, 'cpu.cfs_quota_us'), String(quota)),
+          )
+        : writeFile(path.join(cpu, 'cpu.max'), `${quota} ${CPU_PERIOD_MICROSECONDS}`),
+    ]);
   }
 
   /** Bytes charged to the sandbox's memory cgroup (processes, page cache and tmpfs files). */
@@ -304,11 +307,13 @@ export class SandboxCgroup {
   async delegate(owner: { uid: number; gid: number }): Promise<string | null> {
     const { unified } = this.#directories;
     if (!unified || !(await exists(path.join(unified, 'cgroup.kill')))) return null;
-    await writeFile(path.join(unified, 'cgroup.max.descendants'), '64');
-    await writeFile(path.join(unified, 'cgroup.max.depth'), '1');
-    for (const entry of ['', 'cgroup.procs', 'cgroup.threads']) {
-      await chown(path.join(unified, entry), owner.uid, owner.gid);
-    }
+    await Promise.all([
+      writeFile(path.join(unified, 'cgroup.max.descendants'), '64'),
+      writeFile(path.join(unified, 'cgroup.max.depth'), '1'),
+      ...['', 'cgroup.procs', 'cgroup.threads'].map((entry) =>
+        chown(path.join(unified, entry), owner.uid, owner.gid),
+      ),
+    ]);
     return unified;
   }
 

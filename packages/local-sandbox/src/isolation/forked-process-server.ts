@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { ForkServerError } from '../errors.js';
 import type { ForkServer } from './fork-server.js';
@@ -41,7 +41,7 @@ export async function startForkedProcessServer(
   };
   try {
     await holderStarted(holder);
-    const holderPid = await innermostChild(holder.pid!);
+    const holderPid = innermostChild(holder.pid!);
     const fork = server.fork({
       holder: holderPid,
       tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
@@ -88,11 +88,20 @@ function holderStarted(holder: ChildProcess): Promise<void> {
   });
 }
 
-/** The deepest process below `pid` (bwrap, its init, then the holder), following first children. */
-async function innermostChild(pid: number): Promise<number> {
+/**
+ * The deepest process below `pid` (bwrap, its init, then the holder), following first children.
+ * Synchronous: a few small /proc reads take microseconds, while each trip through libuv's thread
+ * pool (four threads, shared with every other create of a burst) took up to milliseconds.
+ */
+function innermostChild(pid: number): number {
   let current = pid;
   for (let depth = 0; depth < 8; depth++) {
-    const children = await readFile(`/proc/${current}/task/${current}/children`, 'utf8').catch(() => '');
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${current}/task/${current}/children`, 'utf8');
+    } catch {
+      // Gone already: the holder exited, which the caller sees as its exit.
+    }
     const first = Number.parseInt(children.trim().split(/\s+/)[0] ?? '', 10);
     if (!Number.isInteger(first)) break;
     current = first;
