@@ -60,7 +60,9 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 NS_GET_PARENT = 0xB702
 CLONE_PARENT = 0x00008000
-SYS_CLONE = 56  # x86_64
+# clone's number differs between architectures (its arguments are all zero here, so their order does
+# not matter); an unknown one fails the fork, and the sandbox starts its own interpreter instead.
+SYS_CLONE = {"x86_64": 56, "aarch64": 220, "ppc64le": 120, "s390x": 120, "riscv64": 220}.get(os.uname().machine, -1)
 PR_CAPBSET_DROP = 24
 PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
@@ -350,22 +352,30 @@ def join_sandbox(request, status_write, seccomp_path, socket_path, wake_fds):
     os.dup2(null, 1)
     os.close(null)
     holder = int(request["holder"])
-    # Opened before anything else: the pid stays the holder's only while it lives, and the fds keep
-    # the namespaces even if it dies now.
+    # The pid is the holder's only while it lives: pin it with a pidfd, check it is the process Node
+    # found (its start time), open its namespaces, then check it still lives, so that a pid reused
+    # after the holder died can never lead this process into another sandbox.
+    holder_fd = os.pidfd_open(holder)
+    check_holder(holder, request.get("holder_start"))
     user_fd = os.open("/proc/%d/ns/user" % holder, os.O_RDONLY | os.O_CLOEXEC)
     joined = [(os.open("/proc/%d/ns/%s" % (holder, kind), os.O_RDONLY | os.O_CLOEXEC), flag, kind)
               for kind, flag in NAMESPACES if not same_namespace(holder, kind)]
-    with open(seccomp_path, "rb") as handle:
-        filter_bytes = handle.read()
     # The holder's pid as the sandbox sees it: the zygote's sweep of strays must spare it.
     with open("/proc/%d/status" % holder) as handle:
         for line in handle:
             if line.startswith("NSpid:"):
                 request["config"]["keep_pids"] = [int(line.split()[-1])]
-    connections = [connect(socket_path, token) for token in request["tokens"]]
+    if select.select([holder_fd], [], [], 0)[0]:
+        raise OSError("the sandbox's holder exited before its namespaces were joined")
+    os.close(holder_fd)
+    # Into the sandbox's cgroups before anything else is read or connected: what this process copies
+    # from here on is charged to the sandbox, not to the fork server.
     for procs in request.get("procs") or []:
         with open(procs, "w") as handle:
             handle.write(str(os.getpid()))
+    with open(seccomp_path, "rb") as handle:
+        filter_bytes = handle.read()
+    connections = [connect(socket_path, token) for token in request["tokens"]]
     parent_fd = fcntl_ioctl(user_fd, NS_GET_PARENT)
     try:
         if not same_namespace_fd(parent_fd):
@@ -387,6 +397,18 @@ def join_sandbox(request, status_write, seccomp_path, socket_path, wake_fds):
         os._exit(1)
     os.write(status_write, b"zygote %d" % pid)
     return 0
+
+
+def check_holder(holder, start):
+    """Fails unless the process `holder` started at `start` (field 22 of /proc/PID/stat, clock ticks
+    since boot), when Node sent one."""
+    if start is None:
+        return
+    with open("/proc/%d/stat" % holder) as handle:
+        # The command name may hold spaces and parentheses: the fields follow its last ')'.
+        fields = handle.read().rsplit(")", 1)[1].split()
+    if int(fields[19]) != int(start):
+        raise OSError("pid %d is no longer the sandbox's holder" % holder)
 
 
 def clone_parent():
@@ -436,7 +458,7 @@ def drop_privileges(filter_bytes):
     os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
     header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
-    check(libc.syscall(ctypes.c_long(126), ctypes.byref(header), ctypes.byref(data)), "capset")  # capset
+    check(libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
     check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     program = ctypes.create_string_buffer(filter_bytes, len(filter_bytes))
     fprog = _SockFprog(len(filter_bytes) // 8, ctypes.cast(program, ctypes.c_void_p))
@@ -509,7 +531,12 @@ def main():
     if os.getuid() == 0:
         os.setgroups([])
     # Its own matplotlib configuration (the font cache) in a private host directory, named only here.
+    # HOME and the XDG directories too: the imports run on the host (as root, when the server is),
+    # and must read no user's dotfiles (~/.fonts, ~/.config/matplotlib) nor write to the sandboxes'
+    # workspace path, which HOME names in the sandboxes' environment.
     os.environ["MPLCONFIGDIR"] = config["configDirectory"]
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        os.environ[name] = config["configDirectory"]
     warm_up(config.get("preload") or [])
     os.environ.clear()
     os.chdir("/")
