@@ -1,7 +1,7 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import {
@@ -17,7 +17,13 @@ import {
   SANDBOX_CGROUP_PATH,
 } from './bubblewrap-arguments.js';
 import { delegatedCgroupLayout, delegationCommand, serverCgroupUser } from './cgroup-delegation.js';
-import { CgroupFactory, detectCgroupLayout, missingCgroupFeatures, type SandboxCgroup } from './cgroups.js';
+import {
+  CgroupFactory,
+  detectCgroupLayout,
+  missingCgroupFeatures,
+  type SandboxCgroup,
+  slowCgroupJoinWarning,
+} from './cgroups.js';
 import { ForkServers } from './fork-servers.js';
 import { startForkedProcessServer } from './forked-process-server.js';
 import {
@@ -432,6 +438,10 @@ export class BubblewrapBackend implements IsolationBackend {
       }
       if (sharedNamespace && !problem) await directories.useSharedCopy(true);
       else await sharedNamespace?.close();
+      if (!problem && isRoot) {
+        const slowJoins = slowCgroupJoinWarning(await readFile('/proc/self/mounts', 'utf8').catch(() => ''));
+        if (slowJoins) warn(slowJoins);
+      }
       if (problem) {
         await cgroups?.close();
         if (!this.#options.allowUnlimited) throw limitsUnavailableError(problem, delegation);

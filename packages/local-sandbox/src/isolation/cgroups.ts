@@ -539,3 +539,22 @@ export function processAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * Why every sandbox create is about 13 ms slower than it need be, given the mount table
+ * (`/proc/self/mounts`), or null: without the cgroup2 mount option `favordynmods`, the first write to
+ * a `cgroup.procs` after a quiet moment waits for an RCU grace period, and each create makes such
+ * writes (its holder's launcher, its forked process server).
+ */
+export function slowCgroupJoinWarning(mountTable: string): string | null {
+  const cgroup2 = mountTable
+    .split('\n')
+    .map((line) => line.split(' '))
+    .find((fields) => fields[2] === 'cgroup2');
+  if (!cgroup2 || cgroup2[3]?.split(',').includes('favordynmods')) return null;
+  return (
+    `The cgroup2 mount ${cgroup2[1]} lacks the favordynmods option, so each sandbox create waits about 13 ms ` +
+    'for the kernel to let its processes join their cgroups. Remount it once: ' +
+    `mount -o remount,${cgroup2[3]},favordynmods ${cgroup2[1]} (scripts/setup.sh does this).`
+  );
+}
