@@ -63,6 +63,8 @@ export interface ForkServerStartOptions {
 export interface ForkRequest {
   /** Host pid of a process inside the sandbox whose namespaces the zygote joins. */
   holder: number;
+  /** When that process started (clock ticks since boot), so a reused pid is refused. */
+  holderStart: number;
   /** One-time tokens of the three connections (requests and replies, REPL, diagnostics). */
   tokens: [string, string, string];
   /** Host `cgroup.procs` files of the sandbox's cgroups. */
@@ -186,7 +188,8 @@ export class ForkServer {
       return { exited: Promise.resolve({ code: 1, error: 'the fork server is not running' }) };
     const id = `f${++this.#nextId}`;
     const exited = new Promise<ForkExit>((resolve) => this.#exits.set(id, resolve));
-    this.#child.stdin!.write(`${JSON.stringify({ op: 'fork', id, ...request })}\n`);
+    const { holderStart, ...rest } = request;
+    this.#child.stdin!.write(`${JSON.stringify({ op: 'fork', id, ...rest, holder_start: holderStart })}\n`);
     return { exited };
   }
 

@@ -44,6 +44,7 @@ export async function startForkedProcessServer(
     const holderPid = innermostChild(holder.pid!);
     const fork = server.fork({
       holder: holderPid,
+      holderStart: startTime(holderPid),
       tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
       procs: target.procsFiles,
       cwd: options.cwd,
@@ -108,6 +109,21 @@ function innermostChild(pid: number): number {
   }
   if (current === pid) throw new Error(`no process found inside the sandbox below pid ${pid}`);
   return current;
+}
+
+/**
+ * When `pid` started (field 22 of /proc/PID/stat, clock ticks since boot): the fork server checks it
+ * after pinning the pid, so a pid reused after the holder died never leads into another process.
+ */
+function startTime(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    throw new Error(`the sandbox's holder process (pid ${pid}) exited before its process server was forked`);
+  }
+  // The command name may hold spaces and parentheses: the fields follow its last ')'.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
 function forkedChannel(holder: ChildProcess, connections: [Socket, Socket, Socket]): ProcessServerChannel {
