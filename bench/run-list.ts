@@ -33,8 +33,8 @@ async function timedList(url: string, token: string, runs: number): Promise<numb
 /**
  * `GET /api/runs`, which the page asks for every 2 s, with many stored runs: the first list of a
  * server reads every log whole (baseline, a new server each time), later ones read only what was
- * appended since (here: nothing, as on a page watching finished runs). Each round is a new server
- * with one first and one later list.
+ * appended since (here: nothing, as on a page watching finished runs). Five rounds, each a new
+ * server with its first list and a fifth of the later lists.
  */
 export async function measureRunList(settings: BenchSettings, figures: FigureSet): Promise<void> {
   const { listRuns, entriesPerRun, lists } = settings.serve;

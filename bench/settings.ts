@@ -50,7 +50,7 @@ export interface BenchSettings {
   /**
    * hopgen serve: answered turns for the one-client latency (about six events each), SSE client
    * counts held on one run, and turns measured at each count; for `GET /api/runs`, stored runs,
-   * entries per run and rounds (a new server, its first list and one later list).
+   * entries per run and timed later lists (over five servers, each also timing its first list).
    */
   serve: {
     latencyTurns: number;
