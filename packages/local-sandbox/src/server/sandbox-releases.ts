@@ -2,11 +2,11 @@ import { ConcurrencyLimit } from './concurrency-limit.js';
 
 /**
  * What deleted sandboxes still hold once their processes are dead (cgroups, workspace mounts and
- * directories, uid leases), released after the delete has answered. Unmounting costs time in
- * proportion to the mounts on the host (`umount` reads the whole mount table, and every sandbox
- * adds two), so on the request path it made a delete slower the more sandboxes were alive.
- * At most `concurrency` releases run at once, so a burst of deletes starts a few `umount`
- * processes, not hundreds.
+ * directories, uid leases), released after the delete has answered. This was added when unmounting
+ * ran the `umount` program, which reads the whole mount table (two entries per live sandbox) and so
+ * made a delete slower the more sandboxes were alive; unmounts are now system calls in the mount
+ * helper (`mount-helper.ts`), and what is left here is removing cgroups and directories. At most
+ * `concurrency` releases run at once, so a burst of deletes does not compete with creates.
  */
 export class SandboxReleases {
   readonly #slots: ConcurrencyLimit;
