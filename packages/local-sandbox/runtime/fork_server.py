@@ -268,17 +268,14 @@ class ForkServer:
 
     def fork(self, line):
         """Hands the request (a JSON line) to the spare joiner, or forks one for it."""
-        request_id = None
+        request_id = wire.loads(line).get("id")
         if self.spare is None:
-            request_id = wire.loads(line).get("id")
             self.fork_spare()
         if self.spare is None:
             send({"id": request_id, "event": "exited", "code": 1, "error": "fork: no joiner could be forked"})
             return
         pid, request_write, status_read = self.spare
         self.spare = None
-        if request_id is None:
-            request_id = wire.loads(line).get("id")
         try:
             view = memoryview(line)
             while view:

@@ -65,7 +65,6 @@ export class ForkServers {
 
   async #startServer(template: ForkServerTemplate): Promise<ForkServer | null> {
     try {
-      await this.sockets();
       const server = await ForkServer.start({
         name: template.name,
         python: template.python,
