@@ -21,13 +21,20 @@ export function outputCopyFile(streamToken: string, stream: OutputStream): strin
  * stdout copy past `stdoutBytes` and of its stderr copy past `stderrBytes` (nothing for a file that
  * does not exist yet). Base64, because the server decodes a command's output as UTF-8 and a
  * character whose bytes were not all written yet would come back as U+FFFD.
+ *
+ * stderr is read before stdout. The persistent Python runner writes each copy as the block prints,
+ * so what a poll finds on stderr was written before the poll read stdout, and a stdout line the
+ * block printed before it is in the same poll and handed out first. Read the other way round, a
+ * block printing to stdout and then to stderr between the two reads had its stderr line handed
+ * out before the stdout line it followed. (A fresh process's copies are written by two `tee`
+ * processes, so their order across the streams is as the two happened to run.)
  */
 export function buildOutputPollScript(streamToken: string, stdoutBytes: number, stderrBytes: number): string {
   return [
+    `stderr=$(tail -c +${stderrBytes + 1} ${outputCopyFile(streamToken, 'stderr')} 2>/dev/null | base64 -w 0)`,
     `tail -c +${stdoutBytes + 1} ${outputCopyFile(streamToken, 'stdout')} 2>/dev/null | base64 -w 0`,
     'echo',
-    `tail -c +${stderrBytes + 1} ${outputCopyFile(streamToken, 'stderr')} 2>/dev/null | base64 -w 0`,
-    'echo',
+    'printf \'%s\\n\' "$stderr"',
     'exit 0',
     '',
   ].join('\n');
