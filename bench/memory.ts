@@ -87,6 +87,33 @@ function forkServerProportionalBytes(sandboxes: readonly GroupMemory[]): number 
     .reduce((total, pid) => total + proportionalBytes(pid), 0);
 }
 
+/**
+ * Runs the pandas snippet in the sandboxes of `fresh` (stateful executors), lets every sandbox alive
+ * (`alive`, the fresh ones included, each of which ran the snippet once) settle, and reads their
+ * memory: each sandbox's PSS plus its share of the fork servers', and the total of both, bytes.
+ */
+async function idlePandasSandboxes(
+  alive: readonly HopXCodeExecutor[],
+  fresh: readonly HopXCodeExecutor[],
+): Promise<{ perSandbox: number[]; totalBytes: number }> {
+  await Promise.all(
+    fresh.map(async (executor) => {
+      const result = await executor.executeCodeBlocks([{ language: 'python', code: PANDAS.code }]);
+      if (result.exitCode !== 0 || result.output !== PANDAS.stdout) {
+        throw new Error(`the pandas snippet failed in a sandbox: ${JSON.stringify(result).slice(0, 500)}`);
+      }
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const groups = sandboxGroups(alive.length, pandasLoaded);
+  const forkServers = forkServerProportionalBytes(groups);
+  const share = forkServers / alive.length;
+  return {
+    perSandbox: groups.map((group) => group.pssBytes + share),
+    totalBytes: groups.reduce((total, group) => total + group.pssBytes, forkServers),
+  };
+}
+
 /** KiB of live heap each message adds, per checkpoint segment of one long two-agent chat. */
 async function heapPerMessage(
   messages: number,
@@ -116,7 +143,7 @@ async function heapPerMessage(
  * process per idle sandbox, next to an idle host Python; and heap growth per message of a long chat.
  */
 export async function measureMemory(settings: BenchSettings, figures: FigureSet): Promise<void> {
-  const { sandboxes: count, messages, checkpointEvery } = settings.memory;
+  const { sandboxes: count, manySandboxes, messages, checkpointEvery } = settings.memory;
   const toMebibytes = (values: number[]) => values.map((value) => value / MEBIBYTE);
 
   figures.add(
@@ -134,17 +161,17 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
 
   // Measured with the idle sandboxes, reported after the pooled figure it is compared with.
   let pandasProportional: number[] = [];
+  let manyPandasProportional: number[] = [];
+  let addedPerSandbox: number | undefined;
   await withBenchServer(0, async (server) => {
-    const executors = Array.from(
-      { length: count },
-      () =>
-        new HopXCodeExecutor({
-          baseURL: server.baseURL,
-          apiKey: server.apiKey,
-          template: 'code-interpreter',
-          stateful: true,
-        }),
-    );
+    const newExecutor = () =>
+      new HopXCodeExecutor({
+        baseURL: server.baseURL,
+        apiKey: server.apiKey,
+        template: 'code-interpreter',
+        stateful: true,
+      });
+    const executors = Array.from({ length: count }, newExecutor);
     try {
       const heapBefore = liveHeapBytes();
       await Promise.all(
@@ -193,20 +220,16 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
         { baselineId: 'memory.python.idle' },
       );
       // The same sandboxes, all still alive, once each has imported pandas in its interpreter.
-      await Promise.all(
-        executors.map(async (executor) => {
-          const result = await executor.executeCodeBlocks([{ language: 'python', code: PANDAS.code }]);
-          if (result.exitCode !== 0 || result.output !== PANDAS.stdout) {
-            throw new Error(
-              `the pandas snippet failed in a sandbox: ${JSON.stringify(result).slice(0, 500)}`,
-            );
-          }
-        }),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const withPandas = sandboxGroups(count, pandasLoaded);
-      const forkServerShare = forkServerProportionalBytes(withPandas) / count;
-      pandasProportional = toMebibytes(withPandas.map((group) => group.pssBytes + forkServerShare));
+      const few = await idlePandasSandboxes(executors, executors);
+      pandasProportional = toMebibytes(few.perSandbox);
+      // More of them: the pages every sandbox shares with the fork server are divided among more.
+      if (manySandboxes > count) {
+        const more = Array.from({ length: manySandboxes - count }, newExecutor);
+        executors.push(...more);
+        const many = await idlePandasSandboxes(executors, more);
+        manyPandasProportional = toMebibytes(many.perSandbox);
+        addedPerSandbox = (many.totalBytes - few.totalBytes) / (manySandboxes - count) / MEBIBYTE;
+      }
     } finally {
       await Promise.allSettled(executors.map((executor) => executor.close()));
     }
@@ -251,6 +274,30 @@ export async function measureMemory(settings: BenchSettings, figures: FigureSet)
       note: "the sum of Pss over every process in the sandbox's memory cgroup (its bubblewrap holder, the zygote, the interpreter), each shared page divided among all the processes that map it, plus the Pss of any server process outside the sandboxes that has pandas loaded (a fork server the sandboxes are copied from) divided by the sandboxes alive",
     },
   );
+  if (manyPandasProportional.length > 0) {
+    figures.add(
+      'memory.sandbox.pandas.pss.many',
+      `the same, ${manySandboxes} alive`,
+      'MiB',
+      manyPandasProportional,
+      {
+        baselineId: 'memory.sandbox.pandas.pss',
+        targetP50: TARGET_PANDAS_SANDBOX_MEBIBYTES,
+        note: `the same sum with ${manySandboxes} sandboxes alive: what every sandbox shares with the fork server (the imported modules) is divided among more of them, what each wrote for itself is not`,
+      },
+    );
+  }
+  if (addedPerSandbox !== undefined) {
+    figures.add(
+      'memory.sandbox.pandas.added',
+      `memory one more idle sandbox with pandas imported adds (from ${count} to ${manySandboxes} alive)`,
+      'MiB',
+      [addedPerSandbox],
+      {
+        note: `one reading: the growth of the total Pss of the sandboxes and the fork servers from ${count} to ${manySandboxes} alive, divided by the ${manySandboxes - count} sandboxes added; the pages a sandbox wrote for itself, the physical limit of a copy-on-write fork`,
+      },
+    );
+  }
 
   figures.add(
     'memory.chat.heap-per-message',

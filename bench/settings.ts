@@ -28,8 +28,11 @@ export interface BenchSettings {
   noisyNeighbour: { samples: number; floodSeconds: number };
   /** Tool calls: warm-up pairs, and kept pairs of a local and an MCP (stdio) call. */
   tools: { warmup: number; iterations: number };
-  /** Idle sandboxes measured at once, and messages of the long chat with heap checkpoints every `checkpointEvery`. */
-  memory: { sandboxes: number; messages: number; checkpointEvery: number };
+  /**
+   * Idle sandboxes measured at once, then all of `manySandboxes` alive (the pandas figures), and
+   * messages of the long chat with heap checkpoints every `checkpointEvery`.
+   */
+  memory: { sandboxes: number; manySandboxes: number; messages: number; checkpointEvery: number };
   /**
    * Durable runs: kept samples of the turn pairs (each a chat of `turnsPerSample` turns, plain and
    * durable) and code blocks; resumes of the long run and its number of messages.
@@ -79,7 +82,7 @@ export const FULL_SETTINGS: BenchSettings = {
   },
   noisyNeighbour: { samples: 100, floodSeconds: 8 },
   tools: { warmup: 50, iterations: 1000 },
-  memory: { sandboxes: 8, messages: 10_000, checkpointEvery: 500 },
+  memory: { sandboxes: 8, manySandboxes: 32, messages: 10_000, checkpointEvery: 500 },
   durable: { turnSamples: 40, turnsPerSample: 20, resumeRuns: 30, messages: 1000 },
   workers: {
     workerCounts: [1, 2, 4],
@@ -110,7 +113,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   orchestration: { groupChatRounds: [10, 100], chats: 2, turnsPerChat: 10, longChats: 1, longChatTurns: 200 },
   noisyNeighbour: { samples: 10, floodSeconds: 4 },
   tools: { warmup: 5, iterations: 20 },
-  memory: { sandboxes: 2, messages: 400, checkpointEvery: 100 },
+  memory: { sandboxes: 2, manySandboxes: 4, messages: 400, checkpointEvery: 100 },
   durable: { turnSamples: 3, turnsPerSample: 5, resumeRuns: 3, messages: 1000 },
   workers: {
     workerCounts: [1, 2, 4],
