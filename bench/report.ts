@@ -152,7 +152,12 @@ export function markdownHeadline(report: RunReport): string {
       'concurrency.burst.32.latency',
       '32 sandboxes created at once through `HopXCodeExecutor`, each to its first pandas result, no pool',
     ),
-    line('memory.sandbox.pandas.pss', 'Proportional memory (PSS) of an idle sandbox with pandas imported'),
+    line(
+      'memory.sandbox.pandas.pss',
+      `Proportional memory (PSS) of an idle sandbox with pandas imported, ${report.settings.memory?.sandboxes} alive`,
+    ),
+    line('memory.sandbox.pandas.pss.many', `The same, ${report.settings.memory?.manySandboxes} alive`),
+    line('memory.sandbox.pandas.added', 'Memory one more such sandbox adds (what it wrote for itself)'),
     line('start.executor.no-pool', '`HopXCodeExecutor` first `print(1)`, no pool'),
     line('start.executor.pool', '`HopXCodeExecutor` first `print(1)`, warm pool'),
     line('execution.sdk.trivial', 'Stateful round trip (SDK `runIpython`) in a live sandbox'),
