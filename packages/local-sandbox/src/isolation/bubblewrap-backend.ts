@@ -26,6 +26,7 @@ import {
 } from './cgroups.js';
 import { ForkServers } from './fork-servers.js';
 import { startForkedProcessServer } from './forked-process-server.js';
+import { HolderLauncher, type LaunchedHolder } from './holder-launcher.js';
 import {
   findHostTools,
   type HostTools,
@@ -130,6 +131,8 @@ interface HostSetup {
   sharedNamespace: WorkspaceNamespace | null;
   /** The templates' fork servers, once {@link BubblewrapBackend.startForkServers} ran. */
   forkServers: ForkServers | null;
+  /** Starts the holders of forked sandboxes. */
+  holderLauncher: HolderLauncher;
   /** Receives the backend's warnings. */
   warn: (message: string) => void;
 }
@@ -344,6 +347,7 @@ export class BubblewrapBackend implements IsolationBackend {
     this.#setup = undefined;
     if (!setup) return;
     await setup.forkServers?.close();
+    setup.holderLauncher.close();
     await setup.cgroups?.close();
     await setup.sharedNamespace?.close();
     await setup.directories.remove();
@@ -457,6 +461,7 @@ export class BubblewrapBackend implements IsolationBackend {
         namespacedWorkspaces: !problem && namespacedWorkspaces,
         sharedNamespace: problem ? null : sharedNamespace,
         forkServers: null,
+        holderLauncher: new HolderLauncher(tools.python),
         warn,
       };
     } catch (error) {
@@ -573,6 +578,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
   readonly #sandboxArguments: string[];
   readonly #onDestroy: () => Promise<void>;
   readonly #children = new Set<ChildProcess>();
+  readonly #holders = new Set<LaunchedHolder>();
   #terminating: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
@@ -650,6 +656,38 @@ class BubblewrapSandbox implements IsolatedSandbox {
     return child;
   }
 
+  /**
+   * Starts `command` as {@link spawn} would with stdio `['ignore', 'pipe', 'ignore']`, through the
+   * holder launcher instead of a bash and setpriv chain of the server's own (see `holder-launcher.ts`).
+   */
+  #launchHolder(command: string, args: string[]): LaunchedHolder {
+    if (this.#terminating) throw new SandboxDestroyedError(this.id);
+    const environment = defaultSandboxEnvironment({ home: SANDBOX_WORKSPACE_PATH, tmp: '/tmp' });
+    const tools = this.#setup.tools;
+    const bwrapOptions = [
+      ...this.#sandboxArguments,
+      ...bubblewrapSpawnArguments({ cwd: SANDBOX_WORKSPACE_PATH, environment, seccompFd: 3 }),
+    ];
+    const holder = this.#setup.holderLauncher.launch({
+      argv: [
+        ...(this.#namespace?.enterCommand(tools.nsenter!) ?? []),
+        tools.bwrap,
+        '--args',
+        '4',
+        '--',
+        command,
+        ...args,
+      ],
+      procsFiles: this.#cgroup?.procsFiles ?? [],
+      uid: tools.setpriv ? (this.owner?.uid ?? null) : null,
+      seccompFile: this.#setup.seccompFile,
+      arguments: `${bwrapOptions.join('\0')}\0`,
+    });
+    this.#holders.add(holder);
+    void holder.exited.then(() => this.#holders.delete(holder));
+    return holder;
+  }
+
   async startProcessServer(options: ProcessServerStartOptions): Promise<ProcessServerChannel | null> {
     if (this.#terminating) throw new SandboxDestroyedError(this.id);
     const forkServers = this.#setup.forkServers;
@@ -658,7 +696,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
     try {
       return await startForkedProcessServer(
         {
-          spawn: (command, args, spawnOptions) => this.spawn(command, args, spawnOptions),
+          launchHolder: (command, args) => this.#launchHolder(command, args),
           procsFiles: this.#cgroup?.procsFiles ?? [],
         },
         server,
@@ -688,7 +726,9 @@ class BubblewrapSandbox implements IsolatedSandbox {
     // The host-side bwrap of each spawn: killing it takes its whole pid namespace down (--die-with-parent).
     // This also covers a spawn whose launcher has not joined the cgroup yet.
     for (const child of this.#children) child.kill('SIGKILL');
+    for (const holder of this.#holders) holder.kill();
     await this.#cgroup?.killAll();
+    await Promise.all([...this.#holders].map((holder) => holder.exited));
     await Promise.all(
       [...this.#children].map(
         (child) =>

@@ -1,15 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { ForkServerError } from '../errors.js';
 import type { ForkServer } from './fork-server.js';
 import type { ForkSockets } from './fork-sockets.js';
+import type { LaunchedHolder } from './holder-launcher.js';
 import type { ProcessServerChannel, ProcessServerStartOptions } from './process-server-channel.js';
 
 /** What {@link startForkedProcessServer} needs of the sandbox. */
 export interface ForkTarget {
-  /** Starts `command` in the sandbox as any spawn (same bwrap arguments, cgroups, seccomp, uid). */
-  spawn(command: string, args: string[], options: { stdio: ('ignore' | 'pipe')[] }): ChildProcess;
+  /**
+   * Starts `command` in the sandbox with the bwrap arguments, cgroups, seccomp and uid of any spawn,
+   * its standard output the holder's ready pipe (see `holder-launcher.ts`).
+   */
+  launchHolder(command: string, args: string[]): LaunchedHolder;
   /** Host `cgroup.procs` files of the sandbox's cgroups. */
   procsFiles: string[];
 }
@@ -27,9 +30,7 @@ export async function startForkedProcessServer(
   options: ProcessServerStartOptions,
 ): Promise<ProcessServerChannel> {
   // sh prints a line once the sandbox is set up, then becomes sleep (same pid).
-  const holder = target.spawn('/bin/sh', ['-c', 'echo; exec /usr/bin/sleep infinity'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const holder = target.launchHolder('/bin/sh', ['-c', 'echo; exec /usr/bin/sleep infinity']);
   const expected = [sockets.expect(), sockets.expect(), sockets.expect()];
   const cancel = () => {
     for (const connection of expected) {
@@ -37,11 +38,10 @@ export async function startForkedProcessServer(
       // One that did connect would stay open, and the fork socket's server never closes while it is.
       void connection.connection.then((socket) => socket.destroy());
     }
-    holder.kill('SIGKILL');
+    holder.kill();
   };
   try {
-    await holderStarted(holder);
-    const holderPid = innermostChild(holder.pid!);
+    const holderPid = innermostChild(await holder.ready);
     const fork = server.fork({
       holder: holderPid,
       holderStart: startTime(holderPid),
@@ -57,11 +57,9 @@ export async function startForkedProcessServer(
         `could not start a sandbox's process server (exit ${exit.code}${exit.error ? `: ${exit.error}` : ''})`,
       );
     });
-    const holderExited = new Promise<never>((_, reject) =>
-      holder.once('exit', () =>
-        reject(new ForkServerError(server.name, 'lost the sandbox before its process server connected')),
-      ),
-    );
+    const holderExited = holder.exited.then(() => {
+      throw new ForkServerError(server.name, 'lost the sandbox before its process server connected');
+    });
     const connections = await Promise.race([
       Promise.all(expected.map((connection) => connection.connection)),
       failed,
@@ -74,19 +72,6 @@ export async function startForkedProcessServer(
     cancel();
     throw error;
   }
-}
-
-function holderStarted(holder: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null, signal: string | null) =>
-      reject(new Error(`the sandbox's holder process exited (${signal ?? code})`));
-    holder.once('exit', onExit);
-    holder.once('error', reject);
-    holder.stdout!.once('data', () => {
-      holder.off('exit', onExit);
-      resolve();
-    });
-  });
 }
 
 /**
@@ -126,12 +111,12 @@ function startTime(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
-function forkedChannel(holder: ChildProcess, connections: [Socket, Socket, Socket]): ProcessServerChannel {
+function forkedChannel(holder: LaunchedHolder, connections: [Socket, Socket, Socket]): ProcessServerChannel {
   const [requests, repl, diagnostics] = connections;
   for (const socket of connections) socket.on('error', () => undefined);
   // The zygote holds the request connection until it exits (its runs and interpreter close it).
-  requests.once('close', () => holder.kill('SIGKILL'));
-  holder.once('exit', () => {
+  requests.once('close', () => holder.kill());
+  void holder.exited.then(() => {
     for (const socket of connections) socket.destroy();
   });
   return {
@@ -141,11 +126,10 @@ function forkedChannel(holder: ChildProcess, connections: [Socket, Socket, Socke
     replReplies: repl,
     diagnostics: [diagnostics],
     onExit: (listener) => {
-      if (holder.exitCode !== null || holder.signalCode !== null)
-        listener(holder.exitCode, holder.signalCode);
-      else holder.once('exit', listener);
+      void holder.exited.then((exit) => listener(exit.code, exit.signal));
     },
-    onError: (listener) => holder.once('error', listener),
-    kill: () => holder.kill('SIGKILL'),
+    // Started already: what can go wrong from here is an exit.
+    onError: () => undefined,
+    kill: () => holder.kill(),
   };
 }
