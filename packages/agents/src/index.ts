@@ -82,6 +82,7 @@ export {
   resumePipeline,
   startPipeline,
 } from './durable/pipeline.js';
+export { requestCancel } from './durable/run-cancel.js';
 export type { RunDefinition } from './durable/run-definition.js';
 export { type RunEvent, readRunEvents } from './durable/run-events.js';
 export type { ApprovalPolicy } from './durable/run-journal.js';

@@ -2,6 +2,8 @@
 // in any release.
 export { fileNameFromCode } from './code-execution/code-file-name.js';
 export { silencePip } from './code-execution/silence-pip.js';
+export { endListenerCount } from './durable/durable-run.js';
+export { isCancelId, pendingCancel } from './durable/run-cancel.js';
 export { errorMessage } from './error-message.js';
 export { toModelMessages } from './message.js';
 export {

@@ -13,6 +13,7 @@ import {
   startChat,
   UserProxyAgent,
 } from '@hopgen/agents';
+import { endListenerCount } from '@hopgen/agents/internal';
 import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useOpenAITestServers } from './support/openai-test-server.js';
@@ -224,5 +225,49 @@ describe('readers of run events', () => {
       expect(events.map((event) => event.type)).toEqual(['run-finished']);
     }
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('event streams of a long run', () => {
+  it('leave no end listener on the run once closed: 1,000 readers that came and went hold nothing', async () => {
+    const assistant = new AssistantAgent({
+      name: 'assistant',
+      llmConfig: { modelClient: new ScriptedModelClient({ replies: ['Hello.'] }) },
+      ...quiet,
+    });
+    // Waits for a person, so the run goes on while the readers come and go.
+    const user = new UserProxyAgent({ name: 'user', humanInputMode: 'ALWAYS', ...quiet });
+    const run = await startChat(user, assistant, { message: 'Hi.', store: new InMemoryRunStore() });
+    let last = 0;
+    for await (const event of run.events()) {
+      last = event.sequence;
+      if (event.type === 'human-input-requested') break;
+    }
+    expect(endListenerCount(run)).toBe(0);
+    const open = async (count: number) => {
+      const readers = Array.from({ length: count }, () => {
+        const controller = new AbortController();
+        const iterator = run.events({ after: last, signal: controller.signal })[Symbol.asyncIterator]();
+        return { controller, next: iterator.next() };
+      });
+      // Each reader is waiting for the next event (none comes while the run waits for a person).
+      await new Promise((resolve) => setImmediate(resolve));
+      return readers;
+    };
+    const watching = await open(10);
+    expect(endListenerCount(run)).toBe(10);
+    for (const reader of watching) reader.controller.abort();
+    for (const reader of watching) expect((await reader.next).done).toBe(true);
+    for (let round = 0; round < 10; round++) {
+      const readers = await open(100);
+      for (const reader of readers) reader.controller.abort();
+      await Promise.all(readers.map((reader) => reader.next));
+    }
+    expect(endListenerCount(run)).toBe(0);
+    // A reader still open when the run ends is told, and ends with the run.
+    const [staying] = await open(1);
+    await run.cancel();
+    expect((await staying!.next).value?.type).toBe('run-stopped');
+    expect(endListenerCount(run)).toBe(0);
   });
 });

@@ -129,6 +129,10 @@ function showRun(runId) {
   let connection = 'connecting';
   let shownRequests = '';
   let scheduled = false;
+  // A cancel asked of a run another process runs (a worker) is stored; the run stops at that
+  // process's next look (1 s by default). Until its run-stopped event arrives, the page says so.
+  let cancelRequested = false;
+  const stopping = () => cancelRequested && (state.status === 'running' || state.status === 'waiting');
 
   const imageUri = (name) => {
     if (images.has(name)) return images.get(name) ?? undefined;
@@ -152,6 +156,8 @@ function showRun(runId) {
 
   function render() {
     scheduled = false;
+    // The cancel was honoured (or the run ended first): a run resumed later is not "stopping".
+    if (!(state.status === 'running' || state.status === 'waiting')) cancelRequested = false;
     for (const message of state.messages) colorOf(message.sender);
     const executions = state.messages.filter((message) => message.execution);
     const failed = executions.filter((message) => message.execution.exitCode !== 0).length;
@@ -159,9 +165,9 @@ function showRun(runId) {
     document.getElementById('run-header').innerHTML =
       `<p class="eyebrow">hopgen run · ${escapeHtml(runId)}</p>
       <h1>${escapeHtml(state.pipeline ?? 'Run')}</h1>
-      <div class="status ${state.status === 'finished' ? 'succeeded' : state.status === 'failed' ? 'failed' : 'live'}" id="run-status">${escapeHtml(statusText(state))}</div>
+      <div class="status ${state.status === 'finished' ? 'succeeded' : state.status === 'failed' ? 'failed' : 'live'}" id="run-status">${escapeHtml(stopping() ? '◌ Stopping…' : statusText(state))}</div>
       <span class="connection ${connection}" id="connection">${connection}</span>
-      ${state.status === 'running' || state.status === 'waiting' ? '<button class="cancel" id="cancel">Cancel run</button>' : ''}
+      ${state.status === 'running' || state.status === 'waiting' ? `<button class="cancel" id="cancel"${stopping() ? ' disabled' : ''}>${stopping() ? 'Stopping…' : 'Cancel run'}</button>` : ''}
       ${state.error ? `<p class="problems">${escapeHtml(state.error)}</p>` : ''}
       <dl class="facts">
         ${fact('Started', state.startedAt ? new Date(state.startedAt).toLocaleString() : '—')}
@@ -257,11 +263,16 @@ function showRun(runId) {
   }
 
   async function cancel() {
-    await api(`/api/runs/${encodeURIComponent(runId)}/cancel`, { method: 'POST', body: '{}' }).catch(
-      (error) => {
-        alert(error.message);
-      },
-    );
+    const detail = await api(`/api/runs/${encodeURIComponent(runId)}/cancel`, {
+      method: 'POST',
+      body: '{}',
+    }).catch((error) => {
+      alert(error.message);
+    });
+    if (detail?.cancelRequested) {
+      cancelRequested = true;
+      schedule();
+    }
   }
 
   const schedule = () => {
@@ -277,6 +288,7 @@ function showRun(runId) {
   (async () => {
     const detail = await api(`/api/runs/${encodeURIComponent(runId)}`).catch(() => undefined);
     state.pipeline = detail?.pipeline ?? undefined;
+    cancelRequested = detail?.cancelRequested === true;
     while (!controller.signal.aborted) {
       try {
         const replayedTo =

@@ -114,7 +114,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'POST',
     path: '/api/runs/{runId}/cancel',
     operationId: 'cancelRun',
-    summary: 'Stops a run this server runs; it ends with run-stopped.',
+    summary:
+      'Cancels a run wherever it runs; it ends with run-stopped. A run this server runs is stopped when the answer comes; one another process runs (a worker, another server) answers at once with cancelRequested: true and stops within that process’s cancel poll (1 s by default). Cancelling again is the same; a finished or failed run answers 409 run-ended.',
     body: emptyRequestSchema,
     response: runDetailSchema,
     handle: ({ registry, parameters }) => registry.cancel(parameters['runId']!),

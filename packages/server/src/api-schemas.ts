@@ -52,6 +52,11 @@ export const runSummarySchema = z.object({
   status: runStatusSchema,
   lastSequence: z.number().int().describe('Sequence number of the last event; 0 for none.'),
   pendingRequests: z.number().int(),
+  cancelRequested: z
+    .boolean()
+    .describe(
+      'A cancel was asked and the run has not stopped yet: the process running it stops it within its cancel poll (1 s by default); a run no process holds stops when one resumes it.',
+    ),
 });
 
 /** `GET /api/runs`. */

@@ -11,6 +11,7 @@ import {
   type RunStore,
   readRunEvents,
   reject,
+  requestCancel,
   resumePipeline,
   startPipeline,
 } from '@hopgen/agents';
@@ -121,19 +122,33 @@ export class RunRegistry {
     );
   }
 
-  /** Stops a run this server runs; it ends with `run-stopped`. */
+  /**
+   * Cancels a run wherever it runs. One this server runs stops at once and the answer shows it
+   * stopped. One another process holds (a worker, another server on the same store) gets a stored
+   * cancel, and the answer comes at once with `cancelRequested`: that process stops it within its
+   * `cancelPollMs` (1 s by default), and a run nobody holds stops when a process resumes it, before
+   * it does anything else. Cancelling again is the same as once; a finished or failed run is a 409.
+   */
   async cancel(runId: string): Promise<RunDetail> {
-    await loadStoredRun(this.store, runId);
+    const stored = await loadStoredRun(this.store, runId);
     const active = this.#active.get(runId);
-    if (!active) {
+    if (active) {
+      await active.run.cancel();
+      return this.describe(runId);
+    }
+    const status = statusOf(stored, 0);
+    if (status === 'finished' || status === 'failed') {
       throw new RequestError(
         409,
-        'run-not-running',
-        `Run ${runId} is not running in this server, so there is nothing to cancel. Its status says where it is (GET /api/runs/${runId}).`,
+        'run-ended',
+        `Run ${runId} has ${status}, so there is nothing to cancel. Start a new run (POST /api/runs).`,
       );
     }
-    active.controller.abort();
-    await active.run.result.catch(() => undefined);
+    // Stopped by a cancel already: the same answer as the first cancel. Stopped otherwise (a
+    // shutdown), it could be resumed: the stored cancel stops it then.
+    if (status !== 'stopped' || stored.entries.at(-1)?.data['cancel'] === undefined) {
+      await requestCancel(this.store, runId);
+    }
     return this.describe(runId);
   }
 

@@ -1,4 +1,5 @@
 import { pendingRequests, type RunStore, type StoredRun } from '@hopgen/agents';
+import { pendingCancel } from '@hopgen/agents/internal';
 import type { RunDetail, RunStatus, RunSummary } from './api-schemas.js';
 import { RequestError } from './errors.js';
 
@@ -49,6 +50,14 @@ async function openRequests(store: RunStore, stored: StoredRun) {
   return { status, requests: isEnded(status) ? [] : requests };
 }
 
+/**
+ * Whether a cancel was asked that the run has not honoured: it is still running somewhere (or
+ * waits for a resume) and stops at its next look at the store. A finished or failed run ignores it.
+ */
+export function cancelRequested(status: RunStatus, pendingCancelId: string | undefined): boolean {
+  return pendingCancelId !== undefined && status !== 'finished' && status !== 'failed';
+}
+
 /** A run's summary, as `GET /api/runs` lists it. */
 async function summarizeRun(store: RunStore, stored: StoredRun): Promise<RunSummary> {
   const { status, requests } = await openRequests(store, stored);
@@ -61,6 +70,7 @@ async function summarizeRun(store: RunStore, stored: StoredRun): Promise<RunSumm
     status,
     lastSequence: last?.sequence ?? 0,
     pendingRequests: requests.length,
+    cancelRequested: cancelRequested(status, pendingCancel(stored.entries, stored.answers)),
   };
 }
 

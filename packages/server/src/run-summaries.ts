@@ -1,6 +1,7 @@
 import type { RunEntry, RunStore } from '@hopgen/agents';
+import { pendingCancel } from '@hopgen/agents/internal';
 import type { RunSummary } from './api-schemas.js';
-import { isEnded, statusFromLog } from './run-status.js';
+import { cancelRequested, isEnded, statusFromLog } from './run-status.js';
 
 /** What a run's summary needs from its log, kept between lists and brought up to date from where it was. */
 interface KnownRun {
@@ -14,6 +15,8 @@ interface KnownRun {
   requested: string[];
   /** Keys decided in the log (a `<key>.end` entry). */
   decided: Set<string>;
+  /** The `run-stopped` entries, which say which cancels the run honoured. */
+  stops: RunEntry[];
 }
 
 /**
@@ -53,13 +56,15 @@ export class RunSummaries {
         finished: false,
         requested: [],
         decided: new Set(),
+        stops: [],
       };
       take(known, stored.entries);
       this.#known.set(runId, known);
     } else {
       take(known, await this.#store.readEntries(runId, known.lastSequence));
     }
-    const answered = new Set((await this.#store.readAnswers(runId)).map((answer) => answer.requestId));
+    const answers = await this.#store.readAnswers(runId);
+    const answered = new Set(answers.map((answer) => answer.requestId));
     const pending = known.requested.filter((key) => !known.decided.has(key) && !answered.has(key)).length;
     const status = statusFromLog(known, pending);
     return {
@@ -70,6 +75,7 @@ export class RunSummaries {
       status,
       lastSequence: known.lastSequence,
       pendingRequests: isEnded(status) ? 0 : pending,
+      cancelRequested: cancelRequested(status, pendingCancel(known.stops, answers)),
     };
   }
 }
@@ -83,5 +89,6 @@ function take(known: KnownRun, entries: readonly RunEntry[]): void {
     if (entry.type === 'run-finished') known.finished = true;
     if (entry.type.endsWith('-requested')) known.requested.push(entry.key);
     if (entry.key.endsWith('.end')) known.decided.add(entry.key.slice(0, -4));
+    if (entry.type === 'run-stopped') known.stops.push(entry);
   }
 }

@@ -219,7 +219,11 @@ describe('the HTTP API', () => {
     expect(await store.loadRun('cancelled')).toEqual(before);
     const events = await readEvents(server.url, server.token, 'cancelled');
     expect(events.at(-2)!.data.type).toBe('run-stopped');
-    expect((await post('/api/runs/cancelled/cancel')).status).toBe(409);
+    // A second cancel is the same as the first: the run stays stopped, and nothing more is written.
+    const again = await post('/api/runs/cancelled/cancel');
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'stopped', cancelRequested: false });
+    expect(await store.loadRun('cancelled')).toEqual(before);
   });
 
   it('lists runs another process writes, following each run as it asks, is answered, stops, resumes and ends', async () => {

@@ -63,6 +63,12 @@ export interface WorkerOptions extends DatabaseConnectionOptions {
   sandboxes?: SandboxServiceOptions;
   /** This worker's id, shown in `hopgen jobs`. @default a random UUID */
   workerId?: string;
+  /**
+   * How often a running job's run looks in the run store for a cancel asked there (the server's
+   * `POST /api/runs/{runId}/cancel`, `requestCancel`), in milliseconds: such a cancel stops the job
+   * within about this long. `hopgen jobs cancel` reaches the worker at once either way. @default 1000
+   */
+  cancelPollMs?: number;
 }
 
 /** What a worker tells its listeners, one event per job step. */
@@ -132,6 +138,7 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       ['takeoverMs', options.takeoverMs, 300],
       ['pollIntervalMs', options.pollIntervalMs, 10],
       ['busyBackoffMs', options.busyBackoffMs, 1],
+      ['cancelPollMs', options.cancelPollMs, 1],
     ] as const) {
       if (value !== undefined && (!Number.isFinite(value) || value < minimum)) {
         throw new InvalidWorkerOptionError(`${name} must be a number of at least ${minimum} (got ${value}).`);
@@ -243,8 +250,18 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       if (this.#slots) await this.#slots.take(jobId, this.id, controller.signal);
       const resumed = (await this.store.loadRun(jobId)) !== undefined;
       this.emit('job-started', { jobId, pipeline: job.pipeline, resumed });
-      results = await this.#execute(pipeline, jobId, job.input, resumed, controller.signal);
+      const outcome = await this.#execute(pipeline, jobId, job.input, resumed, controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason ?? new Error('cancelled');
+      if (outcome.cancelled) {
+        // Cancelled through the run store (the server's cancel): the job's record says so too.
+        await this.#pool.query(`UPDATE ${this.#schema}.jobs SET cancel_requested = true WHERE id = $1`, [
+          jobId,
+        ]);
+        await release(true);
+        await this.#finish(jobId, 'cancelled', {});
+        return;
+      }
+      results = outcome.results;
     } catch (error) {
       if (inCauses(error, (cause) => cause instanceof LeaseLostError)) {
         // Declared dead or fenced off (paused past takeoverMs): the job is another worker's now, so
@@ -317,23 +334,32 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
     if (final) await stopRunSandboxes(this.store, jobId, this.#options.sandboxes ?? {});
   }
 
-  /** Starts or resumes the job's run; a dead holder's lease not yet dropped is waited out. */
+  /**
+   * Starts or resumes the job's run; a dead holder's lease not yet dropped is waited out. `cancelled`
+   * when a cancel stored with the run stopped it (then a block it aborted may have thrown).
+   */
   async #execute(
     pipeline: Pipeline<any, any>,
     jobId: string,
     input: JsonValue | null,
     resumed: boolean,
     signal: AbortSignal,
-  ): Promise<ChatResult[]> {
+  ): Promise<{ results: ChatResult[]; cancelled: boolean }> {
     const deadline = Date.now() + 2 * this.#takeoverMs;
+    const options = {
+      store: this.store,
+      signal,
+      ...(this.#options.cancelPollMs === undefined ? {} : { cancelPollMs: this.#options.cancelPollMs }),
+    };
     for (let resume = resumed; ; resume = true) {
       let run: DurableRun;
-      if (resume) run = await resumePipeline(pipeline, jobId, { store: this.store, signal });
-      else
-        run = await startPipeline(pipeline, input ?? undefined, { store: this.store, runId: jobId, signal });
+      if (resume) run = await resumePipeline(pipeline, jobId, options);
+      else run = await startPipeline(pipeline, input ?? undefined, { ...options, runId: jobId });
       try {
-        return await run.result;
+        const results = await run.result;
+        return { results, cancelled: run.cancelled };
       } catch (error) {
+        if (run.cancelled) return { results: [], cancelled: true };
         if (!(error instanceof RunLockedError) || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }

@@ -5,10 +5,12 @@ import { ChatRun } from '../chats/chat-run.js';
 import type { InitiateChatOptions } from '../chats/initiate-chat.js';
 import { initiateChats } from '../chats/initiate-chats.js';
 import type { ConversableAgent } from '../conversable-agent.js';
+import { InvalidOptionError } from '../errors.js';
 import { GroupChatManager } from '../group-chat/group-chat-manager.js';
 import { RunNotFoundError } from './durable-errors.js';
 import { FileRunStore } from './file-run-store.js';
 import { InMemoryRunStore } from './in-memory-run-store.js';
+import { DEFAULT_CANCEL_POLL_MS, nextCancelId, storeCancel } from './run-cancel.js';
 import {
   bindAgents,
   parseRunDefinition,
@@ -22,6 +24,17 @@ import { type ApprovalPolicy, RunJournal } from './run-journal.js';
 import { answerRequest, type PendingRequest, pendingRequests } from './run-requests.js';
 import { parseRunSnapshot, RUN_SNAPSHOT_VERSION, type RunSnapshot, statusOf } from './run-snapshot.js';
 import type { JsonValue, RunHeader, RunStore, StoredRun } from './run-store.js';
+
+/**
+ * The end listeners of each run's open event streams, for `endListenerCount` in `/internal` (tests
+ * check that a closed stream leaves none behind).
+ */
+const endListenerSets = new WeakMap<DurableRun, ReadonlySet<() => void>>();
+
+/** How many event streams of `run` still wait for its end. */
+export function endListenerCount(run: DurableRun): number {
+  return endListenerSets.get(run)?.size ?? 0;
+}
 
 /** Options of {@link startChat} and {@link startChats}. */
 export interface DurableRunOptions {
@@ -38,6 +51,13 @@ export interface DurableRunOptions {
    * marked finished, and `resumeRun` continues it later. @default none
    */
   signal?: AbortSignal;
+  /**
+   * How often the run looks in its store for a cancel asked by another process (`requestCancel`,
+   * `POST /api/runs/{runId}/cancel` on another machine), in milliseconds: such a cancel stops the
+   * run within about this long, plus the time the step it is in takes to abort. One read of the
+   * run's answers per interval, per running run. @default 1000
+   */
+  cancelPollMs?: number;
 }
 
 /** Options of {@link resumeRun}. */
@@ -48,6 +68,8 @@ export interface ResumeRunOptions {
   store?: RunStore;
   /** Stops the run cleanly between turns. @default none */
   signal?: AbortSignal;
+  /** How often the run looks for a cancel asked by another process, in milliseconds (see `DurableRunOptions.cancelPollMs`). @default 1000 */
+  cancelPollMs?: number;
 }
 
 /**
@@ -68,7 +90,11 @@ export class DurableRun {
   readonly #createdAt: number;
   readonly #definition: RunDefinition;
   readonly #pipeline: RunHeader['pipeline'];
+  readonly #cancel: AbortController;
+  readonly #cancelId: string;
+  readonly #endListeners = new Set<() => void>();
   #done = false;
+  #cancelled = false;
 
   /** Use {@link startChat}, {@link startChats} or {@link resumeRun}. */
   constructor(options: {
@@ -83,6 +109,12 @@ export class DurableRun {
     execute: (root: ChatRun) => Promise<ChatResult[]>;
     /** The agents bound to the run, whose executors are re-attached to the run's sandbox at its end. */
     agents: readonly ConversableAgent[];
+    /** Aborts `root`: a cancel, here or stored by another process. */
+    cancel: AbortController;
+    /** The request id a cancel of this run is stored under (see `nextCancelId`). */
+    cancelId: string;
+    /** How often to look for a stored cancel, in milliseconds. */
+    cancelPollMs: number;
   }) {
     this.id = options.id;
     this.store = options.store;
@@ -91,22 +123,28 @@ export class DurableRun {
     this.#createdAt = options.createdAt;
     this.#definition = options.definition;
     this.#pipeline = options.pipeline;
+    this.#cancel = options.cancel;
+    this.#cancelId = options.cancelId;
+    endListenerSets.set(this, this.#endListeners);
     const owner = randomUUID();
     const { id, store, journal, root } = options;
     this.result = (async () => {
       await store.acquire(id, owner);
       journal.leaseOwner = owner;
+      const stopWatching = this.#watchForCancel(options.cancelPollMs);
       try {
-        let results: ChatResult[];
+        // A cancel stored while no process held the run stops it before it does anything else.
+        await this.#lookForCancel();
+        let results: ChatResult[] = [];
         try {
-          results = await options.execute(root);
+          if (!root.aborted) results = await options.execute(root);
         } catch (error) {
-          await recordEnd(journal, owner, root.aborted, error);
+          await recordEnd(journal, owner, root.aborted, error, this.#stopReason());
           throw error;
         }
         // A stopped run is not finished: its log ends where it stopped and resumeRun goes on from there.
         if (root.aborted) {
-          await recordEnd(journal, owner, true, undefined);
+          await recordEnd(journal, owner, true, undefined, this.#stopReason());
           return results;
         }
         await reattachExecutors(journal, options.agents);
@@ -119,12 +157,74 @@ export class DurableRun {
         });
         return results;
       } finally {
+        stopWatching();
         this.#done = true;
         await store.release(id, owner);
       }
-    })();
+    })().finally(() => {
+      this.#done = true;
+      // Each stream watching the run removes its listener when it closes; those still open end now.
+      for (const listener of [...this.#endListeners]) listener();
+      this.#endListeners.clear();
+    });
     // A caller that only watches events must not get an unhandled rejection; `result` still rejects.
     this.result.catch(() => {});
+  }
+
+  /** Whether a cancel (this process's {@link DurableRun.cancel} or one stored by another process) stopped the run. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /**
+   * Cancels the run: stores the cancel (so a resume elsewhere does not run it further) and stops it
+   * here at once; resolves when it has stopped (`run-stopped`, its lease released).
+   */
+  async cancel(): Promise<void> {
+    if (!this.#done) {
+      await storeCancel(this.store, this.id, this.#cancelId);
+      this.#stopForCancel();
+    }
+    await this.result.catch(() => undefined);
+  }
+
+  /** Polls the store for a cancel every `intervalMs` (one timer per run); returns the function that stops it. */
+  #watchForCancel(intervalMs: number): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const schedule = () => {
+      timer = setTimeout(async () => {
+        await this.#lookForCancel();
+        if (!stopped && !this.#root.aborted) schedule();
+      }, intervalMs);
+      // The run's own work keeps the process alive; this poll alone must not.
+      timer.unref();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  async #lookForCancel(): Promise<void> {
+    try {
+      const answers = await this.store.readAnswers(this.id);
+      if (answers.some((answer) => answer.requestId === this.#cancelId)) this.#stopForCancel();
+    } catch {
+      // The store is unreachable for a moment: the next poll looks again.
+    }
+  }
+
+  #stopForCancel(): void {
+    if (this.#root.aborted) return;
+    this.#cancelled = true;
+    this.#cancel.abort(new Error(`Run ${this.id} was cancelled.`));
+  }
+
+  /** What the `run-stopped` entry says stopped the run: the cancel it honours, if a cancel did. */
+  #stopReason(): { [key: string]: JsonValue } {
+    return this.#cancelled ? { cancel: this.#cancelId } : {};
   }
 
   /** The run as plain JSON with a schema version; `resumeRun(snapshot, { agents })` continues it. */
@@ -156,10 +256,10 @@ export class DurableRun {
       after: options.after ?? 0,
       subscribe: (listener) => this.#journal.subscribe(listener),
       isDone: () => this.#done,
-      done: this.result.then(
-        () => undefined,
-        () => undefined,
-      ),
+      subscribeEnd: (listener) => {
+        this.#endListeners.add(listener);
+        return () => this.#endListeners.delete(listener);
+      },
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
@@ -249,6 +349,8 @@ export async function start(
   options: DurableRunOptions,
   pipeline?: RunHeader['pipeline'],
 ): Promise<DurableRun> {
+  // Checked before anything is stored: a bad option must not leave a run behind.
+  const cancelPollMs = cancelPollMsOf(options);
   const store = options.store ?? new FileRunStore();
   const id = options.runId ?? randomUUID();
   const definition = definitionOf(flow, options);
@@ -261,7 +363,7 @@ export async function start(
     ...(pipeline ? { pipeline } : {}),
   });
   const journal = journalFor(id, store, definition);
-  const root = new ChatRun({ id, journal, ...(options.signal ? { signal: options.signal } : {}) });
+  const { root, cancel } = cancellableRoot(id, journal, options.signal);
   return new DurableRun({
     id,
     store,
@@ -272,6 +374,9 @@ export async function start(
     ...(pipeline ? { pipeline } : {}),
     execute: executor(definition, bindAgents(flow, agents)),
     agents,
+    cancel,
+    cancelId: nextCancelId([]),
+    cancelPollMs,
   });
 }
 
@@ -348,11 +453,7 @@ export function continueRun(stored: StoredRun, options: ResumeRunOptions & { sto
   // The log was written by a journal and is trusted; only the definition, which binds agents, is checked.
   const definition = parseRunDefinition(header.definition);
   const journal = journalFor(header.runId, options.store, definition, stored);
-  const root = new ChatRun({
-    id: header.runId,
-    journal,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const { root, cancel } = cancellableRoot(header.runId, journal, options.signal);
   return new DurableRun({
     id: header.runId,
     store: options.store,
@@ -363,7 +464,35 @@ export function continueRun(stored: StoredRun, options: ResumeRunOptions & { sto
     ...(header.pipeline ? { pipeline: header.pipeline } : {}),
     execute: executor(definition, bindAgents(definition.flow, options.agents)),
     agents: options.agents,
+    cancel,
+    cancelId: nextCancelId(stored.entries),
+    cancelPollMs: cancelPollMsOf(options),
   });
+}
+
+/** The run's root conversation, stopped by the caller's signal or by a cancel. */
+function cancellableRoot(
+  id: string,
+  journal: RunJournal,
+  signal: AbortSignal | undefined,
+): { root: ChatRun; cancel: AbortController } {
+  const cancel = new AbortController();
+  const root = new ChatRun({
+    id,
+    journal,
+    signal: signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal,
+  });
+  return { root, cancel };
+}
+
+function cancelPollMsOf(options: { cancelPollMs?: number }): number {
+  const value = options.cancelPollMs ?? DEFAULT_CANCEL_POLL_MS;
+  if (!Number.isFinite(value) || value < 1) {
+    throw new InvalidOptionError(
+      `cancelPollMs must be a number of milliseconds of at least 1 (got ${value}); the default is ${DEFAULT_CANCEL_POLL_MS}.`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -395,9 +524,10 @@ async function recordEnd(
   attempt: string,
   stopped: boolean,
   error: unknown,
+  stopReason: { [key: string]: JsonValue },
 ): Promise<void> {
   const data: { [key: string]: JsonValue } = stopped
-    ? {}
+    ? stopReason
     : { error: error instanceof Error ? error.message : String(error) };
   // The store itself may be what failed: the original error matters more than this entry.
   await journal

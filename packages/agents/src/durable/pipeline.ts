@@ -47,6 +47,8 @@ export interface ResumePipelineOptions {
   store?: RunStore;
   /** Stops the run in this process; `resumePipeline` continues it later. @default none */
   signal?: AbortSignal;
+  /** How often the run looks for a cancel asked by another process, in milliseconds (see `DurableRunOptions.cancelPollMs`). @default 1000 */
+  cancelPollMs?: number;
 }
 
 /** Defines a pipeline; the definition is checked now so a mistake shows before any run. */
@@ -129,6 +131,7 @@ export async function resumePipeline<TInput, TRawInput>(
     agents: built.agents,
     store,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.cancelPollMs === undefined ? {} : { cancelPollMs: options.cancelPollMs }),
   });
 }
 

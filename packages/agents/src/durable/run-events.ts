@@ -23,7 +23,8 @@ export async function* followEvents(options: {
   after: number;
   subscribe?: (listener: (entry: RunEntry) => void) => () => void;
   isDone?: () => boolean;
-  done?: Promise<void>;
+  /** Calls the listener once when the run ends; returns the function that removes it (called when this reader ends). */
+  subscribeEnd?: (listener: () => void) => () => void;
   signal?: AbortSignal;
 }): AsyncGenerator<RunEvent> {
   const { store, runId, signal } = options;
@@ -38,7 +39,9 @@ export async function* followEvents(options: {
     buffered.push(entry);
     poke();
   });
-  void options.done?.then(poke);
+  // Removable, unlike a reaction to the run's result: a long run watched by many reconnecting
+  // readers must not keep one listener per reader that ever came.
+  const stopWatchingEnd = options.subscribeEnd?.(poke);
   signal?.addEventListener('abort', poke, { once: true });
   let last = options.after;
   try {
@@ -76,6 +79,7 @@ export async function* followEvents(options: {
     }
   } finally {
     unsubscribe?.();
+    stopWatchingEnd?.();
     // A long-lived signal shared by many readers must not keep one listener per reader that ended.
     signal?.removeEventListener('abort', poke);
   }
