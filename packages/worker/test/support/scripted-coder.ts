@@ -11,7 +11,7 @@ export const blockLine = (job: number, chat: number) => `job-${job}-chat-${chat}
  * requires.
  */
 export function scriptedCoder(
-  sleepSeconds: number | ((job: number) => number),
+  sleepSeconds: number | ((job: number, chat: number) => number),
   failingJobs: readonly number[] = [],
 ) {
   return (request: RecordedRequest): ScriptedReply => {
@@ -22,7 +22,7 @@ export function scriptedCoder(
     if (failingJobs.includes(Number(job)))
       return { kind: 'error', status: 500, message: `model down for job ${job}` };
     const done = { content: `Chat ${chat} of job ${job} done. TERMINATE` };
-    const sleep = typeof sleepSeconds === 'number' ? sleepSeconds : sleepSeconds(Number(job));
+    const sleep = typeof sleepSeconds === 'number' ? sleepSeconds : sleepSeconds(Number(job), Number(chat));
     if (!last.startsWith('exitcode:')) {
       const line = blockLine(Number(job), Number(chat));
       return {
