@@ -17,7 +17,7 @@ import {
 } from '@hopgen/agents';
 import type { RunDetail, RunSummary, StartRunRequest } from './api-schemas.js';
 import { RequestError } from './errors.js';
-import { describeRun, isEnded, loadStoredRun, statusOf } from './run-status.js';
+import { checkRunExists, describeRun, isEnded, loadStoredRun, statusOf } from './run-status.js';
 import { RunSummaries } from './run-summaries.js';
 
 /** A run this server started and still runs in its process. */
@@ -94,11 +94,10 @@ export class RunRegistry {
    * runs it, else by polling the store (another process, or a run waiting for a resume).
    */
   async events(runId: string, after: number, signal: AbortSignal): Promise<AsyncIterable<RunEvent>> {
-    await loadStoredRun(this.store, runId);
     const active = this.#active.get(runId);
-    return active
-      ? active.run.events({ after, signal })
-      : readRunEvents(this.store, runId, { after, signal });
+    if (active) return active.run.events({ after, signal });
+    await checkRunExists(this.store, runId);
+    return readRunEvents(this.store, runId, { after, signal });
   }
 
   /** Answers a human-input request. */

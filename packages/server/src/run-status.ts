@@ -1,4 +1,4 @@
-import { pendingRequests, type RunStore, type StoredRun } from '@hopgen/agents';
+import { pendingRequests, RunNotFoundError, type RunStore, type StoredRun } from '@hopgen/agents';
 import { pendingCancel } from '@hopgen/agents/internal';
 import type { RunDetail, RunStatus, RunSummary } from './api-schemas.js';
 import { RequestError } from './errors.js';
@@ -33,6 +33,20 @@ export async function loadStoredRun(store: RunStore, runId: string): Promise<Sto
     throw new RequestError(404, 'run-not-found', `No run ${runId}. List runs with GET /api/runs.`);
   }
   return stored;
+}
+
+/**
+ * Answers 404 unless the run exists, reading only its answers (every store refuses those of a
+ * missing run), never its log: a reader that reconnects near the end of a long run must not cost
+ * the whole log.
+ */
+export async function checkRunExists(store: RunStore, runId: string): Promise<void> {
+  try {
+    await store.readAnswers(runId);
+  } catch (error) {
+    if (!(error instanceof RunNotFoundError)) throw error;
+    throw new RequestError(404, 'run-not-found', `No run ${runId}. List runs with GET /api/runs.`);
+  }
 }
 
 /** Whether a status is an end: nothing answers a request of such a run unless code resumes it. */

@@ -1,9 +1,13 @@
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { InMemoryRunStore } from '@hopgen/agents';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileRunStore, InMemoryRunStore, type RunStore } from '@hopgen/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestHandler, type RequestHandler } from '../src/index.js';
+import { createRequestHandler, type RequestHandler, serve } from '../src/index.js';
+import { readEvents } from './support/api-client.js';
 
 /** Events of the stored run, 50 KB each: 20 MB in all, far more than one socket buffer. */
 const EVENT_COUNT = 400;
@@ -121,5 +125,57 @@ describe('the event stream', () => {
     // its own. A timer that stayed would keep this waiting until the test times out.
     await waitFor(() => (resources().get('Timeout') ?? 0) <= (before.get('Timeout') ?? 0));
     for (const response of opened) expect(response.listenerCount('drain')).toBe(0);
+  });
+});
+
+describe('a reader that reconnects near the end of a long run', () => {
+  it('gets the events after its last one without the server reading the whole log', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'hopgen-serve-tail-'));
+    const files = new FileRunStore({ directory });
+    await files.createRun({ schemaVersion: 2, runId: 'long', createdAt: Date.now(), definition: {} });
+    for (let batch = 0; batch < 20; batch++) {
+      await files.append(
+        'long',
+        Array.from({ length: 100 }, (_, index) => ({
+          key: `message-${batch}-${index}`,
+          type: 'message-sent',
+          time: Date.now(),
+          data: { agent: 'analyst', content: 'x'.repeat(200) },
+        })),
+      );
+    }
+    // The server's store: a real store in another process's view, every call it gets counted.
+    const calls: { method: string; args: unknown[] }[] = [];
+    const counted = new Proxy(new FileRunStore({ directory }), {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push({ method: String(property), args });
+          return value.apply(target, args);
+        };
+      },
+    }) as RunStore;
+    const running = await serve({ pipelines: [], store: counted, resumeRuns: false });
+    try {
+      const events = await readEvents(running.url, running.token, 'long', {
+        lastEventId: 1995,
+        until: (event) => event.data.sequence === 2000,
+      });
+      expect(events.map((event) => event.data.sequence)).toEqual([1996, 1997, 1998, 1999, 2000]);
+      // No call for the whole run (loadRun, or readEntries from the start): only what comes after 1995.
+      expect(calls.filter((call) => call.method === 'loadRun')).toEqual([]);
+      const reads = calls.filter((call) => call.method === 'readEntries');
+      expect(reads.length).toBeGreaterThan(0);
+      for (const read of reads) expect(read.args[1]).toBeGreaterThanOrEqual(1995);
+      const missing = await fetch(new URL('/api/runs/nothing/events', running.url), {
+        headers: { authorization: `Bearer ${running.token}` },
+      });
+      expect(missing.status).toBe(404);
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('run-not-found');
+    } finally {
+      await running.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -76,7 +76,7 @@ export interface RunStore {
   readEntries(runId: string, after: number): Promise<RunEntry[]>;
   /** Adds an answer; throws `RequestAnswerError` when the request has one already, even from another process. */
   addAnswer(runId: string, answer: RequestAnswer): Promise<void>;
-  /** Answers given so far, in the order they were given. */
+  /** Answers given so far, in the order they were given; throws `RunNotFoundError` for a run that does not exist. */
   readAnswers(runId: string): Promise<RequestAnswer[]>;
   /** Takes the run's lease for `owner`; throws `RunLockedError` while another live owner holds it. */
   acquire(runId: string, owner: string): Promise<void>;

@@ -4,6 +4,7 @@ import {
   RunLockedError,
   RunNotFoundError,
   type RunStore,
+  requestCancel,
 } from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
 
@@ -74,6 +75,8 @@ export function describeRunStoreContract(name: string, setUp: () => RunStoreUnde
         store.addAnswer('missing', { requestId: 'r', answer: { text: 'x' }, answeredAt: 1 }),
       ).rejects.toBeInstanceOf(RunNotFoundError);
       await expect(store.acquire('missing', 'owner')).rejects.toBeInstanceOf(RunNotFoundError);
+      // The server checks that a run exists this way, without reading its log.
+      await expect(store.readAnswers('missing')).rejects.toBeInstanceOf(RunNotFoundError);
     });
 
     it('keeps the first answer to a request and refuses a second one from another instance', async () => {
@@ -110,6 +113,20 @@ export function describeRunStoreContract(name: string, setUp: () => RunStoreUnde
       expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
       const winner = outcomes[0]?.status === 'fulfilled' ? 'one' : 'two';
       expect((await store.readAnswers('race')).map((answer) => answer.answer['text'])).toEqual([winner]);
+    });
+
+    it('stores one cancel when two instances ask for it at once, and both see it', async () => {
+      const store = await underTest.open();
+      await store.createRun({ runId: 'cancelled', createdAt: 1, definition: {} });
+      const [first, second] = [await underTest.open(), await underTest.open()];
+      const asked = await Promise.all([
+        requestCancel(first, 'cancelled'),
+        requestCancel(second, 'cancelled'),
+      ]);
+      expect(asked).toEqual(['run:cancel:1', 'run:cancel:1']);
+      expect((await store.readAnswers('cancelled')).map((answer) => answer.requestId)).toEqual([
+        'run:cancel:1',
+      ]);
     });
 
     it('gives the lease to one owner at a time and back on release', async () => {
