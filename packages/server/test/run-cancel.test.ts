@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileRunStore } from '@hopgen/agents';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../examples/test/support/chromium.js';
 import {
   type OpenAITestServer,
   startOpenAITestServer,
@@ -108,22 +109,42 @@ describe('cancelling a run another process runs (two servers on one FileRunStore
     expect((await call(runner.url, 'GET', '/api/runs/far')).body.status).toBe('stopped');
   }, 120_000);
 
-  it('stops a run whose process was SIGKILLed and cancelled meanwhile as soon as a process resumes it: no step runs again', async () => {
+  it('stops a run whose process was SIGKILLed and cancelled meanwhile on the page (which says Stopping… until then) as soon as a process resumes it: no step runs again', async () => {
     const port = await freePort();
     runner = await startRunner(port);
     await startHangingRun(runner.url, 'orphan');
     await runner.stop('SIGKILL');
     const written = (await store.readEntries('orphan', 0)).length;
 
-    const cancelled = await call(other.url, 'POST', '/api/runs/orphan/cancel');
-    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
-    // Nobody holds it: its status says it is still where it was, with a cancel waiting for it.
-    expect(cancelled.body).toMatchObject({ status: 'running', cancelRequested: true });
-    expect((await call(other.url, 'POST', '/api/runs/orphan/cancel')).body.cancelRequested).toBe(true);
-    expect(await store.readAnswers('orphan')).toHaveLength(1);
+    // A person cancels it on the page of the other server, which does not run it.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${other.url}/runs/orphan#token=${token}`);
+      await page.locator('#connection', { hasText: 'live' }).waitFor();
+      await page.locator('#cancel').click();
+      // Nobody holds it: it says it is stopping, and stays so until a process stops it.
+      await page.locator('#run-status', { hasText: 'Stopping' }).waitFor();
+      expect(await page.locator('#cancel').isDisabled()).toBe(true);
+      const shown = await call(other.url, 'GET', '/api/runs/orphan');
+      expect(shown.body).toMatchObject({ status: 'running', cancelRequested: true });
+      // Asking again through the API is the same cancel.
+      const again = await call(other.url, 'POST', '/api/runs/orphan/cancel');
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      expect(again.body).toMatchObject({ status: 'running', cancelRequested: true });
+      expect(await store.readAnswers('orphan')).toHaveLength(1);
+      // A page opened now shows the cancel too.
+      const second = await browser.newPage();
+      await second.goto(`${other.url}/runs/orphan#token=${token}`);
+      await second.locator('#run-status', { hasText: 'Stopping' }).waitFor();
 
-    // The restarted server resumes the runs it finds running; this one stops before its model call.
-    runner = await startRunner(port);
+      // The restarted server resumes the runs it finds running; this one stops before its model call.
+      runner = await startRunner(port);
+      await page.locator('#run-status', { hasText: 'Stopped' }).waitFor();
+      await second.locator('#run-status', { hasText: 'Stopped' }).waitFor();
+    } finally {
+      await browser.close();
+    }
     await waitUntil(
       'the resumed run stopped',
       async () => (await store.readEntries('orphan', 0)).at(-1)?.type === 'run-stopped',
