@@ -75,8 +75,9 @@ export interface ResumeRunOptions {
 /**
  * A conversation that is stored as it goes: every message and every side effect is written to a
  * {@link RunStore} with a stable step id, so the run can be resumed after a crash or a deploy
- * (by {@link resumeRun}, in any process), watched ({@link DurableRun.events}) and answered from
- * outside ({@link DurableRun.provideInput}, {@link DurableRun.approve}, {@link DurableRun.reject}).
+ * (by {@link resumeRun}, in any process), watched ({@link DurableRun.events}), answered from
+ * outside ({@link DurableRun.provideInput}, {@link DurableRun.approve}, {@link DurableRun.reject})
+ * and cancelled from anywhere ({@link DurableRun.cancel} here, `requestCancel` from any process).
  */
 export class DurableRun {
   /** The run's id. */
