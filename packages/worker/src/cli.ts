@@ -20,6 +20,7 @@ Runs pipeline jobs from the PostgreSQL queue until SIGINT or SIGTERM (then finis
   --concurrency <n>      Jobs at once in this worker (default 2)
   --max-sandboxes <n>    Live sandboxes allowed across all workers; give every worker the same (default no limit)
   --takeover-ms <ms>     Missed heartbeat after which another worker takes a dead worker's jobs (default 15000)
+  --cancel-poll-ms <ms>  How often a running job looks for a cancel stored with its run, e.g. by hopgen serve (default 1000)
 ${DATABASE_HELP}
 
 Sandboxes: HOPX_BASE_URL and HOPX_API_KEY (environment only).`;
@@ -89,6 +90,7 @@ export function worker(argv: string[]): Promise<number> {
         concurrency: { type: 'string' },
         'max-sandboxes': { type: 'string' },
         'takeover-ms': { type: 'string' },
+        'cancel-poll-ms': { type: 'string' },
       },
     });
     if (values.help) {
@@ -102,12 +104,14 @@ export function worker(argv: string[]): Promise<number> {
     const concurrency = whole('concurrency', values.concurrency);
     const maxSandboxes = whole('max-sandboxes', values['max-sandboxes']);
     const takeoverMs = whole('takeover-ms', values['takeover-ms']);
+    const cancelPollMs = whole('cancel-poll-ms', values['cancel-poll-ms']);
     const running = await startWorker({
       ...connection(values),
       pipelines: await loadPipelines(values.pipelines),
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(maxSandboxes === undefined ? {} : { maxSandboxes }),
       ...(takeoverMs === undefined ? {} : { takeoverMs }),
+      ...(cancelPollMs === undefined ? {} : { cancelPollMs }),
     });
     running.on('job-started', (event) =>
       process.stdout.write(

@@ -11,8 +11,10 @@ import { useWorkerTestBed } from './support/worker-test-bed.js';
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const serveScript = fileURLToPath(new URL('./fixtures/serve-on-postgres.ts', import.meta.url));
 const token = 'worker-cancel-token-0123456789abcdef';
-/** The run's default `cancelPollMs`, plus the time to abort the block it is in and write the stop. */
-const STOP_BOUND_MS = 1000 + 2000;
+/** How often the first test's worker looks for a cancel (`--cancel-poll-ms`; the default is 1000). */
+const CANCEL_POLL_MS = 250;
+/** That poll, plus the time to abort the block the run is in and write the stop. */
+const STOP_BOUND_MS = CANCEL_POLL_MS + 2000;
 
 const children: { kill(signal: NodeJS.Signals): void; exited: Promise<unknown> }[] = [];
 let proxy: FaultProxy | undefined;
@@ -59,11 +61,12 @@ async function startServer(): Promise<string> {
 }
 
 /** A worker whose sandbox traffic goes through the counting proxy. */
-async function startCountedWorker(): Promise<WorkerProcess> {
+async function startCountedWorker(args: string[] = []): Promise<WorkerProcess> {
   proxy ??= await startFaultProxy(bed.sandboxes.baseURL);
   const worker = await spawnWorker({ ...bed.environment, HOPX_BASE_URL: proxy.baseURL }, [
     '--takeover-ms',
     '3000',
+    ...args,
   ]);
   children.push({ kill: (signal) => worker.child.kill(signal), exited: worker.exited });
   return worker;
@@ -92,7 +95,7 @@ const inBlock = (jobId: string, job: number, chat: number) => async () => {
 
 describe('cancelling a worker’s job through the HTTP API of a server in another process', () => {
   it('stops the run within the poll bound: run-stopped, the job cancelled once, no block after it, no sandbox left', async () => {
-    const worker = await startCountedWorker();
+    const worker = await startCountedWorker(['--cancel-poll-ms', String(CANCEL_POLL_MS)]);
     const url = await startServer();
     const job = await bed.queue.submit('three-chats', { job: 700 }, { id: 'job-700' });
     await waitUntil('the worker is in chat 2s block', inBlock(job.id, 700, 2));
