@@ -1,4 +1,5 @@
-import { access, chown, constants, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
+import { access, constants, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalSandboxError } from '../errors.js';
@@ -202,23 +203,23 @@ export class SandboxCgroup {
     const { memory, pids, cpu } = this.#directories;
     const memoryBytes = String(Math.floor(limits.memoryBytes));
     const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_MICROSECONDS));
-    // The three controllers in parallel (each write is a trip through libuv's thread pool, on the
-    // create path); within one, the order the kernel needs (memsw after the memory limit).
-    await Promise.all([
-      this.#layout.memory?.version === 1
-        ? writeFile(path.join(memory, 'memory.limit_in_bytes'), memoryBytes).then(() =>
-            writeOptional(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes),
-          )
-        : writeFile(path.join(memory, 'memory.max'), memoryBytes).then(() =>
-            writeOptional(path.join(memory, 'memory.swap.max'), '0'),
-          ),
-      writeFile(path.join(pids, 'pids.max'), String(Math.floor(limits.pids))),
-      this.#layout.cpu?.version === 1
-        ? writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_MICROSECONDS)).then(() =>
-            writeFile(path.join(cpu, 'cpu.cfs_quota_us'), String(quota)),
-          )
-        : writeFile(path.join(cpu, 'cpu.max'), `${quota} ${CPU_PERIOD_MICROSECONDS}`),
-    ]);
+    // Synchronous, on the create path: each write to a new cgroup's file takes microseconds, while
+    // each trip through libuv's thread pool (four threads, shared with every other create of a
+    // burst) took up to milliseconds. The order is the kernel's (memsw after the memory limit).
+    if (this.#layout.memory?.version === 1) {
+      writeFileSync(path.join(memory, 'memory.limit_in_bytes'), memoryBytes);
+      writeOptionalSync(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes);
+    } else {
+      writeFileSync(path.join(memory, 'memory.max'), memoryBytes);
+      writeOptionalSync(path.join(memory, 'memory.swap.max'), '0');
+    }
+    writeFileSync(path.join(pids, 'pids.max'), String(Math.floor(limits.pids)));
+    if (this.#layout.cpu?.version === 1) {
+      writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_MICROSECONDS));
+      writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
+    } else {
+      writeFileSync(path.join(cpu, 'cpu.max'), `${quota} ${CPU_PERIOD_MICROSECONDS}`);
+    }
   }
 
   /** Bytes charged to the sandbox's memory cgroup (processes, page cache and tmpfs files). */
@@ -306,14 +307,12 @@ export class SandboxCgroup {
    */
   async delegate(owner: { uid: number; gid: number }): Promise<string | null> {
     const { unified } = this.#directories;
-    if (!unified || !(await exists(path.join(unified, 'cgroup.kill')))) return null;
-    await Promise.all([
-      writeFile(path.join(unified, 'cgroup.max.descendants'), '64'),
-      writeFile(path.join(unified, 'cgroup.max.depth'), '1'),
-      ...['', 'cgroup.procs', 'cgroup.threads'].map((entry) =>
-        chown(path.join(unified, entry), owner.uid, owner.gid),
-      ),
-    ]);
+    // Synchronous, on the create path, as applyLimits.
+    if (!unified || !existsSync(path.join(unified, 'cgroup.kill'))) return null;
+    writeFileSync(path.join(unified, 'cgroup.max.descendants'), '64');
+    writeFileSync(path.join(unified, 'cgroup.max.depth'), '1');
+    for (const entry of ['', 'cgroup.procs', 'cgroup.threads'])
+      chownSync(path.join(unified, entry), owner.uid, owner.gid);
     return unified;
   }
 
@@ -367,9 +366,9 @@ async function cgroupsBelow(directory: string, depth = 2): Promise<string[]> {
   return found;
 }
 
-async function writeOptional(file: string, value: string): Promise<void> {
+function writeOptionalSync(file: string, value: string): void {
   try {
-    await writeFile(file, value);
+    writeFileSync(file, value);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

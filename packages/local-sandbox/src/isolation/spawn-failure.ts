@@ -3,8 +3,8 @@ import { closeSync, openSync } from 'node:fs';
 import { FileDescriptorLimitError, fileDescriptorExhaustion } from '../errors.js';
 
 /**
- * Descriptors a create must find free: about 8 to start its process server (the holder's stdout,
- * bwrap's argument pipe and seccomp filter, the three connections of the forked process server),
+ * Descriptors a create must find free: about 8 to start its process server (the three connections
+ * of a forked process server, or a spawned one's pipes, argument pipe and seccomp filter),
  * and as many again for the HTTP connections and starts that arrive meanwhile. The `mount` processes
  * creates used to run needed about this many, which is what made creates fail first, not accepts.
  */

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SandboxCreateError } from '../errors.js';
 import { processAlive } from './cgroups.js';
@@ -37,7 +38,7 @@ export class UidLeases {
     for (let attempt = 0; attempt < 64; attempt++) {
       const uid = this.#base + randomInt(this.#count);
       if (this.#held.has(uid)) continue;
-      if (await this.#tryLease(uid)) {
+      if (this.#tryLease(uid)) {
         this.#held.add(uid);
         return uid;
       }
@@ -53,20 +54,34 @@ export class UidLeases {
     await unlink(path.join(this.#directory, String(uid))).catch(() => undefined);
   }
 
-  async #tryLease(uid: number): Promise<boolean> {
+  /**
+   * Synchronous, on the create path: a few system calls on /run's tmpfs take microseconds, while each
+   * trip through libuv's thread pool (four threads, shared with every other create of a burst) took
+   * up to milliseconds.
+   */
+  #tryLease(uid: number): boolean {
     const file = path.join(this.#directory, String(uid));
     try {
-      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const owner = Number(await readFile(file, 'utf8').catch(() => 'NaN'));
+    let owner = Number.NaN;
+    try {
+      owner = Number(readFileSync(file, 'utf8'));
+    } catch {
+      // Released meanwhile: try to take it below.
+    }
     if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) return false;
     // A dead server's lease: its processes died with it (--die-with-parent). Take it over.
-    await unlink(file).catch(() => undefined);
     try {
-      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      unlinkSync(file);
+    } catch {
+      // Gone already.
+    }
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
       return true;
     } catch {
       return false;
