@@ -5,6 +5,7 @@ import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import {
+  FileDescriptorLimitError,
   InvalidServerOptionError,
   LocalSandboxError,
   SandboxCreateError,
@@ -704,7 +705,10 @@ class BubblewrapSandbox implements IsolatedSandbox {
         options,
       );
     } catch (error) {
-      if (this.#terminating) throw error;
+      // A server out of file descriptors fails the start instead: a spawned interpreter needs more of
+      // them than the fork did, and would take the last ones the next request needs to be answered.
+      if (this.#terminating || error instanceof FileDescriptorLimitError) throw error;
+      throwIfFewFileDescriptors();
       this.#setup.warn(`${(error as Error).message} Sandbox ${this.id} starts its own interpreter.`);
       return null;
     }

@@ -43,6 +43,11 @@ export class ForkSockets {
     return sockets;
   }
 
+  /** Connections expected and not yet made: each will take a descriptor of the server's. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
   /** A new token and the connection that will send it; `cancel` forgets the token. */
   expect(): { token: string; connection: Promise<Socket>; cancel: () => void } {
     const token = randomBytes(16).toString('hex');

@@ -5,6 +5,10 @@ import type { ForkServer } from './fork-server.js';
 import type { ForkSockets } from './fork-sockets.js';
 import type { LaunchedHolder } from './holder-launcher.js';
 import type { ProcessServerChannel, ProcessServerStartOptions } from './process-server-channel.js';
+import { throwIfFewFileDescriptors } from './spawn-failure.js';
+
+/** Descriptors a start leaves free for the server's next accepts (HTTP requests, other starts). */
+const ACCEPT_HEADROOM = 4;
 
 /** What {@link startForkedProcessServer} needs of the sandbox. */
 export interface ForkTarget {
@@ -29,6 +33,12 @@ export async function startForkedProcessServer(
   sockets: ForkSockets,
   options: ProcessServerStartOptions,
 ): Promise<ProcessServerChannel> {
+  // Its three connections take descriptors of the server's only when they arrive: counted here, with
+  // those of every start under way and a few for the server's next accepts, so that a burst of starts
+  // fails with the limit instead of taking the descriptors the server needs to answer requests (an
+  // accept that finds none resets the client's connection). The holder takes none: its pipes are the
+  // launcher's.
+  throwIfFewFileDescriptors(sockets.waiting + 3 + ACCEPT_HEADROOM);
   // sh prints a line once the sandbox is set up, then becomes sleep (same pid).
   const holder = target.launchHolder('/bin/sh', ['-c', 'echo; exec /usr/bin/sleep infinity']);
   const expected = [sockets.expect(), sockets.expect(), sockets.expect()];
@@ -85,8 +95,10 @@ function innermostChild(pid: number): number {
     let children = '';
     try {
       children = readFileSync(`/proc/${current}/task/${current}/children`, 'utf8');
-    } catch {
-      // Gone already: the holder exited, which the caller sees as its exit.
+    } catch (error) {
+      // Gone already: the holder exited, which the caller sees as its exit. Anything else (a server
+      // out of file descriptors) is the caller's error, not a missing process.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     const first = Number.parseInt(children.trim().split(/\s+/)[0] ?? '', 10);
     if (!Number.isInteger(first)) break;

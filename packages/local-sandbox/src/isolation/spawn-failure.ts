@@ -23,14 +23,14 @@ export function throwIfOutOfFileDescriptors(child: ChildProcess): void {
 }
 
 /**
- * Throws a {@link FileDescriptorLimitError} when the server could not open the descriptors a
- * sandbox's start needs. A create checks this before it answers: its process server starts after
- * the answer, and a sandbox that can never start must not be handed out.
+ * Throws a {@link FileDescriptorLimitError} when the server could not open `count` descriptors: by
+ * default the ones a sandbox's start needs. A create checks this before it answers: its process
+ * server starts after the answer, and a sandbox that can never start must not be handed out.
  */
-export function throwIfFewFileDescriptors(): void {
+export function throwIfFewFileDescriptors(count = DESCRIPTOR_HEADROOM): void {
   const opened: number[] = [];
   try {
-    for (let index = 0; index < DESCRIPTOR_HEADROOM; index++) opened.push(openSync('/dev/null', 'r'));
+    for (let index = 0; index < count; index++) opened.push(openSync('/dev/null', 'r'));
   } catch (error) {
     const code = fileDescriptorExhaustion(error);
     if (code) throw new FileDescriptorLimitError(code, { cause: error });
