@@ -49,7 +49,9 @@ describe('a cancel stored with the run', () => {
     // Another process's view of the same folder: nothing of the run's object, only the files.
     const other = new FileRunStore({ directory });
     expect(await requestCancel(other, 'elsewhere')).toBe('run:cancel:1');
-    // Asking again is the same cancel.
+    // Asking again is the same cancel. (Deterministic only because FileRunStore's writes are
+    // synchronous: the second request reads the first one's answer file; concurrent requests to a
+    // store that is not are the same cancel too, through storeCancel's duplicate check.)
     expect(await requestCancel(other, 'elsewhere')).toBe('run:cancel:1');
     await run.result;
     expect(run.cancelled).toBe(true);
@@ -94,6 +96,8 @@ describe('a cancel stored with the run', () => {
     // Resumed on purpose after the cancel, it runs again; a new cancel is a new request.
     const third = waitingTeam();
     const again = await resumeRun('orphan', { agents: [third.user, third.assistant], store });
+    // The resume writes run-resumed first: from then on a cancel is a new request.
+    for await (const event of again.events()) if (event.type === 'run-resumed') break;
     expect(await again.pendingRequests()).toHaveLength(1);
     expect(await requestCancel(store, 'orphan')).toBe('run:cancel:2');
     await again.cancel();

@@ -125,8 +125,9 @@ export class RunRegistry {
    * Cancels a run wherever it runs. One this server runs stops at once and the answer shows it
    * stopped. One another process holds (a worker, another server on the same store) gets a stored
    * cancel, and the answer comes at once with `cancelRequested`: that process stops it within its
-   * `cancelPollMs` (1 s by default), and a run nobody holds stops when a process resumes it, before
-   * it does anything else. Cancelling again is the same as once; a finished or failed run is a 409.
+   * `cancelPollMs` (1 s by default). A run nobody holds (stopped by a shutdown, or failed and waiting
+   * for a worker's retry) stops when a process resumes it, before it does anything else. Cancelling
+   * again is the same as once (`requestCancel` decides, from the log it reads); a finished run is a 409.
    */
   async cancel(runId: string): Promise<RunDetail> {
     const stored = await loadStoredRun(this.store, runId);
@@ -135,19 +136,14 @@ export class RunRegistry {
       await active.run.cancel();
       return this.describe(runId);
     }
-    const status = statusOf(stored, 0);
-    if (status === 'finished' || status === 'failed') {
+    if (statusOf(stored, 0) === 'finished') {
       throw new RequestError(
         409,
         'run-ended',
-        `Run ${runId} has ${status}, so there is nothing to cancel. Start a new run (POST /api/runs).`,
+        `Run ${runId} has finished, so there is nothing to cancel. Start a new run (POST /api/runs).`,
       );
     }
-    // Stopped by a cancel already: the same answer as the first cancel. Stopped otherwise (a
-    // shutdown), it could be resumed: the stored cancel stops it then.
-    if (status !== 'stopped' || stored.entries.at(-1)?.data['cancel'] === undefined) {
-      await requestCancel(this.store, runId);
-    }
+    await requestCancel(this.store, runId);
     return this.describe(runId);
   }
 

@@ -65,11 +65,12 @@ async function openRequests(store: RunStore, stored: StoredRun) {
 }
 
 /**
- * Whether a cancel was asked that the run has not honoured: it is still running somewhere (or
- * waits for a resume) and stops at its next look at the store. A finished or failed run ignores it.
+ * Whether a cancel was asked that the run has not honoured: it is still running somewhere, or waits
+ * for a resume (stopped, or failed and waiting for a worker's retry), and stops at its next look at
+ * the store. A finished run ignores it.
  */
 export function cancelRequested(status: RunStatus, pendingCancelId: string | undefined): boolean {
-  return pendingCancelId !== undefined && status !== 'finished' && status !== 'failed';
+  return pendingCancelId !== undefined && status !== 'finished';
 }
 
 /** A run's summary, as `GET /api/runs` lists it. */

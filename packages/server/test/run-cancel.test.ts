@@ -16,8 +16,11 @@ import { askingTeam } from './support/test-pipelines.js';
 
 const pipelinesModule = fileURLToPath(new URL('./fixtures/hanging-pipelines.ts', import.meta.url));
 const token = 'cancel-test-token-0123456789abcdef';
-/** The default `cancelPollMs` of the process running the run, plus the time to abort its step and write the stop. */
-const STOP_BOUND_MS = 1000 + 1000;
+/**
+ * The default `cancelPollMs` of the process running the run, plus a generous margin for aborting its
+ * step and writing the stop in a separate process on a loaded 2-core machine.
+ */
+const STOP_BOUND_MS = 1000 + 4000;
 
 let directory: string;
 let model: OpenAITestServer;
@@ -66,6 +69,13 @@ async function waitUntil(what: string, check: () => Promise<boolean> | boolean, 
   }
 }
 
+/** Whether a run's summary shows a cancel still to be honoured, or one honoured already. */
+function pendingOrHonoured(run: { status: string; cancelRequested: boolean }): boolean {
+  return (
+    (run.status === 'running' && run.cancelRequested) || (run.status === 'stopped' && !run.cancelRequested)
+  );
+}
+
 async function startHangingRun(runnerUrl: string, runId: string): Promise<void> {
   const started = await callApi(runnerUrl, 'POST', '/api/runs', {
     token,
@@ -84,9 +94,13 @@ describe('cancelling a run another process runs (two servers on one FileRunStore
 
     const cancelled = await call(other.url, 'POST', '/api/runs/far/cancel');
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
-    expect(cancelled.body).toMatchObject({ runId: 'far', status: 'running', cancelRequested: true });
+    // The runner polls on its own schedule: its poll may land between the stored cancel and this
+    // server's read of the log, so the answer is either still running with the cancel pending or
+    // already stopped with it honoured. Both are right; nothing else is.
+    expect(pendingOrHonoured(cancelled.body)).toBe(true);
     const asked = await call(other.url, 'GET', '/api/runs');
-    expect(asked.body.runs[0]).toMatchObject({ runId: 'far', cancelRequested: true });
+    expect(asked.body.runs[0]).toMatchObject({ runId: 'far' });
+    expect(pendingOrHonoured(asked.body.runs[0])).toBe(true);
 
     await waitUntil(
       'the run stopped',
@@ -159,6 +173,20 @@ describe('cancelling a run another process runs (two servers on one FileRunStore
       cancelRequested: false,
     });
   }, 120_000);
+
+  it('stores the cancel of a failed run (a worker job waiting for its retry), so the retry stops', async () => {
+    await store.createRun({ schemaVersion: 2, runId: 'retrying', createdAt: Date.now(), definition: {} });
+    await store.append('retrying', [
+      { key: 'run:failed:a', type: 'run-failed', time: Date.now(), data: { error: 'sandbox busy' } },
+    ]);
+    const cancelled = await call(other.url, 'POST', '/api/runs/retrying/cancel');
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'failed', cancelRequested: true });
+    expect((await store.readAnswers('retrying')).map((answer) => answer.requestId)).toEqual(['run:cancel:1']);
+    // Asking again is the same cancel.
+    expect((await call(other.url, 'POST', '/api/runs/retrying/cancel')).status).toBe(200);
+    expect(await store.readAnswers('retrying')).toHaveLength(1);
+  });
 
   it('refuses to cancel a finished run with a 409 that says why', async () => {
     await store.createRun({ schemaVersion: 2, runId: 'done', createdAt: Date.now(), definition: {} });

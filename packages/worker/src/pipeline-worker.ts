@@ -359,7 +359,11 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
         const results = await run.result;
         return { results, cancelled: run.cancelled };
       } catch (error) {
-        if (run.cancelled) return { results: [], cancelled: true };
+        // A worker fenced off from the run (its lease lost) writes nothing more about the job, even
+        // when the run saw a cancel: the job is another worker's now.
+        if (run.cancelled && !inCauses(error, (cause) => cause instanceof LeaseLostError)) {
+          return { results: [], cancelled: true };
+        }
         if (!(error instanceof RunLockedError) || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }

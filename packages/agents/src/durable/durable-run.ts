@@ -7,10 +7,10 @@ import { initiateChats } from '../chats/initiate-chats.js';
 import type { ConversableAgent } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
 import { GroupChatManager } from '../group-chat/group-chat-manager.js';
-import { RunNotFoundError } from './durable-errors.js';
+import { LeaseLostError, RunNotFoundError } from './durable-errors.js';
 import { FileRunStore } from './file-run-store.js';
 import { InMemoryRunStore } from './in-memory-run-store.js';
-import { DEFAULT_CANCEL_POLL_MS, nextCancelId, storeCancel } from './run-cancel.js';
+import { DEFAULT_CANCEL_POLL_MS, honouredCancel, nextCancelId, storeCancel } from './run-cancel.js';
 import {
   bindAgents,
   parseRunDefinition,
@@ -95,6 +95,8 @@ export class DurableRun {
   readonly #cancelId: string;
   readonly #endListeners = new Set<() => void>();
   #done = false;
+  /** Set once the run has decided how it ends: a cancel after that changes nothing. */
+  #ended = false;
   #cancelled = false;
 
   /** Use {@link startChat}, {@link startChats} or {@link resumeRun}. */
@@ -116,6 +118,11 @@ export class DurableRun {
     cancelId: string;
     /** How often to look for a stored cancel, in milliseconds. */
     cancelPollMs: number;
+    /**
+     * The log ends with a `run-stopped` that honoured a cancel: this resume, on purpose, writes
+     * `run-resumed` first, so `requestCancel` sees the run going again and stores a new cancel.
+     */
+    resumedAfterCancel?: boolean;
   }) {
     this.id = options.id;
     this.store = options.store;
@@ -134,17 +141,19 @@ export class DurableRun {
       journal.leaseOwner = owner;
       const stopWatching = this.#watchForCancel(options.cancelPollMs);
       try {
+        if (options.resumedAfterCancel) await journal.record(`run:resumed:${owner}`, 'run-resumed', {});
         // A cancel stored while no process held the run stops it before it does anything else.
         await this.#lookForCancel();
         let results: ChatResult[] = [];
         try {
           if (!root.aborted) results = await options.execute(root);
         } catch (error) {
-          await recordEnd(journal, owner, root.aborted, error, this.#stopReason());
+          const stopped = this.#end();
+          await recordEnd(journal, owner, stopped, error, this.#stopReason());
           throw error;
         }
         // A stopped run is not finished: its log ends where it stopped and resumeRun goes on from there.
-        if (root.aborted) {
+        if (this.#end()) {
           await recordEnd(journal, owner, true, undefined, this.#stopReason());
           return results;
         }
@@ -178,15 +187,32 @@ export class DurableRun {
   }
 
   /**
-   * Cancels the run: stores the cancel (so a resume elsewhere does not run it further) and stops it
-   * here at once; resolves when it has stopped (`run-stopped`, its lease released).
+   * Cancels the run: stops it here at once and stores the cancel (so a resume elsewhere does not run
+   * it further); resolves when it has stopped (`run-stopped`, its lease released). The stop does not
+   * wait for the store: when storing the cancel fails, the run still stops and this rejects after.
    */
   async cancel(): Promise<void> {
+    let storeFailure: { error: unknown } | undefined;
     if (!this.#done) {
-      await storeCancel(this.store, this.id, this.#cancelId);
       this.#stopForCancel();
+      try {
+        await storeCancel(this.store, this.id, this.#cancelId);
+      } catch (error) {
+        storeFailure = { error };
+      }
     }
     await this.result.catch(() => undefined);
+    if (storeFailure) throw storeFailure.error;
+  }
+
+  /**
+   * Decides, once, how the run ends: stopped (by a cancel or the caller's signal) or not. A cancel
+   * seen after this (a poll read in flight, a late `cancel()`) does not make a finished run cancelled.
+   */
+  #end(): boolean {
+    this.#ended = true;
+    this.#cancelled = this.#root.aborted && this.#cancel.signal.aborted;
+    return this.#root.aborted;
   }
 
   /** Polls the store for a cancel every `intervalMs` (one timer per run); returns the function that stops it. */
@@ -195,6 +221,7 @@ export class DurableRun {
     let stopped = false;
     const schedule = () => {
       timer = setTimeout(async () => {
+        if (stopped) return;
         await this.#lookForCancel();
         if (!stopped && !this.#root.aborted) schedule();
       }, intervalMs);
@@ -218,8 +245,7 @@ export class DurableRun {
   }
 
   #stopForCancel(): void {
-    if (this.#root.aborted) return;
-    this.#cancelled = true;
+    if (this.#ended || this.#root.aborted) return;
     this.#cancel.abort(new Error(`Run ${this.id} was cancelled.`));
   }
 
@@ -468,6 +494,7 @@ export function continueRun(stored: StoredRun, options: ResumeRunOptions & { sto
     cancel,
     cancelId: nextCancelId(stored.entries),
     cancelPollMs: cancelPollMsOf(options),
+    resumedAfterCancel: honouredCancel(stored.entries) !== undefined,
   });
 }
 
@@ -530,8 +557,23 @@ async function recordEnd(
   const data: { [key: string]: JsonValue } = stopped
     ? stopReason
     : { error: error instanceof Error ? error.message : String(error) };
-  // The store itself may be what failed: the original error matters more than this entry.
-  await journal
-    .record(`run:${stopped ? 'stopped' : 'failed'}:${attempt}`, stopped ? 'run-stopped' : 'run-failed', data)
-    .catch(() => undefined);
+  try {
+    await journal.record(
+      `run:${stopped ? 'stopped' : 'failed'}:${attempt}`,
+      stopped ? 'run-stopped' : 'run-failed',
+      data,
+    );
+  } catch (recordError) {
+    // The store itself may be what failed: a failure's error matters more than this entry. For a
+    // stop, a lost lease is the news: another process holds the run now, so whoever awaits this one
+    // must not act on its end (a fenced-off worker that saw a cancel must not mark the job cancelled).
+    if (stopped && leaseWasLost(recordError)) throw recordError;
+  }
+}
+
+function leaseWasLost(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof LeaseLostError) return true;
+  }
+  return false;
 }

@@ -19,9 +19,14 @@ export function nextCancelId(entries: readonly RunEntry[]): string {
   return `${CANCEL_PREFIX}${honoured + 1}`;
 }
 
-/** Whether a request id is a cancel's, not a person's request. */
-export function isCancelId(requestId: string): boolean {
-  return requestId.startsWith(CANCEL_PREFIX);
+/**
+ * The cancel the run's log ends by honouring (its last entry is the `run-stopped` naming it): the
+ * run is cancelled and nobody resumed it since (a resume on purpose writes `run-resumed` first).
+ */
+export function honouredCancel(entries: readonly RunEntry[]): string | undefined {
+  const last = entries.at(-1);
+  const cancel = last?.type === 'run-stopped' ? last.data['cancel'] : undefined;
+  return typeof cancel === 'string' && cancel.startsWith(CANCEL_PREFIX) ? cancel : undefined;
 }
 
 /** The cancel the run has not honoured yet, if one was requested. */
@@ -35,11 +40,18 @@ export function pendingCancel(
 
 /**
  * Stores a cancel of a run, from any process: the process holding the run stops it within its
- * `cancelPollMs`, and a run nobody holds stops as soon as a process resumes it, before it does
- * anything else. Asking twice is the same as asking once. Returns the cancel's request id.
+ * `cancelPollMs`, and a run nobody holds (stopped, or failed and waiting for a retry) stops as soon
+ * as a process resumes it, before it does anything else. Asking again before the run honours the
+ * cancel, or after it has (its log ends with the stop), is the same as asking once: nothing more is
+ * stored, so a resume on purpose later is not cancelled by a late second click. A finished run has
+ * nothing to stop: nothing is stored. Returns the cancel's request id.
  */
 export async function requestCancel(store: RunStore, runId: string): Promise<string> {
-  const requestId = nextCancelId(await store.readEntries(runId, 0));
+  const entries = await store.readEntries(runId, 0);
+  const honoured = honouredCancel(entries);
+  if (honoured !== undefined) return honoured;
+  const requestId = nextCancelId(entries);
+  if (entries.some((entry) => entry.type === 'run-finished')) return requestId;
   await storeCancel(store, runId, requestId);
   return requestId;
 }
