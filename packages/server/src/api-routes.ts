@@ -31,6 +31,8 @@ export interface ApiRoute {
   path: string;
   operationId: string;
   summary: string;
+  /** What the operation does in detail, when a one-line summary is not enough. @default none */
+  description?: string;
   /** Schema of the JSON body, for POST. */
   body?: z.ZodType;
   /** Schema of the 2xx JSON answer. */
@@ -114,8 +116,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'POST',
     path: '/api/runs/{runId}/cancel',
     operationId: 'cancelRun',
-    summary:
-      'Cancels a run wherever it runs; it ends with run-stopped. A run this server runs is stopped when the answer comes; one another process runs (a worker, another server) answers at once with cancelRequested: true and stops within that process’s cancel poll (1 s by default). Cancelling again is the same; a finished or failed run answers 409 run-ended.',
+    summary: 'Cancels a run wherever it runs; it ends with run-stopped.',
+    description:
+      'A run this server runs is stopped when the answer comes. One another process runs (a worker, another server) answers at once with cancelRequested: true and stops within that process’s cancel poll (1 s by default); one nobody holds (stopped by a shutdown, or failed and waiting for a worker’s retry) stops when a process resumes it. Cancelling again is the same as once; a finished run answers 409 run-ended.',
     body: emptyRequestSchema,
     response: runDetailSchema,
     handle: ({ registry, parameters }) => registry.cancel(parameters['runId']!),

@@ -55,7 +55,7 @@ export const runSummarySchema = z.object({
   cancelRequested: z
     .boolean()
     .describe(
-      'A cancel was asked and the run has not stopped yet: the process running it stops it within its cancel poll (1 s by default); a run no process holds stops when one resumes it.',
+      'A cancel was asked and the run has not honoured it yet: the process running it stops it within its cancel poll (1 s by default); a run no process holds (stopped by a shutdown, or failed and waiting for a retry) stops again as soon as it is resumed.',
     ),
 });
 

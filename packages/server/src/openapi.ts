@@ -23,6 +23,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     paths[route.path]![route.method.toLowerCase()] = {
       operationId: route.operationId,
       summary: route.summary,
+      ...(route.description ? { description: route.description } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body
         ? {
