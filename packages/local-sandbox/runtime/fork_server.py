@@ -9,8 +9,12 @@ Started by the host (src/isolation/fork-server.ts) with an empty environment plu
 defaults, a -c bootstrap that loads the runtime's modules under their sandbox paths
 (/opt/hopgen/...), and JSON lines on stdin: first the configuration, then requests:
 
-  {"op": "fork", "id", "holder", "tokens": [A, B, C], "procs": [host cgroup.procs files],
+  {"op": "fork", "id", "tokens": [A, B, C], "procs": [host cgroup.procs files],
    "cwd", "env", "config": zygote.main's configuration}
+  {"op": "enter", "id", "holder", "holder_start"}  (holder null: the sandbox did not start; give up)
+
+A fork request comes while the sandbox's holder is still starting: the joiner does what needs no
+holder (cgroups, the server's socket) meanwhile, and the enter request follows once it is up.
 
 Replies on stdout: {"event": "ready"} once, then {"id", "event": "exited", "code", "error"} when a
 forked sandbox process server ends (error: why a fork failed before it connected). Nothing secret
@@ -18,11 +22,11 @@ ever reaches this process: requests carry the sandbox's default environment only
 one-time tokens are useless inside a sandbox (the socket is not in its mount namespace).
 
 Per fork, the child of this process (the joiner):
-1. connects three times to the host's socket (A: zygote requests and replies, B: the REPL,
-   C: diagnostics), each connection first sending its one-time token;
-2. joins the sandbox's cgroups, then its namespaces: the parent of the holder's user namespace
-   (bwrap's --disable-userns nests the sandbox in a second one), ipc, uts, net, cgroup, pid, mnt,
-   then the holder's user namespace;
+1. joins the sandbox's cgroups and connects three times to the host's socket (A: zygote requests and
+   replies, B: the REPL, C: diagnostics), each connection first sending its one-time token;
+2. waits for the enter request, pins the holder, and joins its namespaces: the parent of the
+   holder's user namespace (bwrap's --disable-userns nests the sandbox in a second one), ipc, uts,
+   net, cgroup, pid, mnt, then the holder's user namespace;
 3. drops to uid 1000 and every capability, sets no_new_privs and loads the sandbox's seccomp filter;
 4. clones the sandbox's zygote with CLONE_PARENT (the pid namespace applies to children only), so the
    zygote is a child of this fork server, which reaps it, writes its pid on the status pipe and exits.
@@ -225,6 +229,8 @@ class ForkServer:
         self.seccomp = config["seccomp"]
         self.socket_path = config["socket"]
         self.joiners = {}  # joiner pid -> (request id, status pipe read end)
+        # Joiners waiting for their enter request: request id -> request pipe write end.
+        self.entering = {}
         self.zygotes = {}  # zygote pid -> request id
         # Zygotes reaped before their joiner was (the joiner's status names them): pid -> wait status.
         self.early_exits = {}
@@ -259,16 +265,35 @@ class ForkServer:
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 if line.strip():
-                    self.fork(line)
+                    self.request(line)
             self.reap()
             # After the requests at hand: forking copies this process's page tables (~4 ms), which
             # the next request then does not wait for.
             if self.spare is None:
                 self.fork_spare()
 
-    def fork(self, line):
+    def request(self, line):
+        request = wire.loads(line)
+        if request.get("op") == "enter":
+            self.enter(request.get("id"), line)
+        else:
+            self.fork(request.get("id"), line)
+
+    def enter(self, request_id, line):
+        """Passes the enter request (a JSON line) to the joiner of that fork, and ends its pipe."""
+        request_write = self.entering.pop(request_id, None)
+        if request_write is None:
+            return  # its joiner failed already; its exit was reported
+        try:
+            view = memoryview(line + b"\n")
+            while view:
+                view = view[os.write(request_write, view):]
+        except OSError:
+            pass  # died meanwhile: its exit is reported when it is reaped
+        os.close(request_write)
+
+    def fork(self, request_id, line):
         """Hands the request (a JSON line) to the spare joiner, or forks one for it."""
-        request_id = wire.loads(line).get("id")
         if self.spare is None:
             self.fork_spare()
         if self.spare is None:
@@ -277,7 +302,7 @@ class ForkServer:
         pid, request_write, status_read = self.spare
         self.spare = None
         try:
-            view = memoryview(line)
+            view = memoryview(line + b"\n")
             while view:
                 view = view[os.write(request_write, view):]
         except OSError as error:
@@ -285,7 +310,7 @@ class ForkServer:
             os.close(status_read)
             send({"id": request_id, "event": "exited", "code": 1, "error": "joiner: %s" % error})
             return
-        os.close(request_write)
+        self.entering[request_id] = request_write
         self.joiners[pid] = (request_id, status_read)
 
     def fork_spare(self):
@@ -328,16 +353,14 @@ class ForkServer:
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.close(null)
-        chunks = []
-        while True:
-            chunk = os.read(request_read, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(request_read)
-        if not chunks:
+        # Other joiners' pipes: held here, one would never read end of file.
+        for fd in self.entering.values():
+            os.close(fd)
+        lines = LineReader(request_read)
+        line = lines.next()
+        if line is None:
             return 0  # the fork server ended
-        return join_sandbox(wire.loads(b"".join(chunks)), status_write, self.seccomp, self.socket_path)
+        return join_sandbox(wire.loads(line), lines, status_write, self.seccomp, self.socket_path)
 
     def reap(self):
         while True:
@@ -360,6 +383,9 @@ class ForkServer:
                 self.early_exits[pid] = status
                 continue
             request_id, status_read = entry
+            request_write = self.entering.pop(request_id, None)
+            if request_write is not None:
+                os.close(request_write)
             try:
                 error = os.read(status_read, 4096).decode("utf-8", "replace")
             except OSError:
@@ -374,6 +400,24 @@ class ForkServer:
                     self.zygotes[zygote] = request_id
                 continue
             send({"id": request_id, "event": "exited", "code": code or 1, "error": error})
+
+
+class LineReader:
+    """Lines from a pipe, read as they come."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = b""
+
+    def next(self):
+        """The next line, or None at end of file."""
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
 
 
 def zygote_exit(request_id, status):
@@ -400,14 +444,28 @@ def connect(socket_path, token):
     return connection.detach()
 
 
-def join_sandbox(request, status_write, seccomp_path, socket_path):
+def join_sandbox(request, lines, status_write, seccomp_path, socket_path):
     """Child of the fork server: joins the sandbox and clones its zygote. Returns the exit code."""
-    holder = int(request["holder"])
+    # Into the sandbox's cgroups before anything else is read or connected: what this process copies
+    # from here on is charged to the sandbox, not to the fork server.
+    for procs in request.get("procs") or []:
+        with open(procs, "w") as handle:
+            handle.write(str(os.getpid()))
+    with open(seccomp_path, "rb") as handle:
+        filter_bytes = handle.read()
+    connections = [connect(socket_path, token) for token in request["tokens"]]
+    # Done while the holder starts; the rest needs it.
+    line = lines.next()
+    os.close(lines.fd)
+    enter = wire.loads(line) if line is not None else {}
+    if enter.get("holder") is None:
+        return 0  # the sandbox did not start
+    holder = int(enter["holder"])
     # The pid is the holder's only while it lives: pin it with a pidfd, check it is the process Node
     # found (its start time), open its namespaces, then check it still lives, so that a pid reused
     # after the holder died can never lead this process into another sandbox.
     holder_fd = os.pidfd_open(holder)
-    check_holder(holder, request.get("holder_start"))
+    check_holder(holder, enter.get("holder_start"))
     user_fd = os.open("/proc/%d/ns/user" % holder, os.O_RDONLY | os.O_CLOEXEC)
     joined = [(os.open("/proc/%d/ns/%s" % (holder, kind), os.O_RDONLY | os.O_CLOEXEC), flag, kind)
               for kind, flag in NAMESPACES if not same_namespace(holder, kind)]
@@ -419,14 +477,6 @@ def join_sandbox(request, status_write, seccomp_path, socket_path):
     if select.select([holder_fd], [], [], 0)[0]:
         raise OSError("the sandbox's holder exited before its namespaces were joined")
     os.close(holder_fd)
-    # Into the sandbox's cgroups before anything else is read or connected: what this process copies
-    # from here on is charged to the sandbox, not to the fork server.
-    for procs in request.get("procs") or []:
-        with open(procs, "w") as handle:
-            handle.write(str(os.getpid()))
-    with open(seccomp_path, "rb") as handle:
-        filter_bytes = handle.read()
-    connections = [connect(socket_path, token) for token in request["tokens"]]
     parent_fd = fcntl_ioctl(user_fd, NS_GET_PARENT)
     try:
         if not same_namespace_fd(parent_fd):

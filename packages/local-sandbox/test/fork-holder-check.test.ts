@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,9 @@ import { type ForkRequest, ForkServer } from '../src/isolation/fork-server.js';
 let directory: string;
 let forkServer: ForkServer;
 let stranger: ChildProcess;
+/** Takes the forks' connections (sent before the holder is checked) and does nothing with them. */
+let listener: Server;
+const connections: Socket[] = [];
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
 async function startTime(pid: number): Promise<number> {
@@ -27,10 +31,15 @@ async function startTime(pid: number): Promise<number> {
   );
 }
 
-function request(holder: number, holderStart: number): ForkRequest {
+/** Forks with `holder` as the sandbox's holder; resolves with how the fork ended. */
+function forkInto(holder: { pid: number; start: number }): Promise<{ code: number; error: string }> {
+  const fork = forkServer.fork(request());
+  fork.enter(holder);
+  return fork.exited;
+}
+
+function request(): ForkRequest {
   return {
-    holder,
-    holderStart,
     tokens: ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)],
     procs: [],
     cwd: '/',
@@ -42,13 +51,14 @@ function request(holder: number, holderStart: number): ForkRequest {
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'hopgen-holder-check-'));
   await writeFile(path.join(directory, 'filter.bpf'), Buffer.alloc(8));
+  listener = createServer((socket) => connections.push(socket));
+  await new Promise<void>((resolve) => listener.listen(path.join(directory, 'fork.sock'), resolve));
   forkServer = await ForkServer.start({
     name: 'base',
     python: '/usr/bin/python3',
     runtimeDirectory: fileURLToPath(new URL('../runtime', import.meta.url)),
     seccompFile: path.join(directory, 'filter.bpf'),
-    // Nothing listens there: a fork that gets past the holder's checks fails when it connects.
-    socketPath: path.join(directory, 'nobody.sock'),
+    socketPath: path.join(directory, 'fork.sock'),
     configDirectory: path.join(directory, 'config'),
     preloadModules: [],
     environment: {},
@@ -61,13 +71,15 @@ beforeAll(async () => {
 afterAll(async () => {
   stranger?.kill('SIGKILL');
   await forkServer?.close();
+  for (const socket of connections) socket.destroy();
+  listener?.close();
   await rm(directory, { recursive: true, force: true });
 });
 
 describe("the fork server's check of the holder", () => {
   it('refuses a pid whose process started at another time than the holder it was sent for', async () => {
     const real = await startTime(stranger.pid!);
-    const exit = await forkServer.fork(request(stranger.pid!, real + 1)).exited;
+    const exit = await forkInto({ pid: stranger.pid!, start: real + 1 });
     expect(exit.code).not.toBe(0);
     expect(exit.error).toMatch(new RegExp(`pid ${stranger.pid} is no longer the sandbox's holder`));
   });
@@ -76,15 +88,23 @@ describe("the fork server's check of the holder", () => {
     const gone = spawn('/usr/bin/true', { stdio: 'ignore' });
     const [pid] = [gone.pid!];
     await new Promise((resolve) => gone.once('exit', resolve));
-    const exit = await forkServer.fork(request(pid, 1)).exited;
+    const exit = await forkInto({ pid, start: 1 });
     expect(exit.code).not.toBe(0);
     expect(exit.error).toMatch(/No such process/);
   });
 
-  it('goes on past the checks for the right process (and fails here only at the missing socket)', async () => {
-    const exit = await forkServer.fork(request(stranger.pid!, await startTime(stranger.pid!))).exited;
+  it("goes on past the checks for the right process (and fails here only at its namespaces: the host's user namespace has no parent)", async () => {
+    const exit = await forkInto({ pid: stranger.pid!, start: await startTime(stranger.pid!) });
     expect(exit.code).not.toBe(0);
     expect(exit.error).not.toMatch(/holder/);
-    expect(exit.error).toMatch(/No such file or directory/);
+    expect(exit.error).toMatch(/Operation not permitted/);
+  });
+
+  it('gives up when the sandbox did not start', async () => {
+    const fork = forkServer.fork(request());
+    fork.enter(null);
+    const exit = await fork.exited;
+    expect(exit.code).not.toBe(0);
+    expect(exit.error).toBe('');
   });
 });

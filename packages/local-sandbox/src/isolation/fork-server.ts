@@ -59,12 +59,8 @@ export interface ForkServerStartOptions {
   signal?: AbortSignal;
 }
 
-/** One fork request: the sandbox's holder process and what the forked zygote gets. */
+/** One fork request: what the forked zygote gets (its holder follows, see {@link ForkHandle.enter}). */
 export interface ForkRequest {
-  /** Host pid of a process inside the sandbox whose namespaces the zygote joins. */
-  holder: number;
-  /** When that process started (clock ticks since boot), so a reused pid is refused. */
-  holderStart: number;
   /** One-time tokens of the three connections (requests and replies, REPL, diagnostics). */
   tokens: [string, string, string];
   /** Host `cgroup.procs` files of the sandbox's cgroups. */
@@ -75,6 +71,18 @@ export interface ForkRequest {
   env: Record<string, string>;
   /** The zygote's configuration. */
   config: ZygoteConfig;
+}
+
+/** A fork in progress. */
+export interface ForkHandle {
+  /** Resolves when the forked process server ends, or the fork failed. */
+  exited: Promise<ForkExit>;
+  /**
+   * Names the process inside the sandbox whose namespaces the zygote joins (its host pid, and when it
+   * started in clock ticks since boot, so a reused pid is refused), or null when the sandbox did
+   * not start: the joiner then gives up.
+   */
+  enter(holder: { pid: number; start: number } | null): void;
 }
 
 /** How a forked process server ended: its exit code, and why it failed when it never connected. */
@@ -182,15 +190,28 @@ export class ForkServer {
     else this.#exitListeners.push(listener);
   }
 
-  /** Forks a process server into a sandbox; `exited` resolves when that process server ends. */
-  fork(request: ForkRequest): { exited: Promise<ForkExit> } {
+  /**
+   * Forks a process server into a sandbox. Sent while the sandbox's holder is still starting: the
+   * joining child joins the sandbox's cgroups and connects meanwhile, and waits for `enter`.
+   */
+  fork(request: ForkRequest): ForkHandle {
     if (this.#exited)
-      return { exited: Promise.resolve({ code: 1, error: 'the fork server is not running' }) };
+      return {
+        exited: Promise.resolve({ code: 1, error: 'the fork server is not running' }),
+        enter: () => undefined,
+      };
     const id = `f${++this.#nextId}`;
     const exited = new Promise<ForkExit>((resolve) => this.#exits.set(id, resolve));
-    const { holderStart, ...rest } = request;
-    this.#child.stdin!.write(`${JSON.stringify({ op: 'fork', id, ...rest, holder_start: holderStart })}\n`);
-    return { exited };
+    this.#child.stdin!.write(`${JSON.stringify({ op: 'fork', id, ...request })}\n`);
+    let entered = false;
+    const enter = (holder: { pid: number; start: number } | null) => {
+      if (entered || this.#exited) return;
+      entered = true;
+      this.#child.stdin!.write(
+        `${JSON.stringify({ op: 'enter', id, holder: holder?.pid ?? null, holder_start: holder?.start ?? null })}\n`,
+      );
+    };
+    return { exited, enter };
   }
 
   /** Stops it; sandboxes forked from it keep running. */

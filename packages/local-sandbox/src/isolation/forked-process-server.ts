@@ -42,41 +42,43 @@ export async function startForkedProcessServer(
   // sh prints a line once the sandbox is set up, then becomes sleep (same pid).
   const holder = target.launchHolder('/bin/sh', ['-c', 'echo; exec /usr/bin/sleep infinity']);
   const expected = [sockets.expect(), sockets.expect(), sockets.expect()];
+  // Sent at once: the fork server's joining child joins the sandbox's cgroups and connects while bwrap
+  // sets the sandbox up, then waits for the holder's pid to join its namespaces.
+  const fork = server.fork({
+    tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
+    procs: target.procsFiles,
+    cwd: options.cwd,
+    env: options.env,
+    config: options.config,
+  });
   const cancel = () => {
     for (const connection of expected) {
       connection.cancel();
       // One that did connect would stay open, and the fork socket's server never closes while it is.
       void connection.connection.then((socket) => socket.destroy());
     }
+    fork.enter(null);
     holder.kill();
   };
   try {
-    const holderPid = innermostChild(await holder.ready);
-    const fork = server.fork({
-      holder: holderPid,
-      holderStart: startTime(holderPid),
-      tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
-      procs: target.procsFiles,
-      cwd: options.cwd,
-      env: options.env,
-      config: options.config,
-    });
     const failed = fork.exited.then((exit) => {
       throw new ForkServerError(
         server.name,
         `could not start a sandbox's process server (exit ${exit.code}${exit.error ? `: ${exit.error}` : ''})`,
       );
     });
+    failed.catch(() => undefined);
+    const holderPid = innermostChild(await Promise.race([holder.ready, failed]));
+    fork.enter({ pid: holderPid, start: startTime(holderPid) });
     const holderExited = holder.exited.then(() => {
       throw new ForkServerError(server.name, 'lost the sandbox before its process server connected');
     });
+    holderExited.catch(() => undefined);
     const connections = await Promise.race([
       Promise.all(expected.map((connection) => connection.connection)),
       failed,
       holderExited,
     ]);
-    failed.catch(() => undefined);
-    holderExited.catch(() => undefined);
     return forkedChannel(holder, connections as [Socket, Socket, Socket]);
   } catch (error) {
     cancel();
