@@ -260,3 +260,48 @@ describe('a cancel seen by a process that lost the run', () => {
     await expect(run.result).rejects.toBeInstanceOf(LeaseLostError);
   });
 });
+
+describe('a run waiting for a person', () => {
+  it('notices a cancel from the answers its journal reads, without waiting for the cancel poll', async () => {
+    const store = new InMemoryRunStore();
+    const { assistant, user } = askingTeam();
+    // A poll far longer than the test: only the journal's reads (every 50 ms) can see the cancel.
+    const run = await startChat(user, assistant, {
+      message: 'Hi.',
+      store,
+      runId: 'waiting',
+      cancelPollMs: 600_000,
+    });
+    for await (const event of run.events()) if (event.type === 'human-input-requested') break;
+    await requestCancel(store, 'waiting');
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((_, reject) => {
+      // The journal's 50 ms answer poll, with a generous margin for a loaded machine.
+      timer = setTimeout(() => reject(new Error('the run did not notice the cancel')), 10_000);
+    });
+    await Promise.race([run.result, bound]).finally(() => clearTimeout(timer));
+    expect(run.cancelled).toBe(true);
+  });
+
+  it('does not read the answers for the cancel poll while its journal reads them', async () => {
+    let pollReads = 0;
+    let journalReads = 0;
+    class CallerCountingStore extends InMemoryRunStore {
+      override async readAnswers(runId: string): Promise<RequestAnswer[]> {
+        if (new Error().stack?.includes('lookForCancel')) pollReads++;
+        else journalReads++;
+        return super.readAnswers(runId);
+      }
+    }
+    const store = new CallerCountingStore();
+    const { assistant, user } = askingTeam();
+    const run = await startChat(user, assistant, { message: 'Hi.', store, runId: 'quiet', cancelPollMs: 60 });
+    for await (const event of run.events()) if (event.type === 'human-input-requested') break;
+    const pollReadsAtWait = pollReads;
+    // Let the cancel poll come round several times while the journal waits for the answer.
+    const journalReadsAtWait = journalReads;
+    while (journalReads < journalReadsAtWait + 10) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pollReads - pollReadsAtWait).toBe(0);
+    await run.cancel();
+  });
+});

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AssistantAgent,
+  definePipeline,
   FileRunStore,
+  InMemoryRunStore,
   InvalidOptionError,
   requestCancel,
   resumeRun,
   startChat,
+  startPipeline,
   UserProxyAgent,
 } from '@hopgen/agents';
 import { ScriptedModelClient } from '@hopgen/agents/testing';
@@ -108,7 +111,7 @@ describe('a cancel stored with the run', () => {
     });
   });
 
-  it('refuses a cancelPollMs that is not a positive number, before storing anything', async () => {
+  it('refuses a cancelPollMs that is not a positive number or longer than a Node timer, before storing or building anything', async () => {
     const directory = folder();
     const store = new FileRunStore({ directory });
     const { assistant, user } = waitingTeam();
@@ -117,7 +120,46 @@ describe('a cancel stored with the run', () => {
     ).rejects.toThrow(InvalidOptionError);
     await expect(
       startChat(user, assistant, { message: 'Hi.', store, cancelPollMs: Number.NaN }),
-    ).rejects.toThrow(/cancelPollMs must be a number of milliseconds of at least 1/);
+    ).rejects.toThrow(/cancelPollMs must be a number of milliseconds from 1 to 2147483647/);
+    // Node turns a longer timer into a 1 ms one: the poll would read the store in a tight loop.
+    await expect(startChat(user, assistant, { message: 'Hi.', store, cancelPollMs: 1e10 })).rejects.toThrow(
+      /from 1 to 2147483647/,
+    );
     expect(await store.listRuns()).toEqual([]);
+
+    // A snapshot is not imported into the store, and a pipeline builds nothing, for a bad option.
+    const source = waitingTeam();
+    const shutdown = new AbortController();
+    const run = await startChat(source.user, source.assistant, {
+      message: 'Hi.',
+      store: new InMemoryRunStore(),
+      runId: 'snapshotted',
+      signal: shutdown.signal,
+    });
+    for await (const event of run.events()) if (event.type === 'human-input-requested') break;
+    const snapshot = await run.snapshot();
+    shutdown.abort();
+    await run.result;
+    const target = new InMemoryRunStore();
+    await expect(
+      resumeRun(snapshot, { agents: [source.user, source.assistant], store: target, cancelPollMs: 0 }),
+    ).rejects.toThrow(InvalidOptionError);
+    expect(await target.listRuns()).toEqual([]);
+    let builds = 0;
+    const pipeline = definePipeline({
+      name: 'counted',
+      build: () => {
+        builds++;
+        const team = waitingTeam();
+        return {
+          agents: [team.user, team.assistant],
+          chat: { sender: team.user, recipient: team.assistant, message: 'Hi.' },
+        };
+      },
+    });
+    await expect(startPipeline(pipeline, undefined, { store, cancelPollMs: -1 })).rejects.toThrow(
+      InvalidOptionError,
+    );
+    expect(builds).toBe(0);
   });
 });

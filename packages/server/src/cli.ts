@@ -16,6 +16,7 @@ Serves the HTTP API and the page for the runs of one store.
   --host <address>       Address to listen on (default 127.0.0.1)
   --allowed-host <host>  Also accept this Host header, e.g. hopgen.internal:8080 (repeatable)
   --allowed-origin <url> Let pages of this origin call the API (CORS; repeatable)
+  --cancel-poll-ms <ms>  How often a run this server runs looks for a cancel asked elsewhere (default 1000)
 
 The token comes from HOPGEN_SERVE_TOKEN, or is made up and printed; never pass it on the command line.`;
 
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--port ${values.port} is not a port: give 0-65535 (0 picks a free one).\n`);
     return 2;
   }
+  const cancelPollMs = values['cancel-poll-ms'] === undefined ? undefined : Number(values['cancel-poll-ms']);
   const generated = process.env['HOPGEN_SERVE_TOKEN'] === undefined;
   let server: RunningServer;
   try {
@@ -63,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(values.host ? { host: values.host } : {}),
       allowedHosts: values['allowed-host'] ?? [],
       allowedOrigins: values['allowed-origin'] ?? [],
+      ...(cancelPollMs === undefined ? {} : { cancelPollMs }),
     });
   } catch (error) {
     // Mistakes of the person at the keyboard get a sentence, not a stack trace.
@@ -98,6 +101,7 @@ function parseOptions(argv: string[]) {
     options: {
       pipelines: { type: 'string' },
       store: { type: 'string' },
+      'cancel-poll-ms': { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       'allowed-host': { type: 'string', multiple: true },

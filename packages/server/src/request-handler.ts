@@ -48,6 +48,7 @@ export function createRequestHandler(options: ServeOptions): RequestHandler {
   const registry = new RunRegistry({
     store: options.store ?? new FileRunStore(),
     pipelines: options.pipelines,
+    ...(options.cancelPollMs === undefined ? {} : { cancelPollMs: options.cancelPollMs }),
   });
   const streams = new Set<AbortController>();
 

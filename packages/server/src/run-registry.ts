@@ -32,9 +32,12 @@ export class RunRegistry {
   readonly #pipelines: ReadonlyMap<string, Pipeline<any, any>>;
   readonly #active = new Map<string, ActiveRun>();
   readonly #summaries: RunSummaries;
+  /** Passed to every run this registry starts or resumes. */
+  readonly #runOptions: { cancelPollMs?: number };
 
-  constructor(options: { store: RunStore; pipelines: readonly Pipeline<any, any>[] }) {
+  constructor(options: { store: RunStore; pipelines: readonly Pipeline<any, any>[]; cancelPollMs?: number }) {
     this.store = options.store;
+    this.#runOptions = options.cancelPollMs === undefined ? {} : { cancelPollMs: options.cancelPollMs };
     this.#summaries = new RunSummaries(options.store);
     this.#pipelines = new Map(options.pipelines.map((pipeline) => [pipeline.name, pipeline]));
   }
@@ -69,6 +72,7 @@ export class RunRegistry {
         store: this.store,
         runId,
         signal: controller.signal,
+        ...this.#runOptions,
         ...(request.approval ? { approval: request.approval } : {}),
       });
     } catch (error) {
@@ -162,7 +166,11 @@ export class RunRegistry {
       const status = statusOf(stored, 0);
       if (status !== 'running' && status !== 'waiting') continue;
       const controller = new AbortController();
-      const run = await resumePipeline(pipeline, runId, { store: this.store, signal: controller.signal });
+      const run = await resumePipeline(pipeline, runId, {
+        store: this.store,
+        signal: controller.signal,
+        ...this.#runOptions,
+      });
       this.#track(runId, run, controller);
       resumed.push(runId);
     }

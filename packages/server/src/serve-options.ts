@@ -30,7 +30,16 @@ export interface ServeOptions {
   resumeRuns?: boolean;
   /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
+  /**
+   * How often each run this server runs looks in the store for a cancel asked elsewhere (another
+   * server on the same store, `requestCancel` from code), in milliseconds: one read of the run's
+   * answers per interval, per running run. At most 2147483647. @default 1000
+   */
+  cancelPollMs?: number;
 }
+
+/** Node's longest timer, in milliseconds: a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Refuses options that would fail silently later: an origin with a path or a trailing slash never
@@ -61,6 +70,15 @@ export function checkServeOptions(options: ServeOptions): void {
   if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
     throw new ServeOptionsError(
       `maxBodyBytes is ${maxBodyBytes}; give a whole number of bytes above 0 (default 1048576).`,
+    );
+  }
+  const { cancelPollMs } = options;
+  if (
+    cancelPollMs !== undefined &&
+    !(Number.isFinite(cancelPollMs) && cancelPollMs >= 1 && cancelPollMs <= MAX_TIMER_MS)
+  ) {
+    throw new ServeOptionsError(
+      `cancelPollMs is ${cancelPollMs}; give a number of milliseconds from 1 to ${MAX_TIMER_MS} (default 1000).`,
     );
   }
   const names = new Set<string>();

@@ -30,11 +30,11 @@ let runner: ServeProcess | undefined;
 /** Another server on the same folder, in this process: it runs nothing, it only answers the API. */
 let other: RunningServer;
 
-const startRunner = async (port: number) =>
-  startServeProcess(['--pipelines', pipelinesModule, '--store', directory, '--port', String(port)], {
-    HOPGEN_SERVE_TOKEN: token,
-    HOPGEN_TEST_MODEL_URL: model.baseURL,
-  });
+const startRunner = async (port: number, extra: string[] = []) =>
+  startServeProcess(
+    ['--pipelines', pipelinesModule, '--store', directory, '--port', String(port), ...extra],
+    { HOPGEN_SERVE_TOKEN: token, HOPGEN_TEST_MODEL_URL: model.baseURL },
+  );
 
 beforeEach(async () => {
   directory = await mkdtemp(join(tmpdir(), 'hopgen-serve-cancel-'));
@@ -171,6 +171,21 @@ describe('cancelling a run another process runs (two servers on one FileRunStore
     expect((await call(runner.url, 'GET', '/api/runs/orphan')).body).toMatchObject({
       status: 'stopped',
       cancelRequested: false,
+    });
+  }, 120_000);
+
+  it('hopgen serve --cancel-poll-ms sets how often its runs look for a cancel', async () => {
+    // A poll far longer than the test: the cancel stays pending, deterministically.
+    runner = await startRunner(0, ['--cancel-poll-ms', '600000']);
+    await startHangingRun(runner.url, 'slow-poll');
+    const cancelled = await call(other.url, 'POST', '/api/runs/slow-poll/cancel');
+    expect(cancelled.body).toMatchObject({ status: 'running', cancelRequested: true });
+    // Three times the default poll of 1 s: a runner polling at the default would have stopped it.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await store.readEntries('slow-poll', 0)).at(-1)?.type).not.toBe('run-stopped');
+    expect((await call(other.url, 'GET', '/api/runs/slow-poll')).body).toMatchObject({
+      status: 'running',
+      cancelRequested: true,
     });
   }, 120_000);
 

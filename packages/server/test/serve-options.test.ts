@@ -41,6 +41,12 @@ describe('serve options', () => {
     expect(refusal({ token: 'short' }).message).toContain('at least 16');
   });
 
+  it('refuses a cancel poll that is not a number of milliseconds a Node timer can wait', () => {
+    expect(refusal({ cancelPollMs: 0 }).message).toContain('cancelPollMs is 0');
+    // Node turns a longer timer into a 1 ms one: the poll would read the store in a tight loop.
+    expect(refusal({ cancelPollMs: 1e10 }).message).toContain('from 1 to 2147483647');
+  });
+
   it('refuses two pipelines of one name', () => {
     expect(refusal({ pipelines: [pipeline, pipeline] }).message).toContain(
       'Two pipelines are named "asking"',

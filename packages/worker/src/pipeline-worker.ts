@@ -81,6 +81,8 @@ export interface WorkerEvents {
   'jobs-taken-over': (event: { jobIds: string[] }) => void;
 }
 
+/** Node's longest timer, in milliseconds: a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
 const FINAL_AT_START = ['completed', 'cancelled', 'dead'];
 
 /**
@@ -138,11 +140,20 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       ['takeoverMs', options.takeoverMs, 300],
       ['pollIntervalMs', options.pollIntervalMs, 10],
       ['busyBackoffMs', options.busyBackoffMs, 1],
-      ['cancelPollMs', options.cancelPollMs, 1],
     ] as const) {
       if (value !== undefined && (!Number.isFinite(value) || value < minimum)) {
         throw new InvalidWorkerOptionError(`${name} must be a number of at least ${minimum} (got ${value}).`);
       }
+    }
+    const cancelPollMs = options.cancelPollMs;
+    // A longer timer fires after 1 ms in Node: the poll would read the database in a tight loop.
+    if (
+      cancelPollMs !== undefined &&
+      (!Number.isFinite(cancelPollMs) || cancelPollMs < 1 || cancelPollMs > MAX_TIMER_MS)
+    ) {
+      throw new InvalidWorkerOptionError(
+        `cancelPollMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (Node's longest timer) (got ${cancelPollMs}); the default is 1000.`,
+      );
     }
     this.id = options.workerId ?? randomUUID();
     this.#options = options;

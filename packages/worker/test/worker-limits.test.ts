@@ -140,6 +140,10 @@ describe('worker limits', () => {
     await expect(
       startWorker({ connectionString: bed.databaseUrl, pipelines, maxSandboxes: 0 }),
     ).rejects.toThrow(/maxSandboxes must be a number of at least 1/);
+    // Node would turn a longer timer into a 1 ms one: the cancel poll would read in a tight loop.
+    await expect(
+      startWorker({ connectionString: bed.databaseUrl, pipelines, cancelPollMs: 1e10 }),
+    ).rejects.toThrow(/cancelPollMs must be a number of milliseconds from 1 to 2147483647/);
     await expect(bed.queue.submit('three-chats', {}, { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
     await expect(bed.queue.get('no-such-job')).rejects.toThrow(/hopgen jobs list/);
     const help = await runHopgen(['worker', '--help'], bed.environment);

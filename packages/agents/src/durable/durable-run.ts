@@ -10,7 +10,13 @@ import { GroupChatManager } from '../group-chat/group-chat-manager.js';
 import { LeaseLostError, RunNotFoundError } from './durable-errors.js';
 import { FileRunStore } from './file-run-store.js';
 import { InMemoryRunStore } from './in-memory-run-store.js';
-import { DEFAULT_CANCEL_POLL_MS, honouredCancel, nextCancelId, storeCancel } from './run-cancel.js';
+import {
+  DEFAULT_CANCEL_POLL_MS,
+  honouredCancel,
+  MAX_CANCEL_POLL_MS,
+  nextCancelId,
+  storeCancel,
+} from './run-cancel.js';
 import {
   bindAgents,
   parseRunDefinition,
@@ -134,6 +140,9 @@ export class DurableRun {
     this.#cancel = options.cancel;
     this.#cancelId = options.cancelId;
     endListenerSets.set(this, this.#endListeners);
+    options.journal.onAnswer = (answer) => {
+      if (answer.requestId === this.#cancelId) this.#stopForCancel();
+    };
     const owner = randomUUID();
     const { id, store, journal, root } = options;
     this.result = (async () => {
@@ -222,7 +231,7 @@ export class DurableRun {
     const schedule = () => {
       timer = setTimeout(async () => {
         if (stopped) return;
-        await this.#lookForCancel();
+        await this.#lookForCancel(intervalMs);
         if (!stopped && !this.#root.aborted) schedule();
       }, intervalMs);
       // The run's own work keeps the process alive; this poll alone must not.
@@ -235,7 +244,15 @@ export class DurableRun {
     };
   }
 
-  async #lookForCancel(): Promise<void> {
+  /** Reads the run's answers for its cancel, unless the journal read them in the last `freshMs`. */
+  async #lookForCancel(freshMs = 0): Promise<void> {
+    if (this.#journal.hasAnswer(this.#cancelId)) {
+      this.#stopForCancel();
+      return;
+    }
+    // While the run waits for a person, its journal reads the answers every 50 ms and hands a
+    // cancel to `onAnswer`: reading them here too would double the load on the store.
+    if (Date.now() - this.#journal.answersReadAt < freshMs) return;
     try {
       const answers = await this.store.readAnswers(this.id);
       if (answers.some((answer) => answer.requestId === this.#cancelId)) this.#stopForCancel();
@@ -440,6 +457,8 @@ export async function resumeRun(
   from: string | RunSnapshot | unknown,
   options: ResumeRunOptions,
 ): Promise<DurableRun> {
+  // Checked before a snapshot is imported into the store: a bad option must not leave a run behind.
+  cancelPollMsOf(options);
   let store = options.store;
   let runId: string;
   if (typeof from === 'string') {
@@ -513,11 +532,15 @@ function cancellableRoot(
   return { root, cancel };
 }
 
-function cancelPollMsOf(options: { cancelPollMs?: number }): number {
+/**
+ * The `cancelPollMs` option, checked: Node turns a timer longer than 2,147,483,647 ms (about 24.8 days)
+ * into a 1 ms one, which would read the store in a tight loop.
+ */
+export function cancelPollMsOf(options: { cancelPollMs?: number }): number {
   const value = options.cancelPollMs ?? DEFAULT_CANCEL_POLL_MS;
-  if (!Number.isFinite(value) || value < 1) {
+  if (!Number.isFinite(value) || value < 1 || value > MAX_CANCEL_POLL_MS) {
     throw new InvalidOptionError(
-      `cancelPollMs must be a number of milliseconds of at least 1 (got ${value}); the default is ${DEFAULT_CANCEL_POLL_MS}.`,
+      `cancelPollMs must be a number of milliseconds from 1 to ${MAX_CANCEL_POLL_MS} (Node's longest timer, about 24.8 days) (got ${value}); the default is ${DEFAULT_CANCEL_POLL_MS}.`,
     );
   }
   return value;

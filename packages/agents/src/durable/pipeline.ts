@@ -5,7 +5,14 @@ import type { InitiateChatOptions } from '../chats/initiate-chat.js';
 import type { ConversableAgent } from '../conversable-agent.js';
 import { InvalidOptionError } from '../errors.js';
 import { PipelineError } from './durable-errors.js';
-import { continueRun, type DurableRun, type DurableRunOptions, loadStoredRun, start } from './durable-run.js';
+import {
+  cancelPollMsOf,
+  continueRun,
+  type DurableRun,
+  type DurableRunOptions,
+  loadStoredRun,
+  start,
+} from './durable-run.js';
 import { FileRunStore } from './file-run-store.js';
 import { type RunDefinition, storableChatOptions, storableQueue } from './run-definition.js';
 import type { JsonValue, RunStore } from './run-store.js';
@@ -82,6 +89,8 @@ export async function startPipeline<TInput, TRawInput>(
   input: TRawInput,
   options: DurableRunOptions = {},
 ): Promise<DurableRun> {
+  // Checked before the pipeline builds anything (its agents may open sandboxes).
+  cancelPollMsOf(options);
   const stored = storableInput(pipeline.name, input);
   const parsed = parseInput(pipeline, stored, (problem) =>
     [
@@ -111,6 +120,7 @@ export async function resumePipeline<TInput, TRawInput>(
   runId: string,
   options: ResumePipelineOptions = {},
 ): Promise<DurableRun> {
+  cancelPollMsOf(options);
   const store = options.store ?? new FileRunStore();
   const stored = await loadStoredRun(store, runId);
   const started = stored.header.pipeline;

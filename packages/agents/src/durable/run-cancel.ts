@@ -11,6 +11,9 @@ const CANCEL_PREFIX = 'run:cancel:';
 /** How often a running run looks for a cancel stored by another process, in milliseconds. */
 export const DEFAULT_CANCEL_POLL_MS = 1000;
 
+/** The longest `cancelPollMs`: Node's longest timer, in milliseconds (a longer one fires after 1 ms). */
+export const MAX_CANCEL_POLL_MS = 2_147_483_647;
+
 /** The id the next cancel of a run gets: one more than the cancels its log says it honoured. */
 export function nextCancelId(entries: readonly RunEntry[]): string {
   const honoured = entries.filter(

@@ -48,6 +48,12 @@ export class RunJournal {
    * a process whose lease was taken over (paused past it) cannot write into the new holder's log.
    */
   leaseOwner: string | undefined;
+  /**
+   * Called with each answer this journal learns of (read while a request waits, or given here):
+   * the run's cancel travels as an answer, so a run waiting for a person notices it from these reads
+   * instead of reading the answers a second time.
+   */
+  onAnswer: ((answer: RequestAnswer) => void) | undefined;
   readonly #stored = new Map<string, RunEntry>();
   readonly #answers = new Map<string, RequestAnswer>();
   readonly #listeners = new Set<Listener>();
@@ -55,6 +61,7 @@ export class RunJournal {
   readonly #executorStates = new Map<string, unknown>();
   #lastSequence = 0;
   #pendingWrites = 0;
+  #answersReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: {
     runId: string;
@@ -222,7 +229,19 @@ export class RunJournal {
   }
 
   #takeAnswer(answer: RequestAnswer): void {
-    if (!this.#answers.has(answer.requestId)) this.#answers.set(answer.requestId, answer);
+    if (this.#answers.has(answer.requestId)) return;
+    this.#answers.set(answer.requestId, answer);
+    this.onAnswer?.(answer);
+  }
+
+  /** When a read of the run's answers that has returned started, in milliseconds since the epoch. */
+  get answersReadAt(): number {
+    return this.#answersReadAt;
+  }
+
+  /** Whether this journal knows an answer to `requestId`. */
+  hasAnswer(requestId: string): boolean {
+    return this.#answers.has(requestId);
   }
 
   async #append(entry: NewRunEntry): Promise<void> {
@@ -284,7 +303,9 @@ export class RunJournal {
         signal?.addEventListener('abort', wake, { once: true });
       });
       if (!this.#answers.has(requestId)) {
+        const startedAt = Date.now();
         for (const answer of await this.store.readAnswers(this.runId)) this.#takeAnswer(answer);
+        this.#answersReadAt = startedAt;
       }
     }
   }
