@@ -156,8 +156,6 @@ function showRun(runId) {
 
   function render() {
     scheduled = false;
-    // The cancel was honoured (or the run ended first): a run resumed later is not "stopping".
-    if (!(state.status === 'running' || state.status === 'waiting')) cancelRequested = false;
     for (const message of state.messages) colorOf(message.sender);
     const executions = state.messages.filter((message) => message.execution);
     const failed = executions.filter((message) => message.execution.exitCode !== 0).length;
@@ -303,6 +301,11 @@ function showRun(runId) {
         connection = caughtUp();
         schedule();
         const onEvent = (event) => {
+          // The cancel is honoured by a stop naming it, or moot once the run finishes. Only an event
+          // written after the page asked counts: replaying an old stop (a shutdown, an earlier cancel
+          // of a run resumed since) must not hide a cancel still pending.
+          const ends = event.type === 'run-finished' || (event.type === 'run-stopped' && event.data?.cancel);
+          if (ends && event.sequence > replayedTo) cancelRequested = false;
           if (applyEvent(state, event)) {
             connection = caughtUp();
             schedule();

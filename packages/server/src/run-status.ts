@@ -36,13 +36,15 @@ export async function loadStoredRun(store: RunStore, runId: string): Promise<Sto
 }
 
 /**
- * Answers 404 unless the run exists, reading only its answers (every store refuses those of a
- * missing run), never its log: a reader that reconnects near the end of a long run must not cost
- * the whole log.
+ * Answers 404 unless the run exists, reading its entries after the last possible one (every store
+ * refuses the entries of a missing run), never its whole log: a reader that reconnects near the end
+ * of a long run must not cost the whole log. Not its answers: a store that fails to read those (a
+ * corrupt answer file) must say so, not hide behind "No run", and one that answers [] for a missing
+ * run would stream forever.
  */
 export async function checkRunExists(store: RunStore, runId: string): Promise<void> {
   try {
-    await store.readAnswers(runId);
+    await store.readEntries(runId, Number.MAX_SAFE_INTEGER);
   } catch (error) {
     if (!(error instanceof RunNotFoundError)) throw error;
     throw new RequestError(404, 'run-not-found', `No run ${runId}. List runs with GET /api/runs.`);

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +125,30 @@ describe('the event stream', () => {
     // its own. A timer that stayed would keep this waiting until the test times out.
     await waitFor(() => (resources().get('Timeout') ?? 0) <= (before.get('Timeout') ?? 0));
     for (const response of opened) expect(response.listenerCount('drain')).toBe(0);
+  });
+});
+
+describe('the events of a run whose answers cannot be read', () => {
+  it('are streamed, not refused as a run that does not exist', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'hopgen-serve-corrupt-'));
+    const files = new FileRunStore({ directory });
+    await files.createRun({ schemaVersion: 2, runId: 'odd', createdAt: Date.now(), definition: {} });
+    await files.append('odd', [
+      { key: 'run:finished', type: 'run-finished', time: Date.now(), data: { results: [] } },
+    ]);
+    await mkdir(join(directory, 'odd', 'answers'), { recursive: true });
+    await writeFile(join(directory, 'odd', 'answers', 'request-1.json'), '{not json');
+    await expect(files.readAnswers('odd')).rejects.toThrow();
+    const running = await serve({ pipelines: [], store: files, resumeRuns: false });
+    try {
+      const events = await readEvents(running.url, running.token, 'odd', {
+        until: (event) => event.data.type === 'run-finished',
+      });
+      expect(events.map((event) => event.data.type)).toEqual(['run-finished']);
+    } finally {
+      await running.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
 

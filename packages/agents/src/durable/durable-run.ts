@@ -231,7 +231,7 @@ export class DurableRun {
     const schedule = () => {
       timer = setTimeout(async () => {
         if (stopped) return;
-        await this.#lookForCancel(intervalMs);
+        await this.#lookForCancel(true);
         if (!stopped && !this.#root.aborted) schedule();
       }, intervalMs);
       // The run's own work keeps the process alive; this poll alone must not.
@@ -244,15 +244,15 @@ export class DurableRun {
     };
   }
 
-  /** Reads the run's answers for its cancel, unless the journal read them in the last `freshMs`. */
-  async #lookForCancel(freshMs = 0): Promise<void> {
+  /** Reads the run's answers for its cancel; a poll skips the read while the journal reads them. */
+  async #lookForCancel(polling = false): Promise<void> {
     if (this.#journal.hasAnswer(this.#cancelId)) {
       this.#stopForCancel();
       return;
     }
     // While the run waits for a person, its journal reads the answers every 50 ms and hands a
     // cancel to `onAnswer`: reading them here too would double the load on the store.
-    if (Date.now() - this.#journal.answersReadAt < freshMs) return;
+    if (polling && this.#journal.readingAnswers) return;
     try {
       const answers = await this.store.readAnswers(this.id);
       if (answers.some((answer) => answer.requestId === this.#cancelId)) this.#stopForCancel();

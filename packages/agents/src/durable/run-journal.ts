@@ -61,7 +61,7 @@ export class RunJournal {
   readonly #executorStates = new Map<string, unknown>();
   #lastSequence = 0;
   #pendingWrites = 0;
-  #answersReadAt = Number.NEGATIVE_INFINITY;
+  #waits = 0;
 
   constructor(options: {
     runId: string;
@@ -234,9 +234,12 @@ export class RunJournal {
     this.onAnswer?.(answer);
   }
 
-  /** When a read of the run's answers that has returned started, in milliseconds since the epoch. */
-  get answersReadAt(): number {
-    return this.#answersReadAt;
+  /**
+   * Whether a request waits for its answer: this journal then reads the run's answers every 50 ms,
+   * and hands each new one (a cancel too) to `onAnswer`.
+   */
+  get readingAnswers(): boolean {
+    return this.#waits > 0;
   }
 
   /** Whether this journal knows an answer to `requestId`. */
@@ -276,37 +279,41 @@ export class RunJournal {
     defaultAnswer: { [key: string]: JsonValue } | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ [key: string]: JsonValue }> {
-    for (;;) {
-      signal?.throwIfAborted();
-      const answer = this.#answers.get(requestId);
-      if (answer) return answer.answer;
-      if (expiresAt !== undefined && Date.now() >= expiresAt) {
-        if (defaultAnswer === undefined) {
-          throw new RequestAnswerError(`Request ${requestId} timed out and has no default answer.`);
+    // While this counts a wait, the answers are read every ANSWER_POLL_MS: the run's cancel poll relies on it.
+    this.#waits += 1;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const answer = this.#answers.get(requestId);
+        if (answer) return answer.answer;
+        if (expiresAt !== undefined && Date.now() >= expiresAt) {
+          if (defaultAnswer === undefined) {
+            throw new RequestAnswerError(`Request ${requestId} timed out and has no default answer.`);
+          }
+          return { ...defaultAnswer, timedOut: true };
         }
-        return { ...defaultAnswer, timedOut: true };
+        const wait = Math.min(
+          ANSWER_POLL_MS,
+          expiresAt === undefined ? ANSWER_POLL_MS : expiresAt - Date.now(),
+        );
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.#waiters.delete(wake);
+            // One listener per poll would pile up on the run's signal while a request waits for hours.
+            signal?.removeEventListener('abort', wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.max(0, wait));
+          this.#waiters.add(wake);
+          signal?.addEventListener('abort', wake, { once: true });
+        });
+        if (!this.#answers.has(requestId)) {
+          for (const answer of await this.store.readAnswers(this.runId)) this.#takeAnswer(answer);
+        }
       }
-      const wait = Math.min(
-        ANSWER_POLL_MS,
-        expiresAt === undefined ? ANSWER_POLL_MS : expiresAt - Date.now(),
-      );
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(wake);
-          // One listener per poll would pile up on the run's signal while a request waits for hours.
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, Math.max(0, wait));
-        this.#waiters.add(wake);
-        signal?.addEventListener('abort', wake, { once: true });
-      });
-      if (!this.#answers.has(requestId)) {
-        const startedAt = Date.now();
-        for (const answer of await this.store.readAnswers(this.runId)) this.#takeAnswer(answer);
-        this.#answersReadAt = startedAt;
-      }
+    } finally {
+      this.#waits -= 1;
     }
   }
 }
