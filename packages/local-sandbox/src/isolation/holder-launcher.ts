@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { createInterface } from 'node:readline';
+import { setReferenced, startLineHelper } from './line-helper.js';
 
 /**
  * Python run with `-c`: starts the holders of forked sandboxes for the server (see
@@ -275,33 +275,11 @@ export class HolderLauncher {
 
   #start(): ChildProcess {
     if (this.#child) return this.#child;
-    // -I -S: no user site directory, no .pth files, no environment variables read.
-    const child = spawn(this.#python, ['-I', '-S', '-c', SCRIPT, String(process.pid)], {
-      cwd: '/',
-      env: {},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    let diagnostics = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      diagnostics = (diagnostics + chunk.toString('utf8')).slice(-2000);
-    });
-    child.stdin?.on('error', () => undefined);
-    if (child.stdout)
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        let event: {
-          id?: unknown;
-          event?: unknown;
-          pid?: unknown;
-          code?: unknown;
-          signal?: unknown;
-          error?: unknown;
-        };
-        try {
-          event = JSON.parse(line) as typeof event;
-        } catch {
-          return;
-        }
+    const helper = startLineHelper({
+      python: this.#python,
+      script: SCRIPT,
+      args: [String(process.pid)],
+      onMessage: (event) => {
         const id = typeof event.id === 'number' ? event.id : -1;
         const holder = this.#holders.get(id);
         if (!holder) return;
@@ -324,19 +302,18 @@ export class HolderLauncher {
             new Error(`the sandbox's holder process exited (${exit.signal ?? exit.code})`),
           );
         }
-      });
-    const fail = (reason: string) => {
-      if (this.#child === child) this.#child = undefined;
-      const error = new Error(
-        `the holder launcher ${reason}${diagnostics.trim() ? `: ${diagnostics.trim()}` : ''}`,
-      );
-      // Its holders die with it (bwrap's --die-with-parent): each ends as killed.
-      for (const [id, holder] of this.#holders)
-        if (holder.child === child) this.#finish(id, { code: null, signal: 'SIGKILL' }, error);
-    };
-    child.once('error', (error) => fail(`could not start (${error.message})`));
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
-    setReferenced(child, false);
+      },
+      onEnd: (reason) => {
+        if (this.#child === child) this.#child = undefined;
+        const diagnostics = helper.diagnostics();
+        const error = new Error(`the holder launcher ${reason}${diagnostics ? `: ${diagnostics}` : ''}`);
+        // Its holders die with it (bwrap's --die-with-parent): each ends as killed.
+        for (const [id, holder] of this.#holders)
+          if (holder.child === child) this.#finish(id, { code: null, signal: 'SIGKILL' }, error);
+      },
+    });
+    const child = helper.child;
+    this.#child = child;
     return child;
   }
 }
@@ -344,15 +321,4 @@ export class HolderLauncher {
 function signalName(number: number): NodeJS.Signals | null {
   const entry = Object.entries(constants.signals).find(([, value]) => value === number);
   return (entry?.[0] as NodeJS.Signals | undefined) ?? null;
-}
-
-/** An idle launcher must not keep the server's process alive; one with holders running must. */
-function setReferenced(child: ChildProcess, referenced: boolean): void {
-  for (const handle of [child, child.stdin, child.stdout, child.stderr] as unknown as {
-    ref?: () => void;
-    unref?: () => void;
-  }[]) {
-    if (referenced) handle?.ref?.();
-    else handle?.unref?.();
-  }
 }

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { LocalSandboxError } from '../errors.js';
+import { setReferenced, startLineHelper } from './line-helper.js';
 
 /**
  * Python run with `-c`: mounts and unmounts for the server, one JSON request a line on stdin, one
@@ -82,60 +82,35 @@ export class MountHelper {
 
   #start(): ChildProcess {
     if (this.#child) return this.#child;
-    const child = spawn(this.#python, ['-I', '-S', '-c', SCRIPT], {
-      cwd: '/',
-      env: {},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    let diagnostics = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      diagnostics = (diagnostics + chunk.toString('utf8')).slice(-2000);
-    });
-    child.stdin?.on('error', () => undefined);
-    if (child.stdout)
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        let reply: { id?: unknown; error?: unknown };
-        try {
-          reply = JSON.parse(line) as typeof reply;
-        } catch {
-          return;
-        }
+    const helper = startLineHelper({
+      python: this.#python,
+      script: SCRIPT,
+      onMessage: (reply) => {
         const pending = typeof reply.id === 'number' ? this.#pending.get(reply.id) : undefined;
         if (!pending) return;
         this.#pending.delete(reply.id as number);
         if (![...this.#pending.values()].some((other) => other.child === child)) setReferenced(child, false);
         if (typeof reply.error === 'string' && reply.error !== '') pending.reject(new Error(reply.error));
         else pending.resolve();
-      });
-    const fail = (reason: string) => {
-      if (this.#child === child) this.#child = undefined;
-      const error = new MountHelperFailure(
-        `the mount helper ${reason}${diagnostics.trim() ? `: ${diagnostics.trim()}` : ''}`,
-      );
-      for (const [id, pending] of this.#pending) {
-        if (pending.child !== child) continue;
-        this.#pending.delete(id);
-        pending.reject(error);
-      }
-    };
-    child.once('error', (error) => fail(`could not start (${error.message})`));
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
-    setReferenced(child, false);
+      },
+      onEnd: (reason) => {
+        if (this.#child === child) this.#child = undefined;
+        const diagnostics = helper.diagnostics();
+        const error = new MountHelperFailure(
+          `the mount helper ${reason}${diagnostics ? `: ${diagnostics}` : ''}`,
+        );
+        for (const [id, pending] of this.#pending) {
+          if (pending.child !== child) continue;
+          this.#pending.delete(id);
+          pending.reject(error);
+        }
+      },
+    });
+    const child = helper.child;
+    this.#child = child;
     return child;
   }
 }
 
 /** The helper itself failed (could not start, or died), not the mount it was asked for. */
 export class MountHelperFailure extends LocalSandboxError {}
-
-/** An idle helper must not keep the server's process alive; one with calls pending must. */
-function setReferenced(child: ChildProcess, referenced: boolean): void {
-  for (const handle of [child, child.stdin, child.stdout, child.stderr] as unknown as {
-    ref?: () => void;
-    unref?: () => void;
-  }[]) {
-    if (referenced) handle?.ref?.();
-    else handle?.unref?.();
-  }
-}
