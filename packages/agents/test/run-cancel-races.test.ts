@@ -258,6 +258,15 @@ describe('a cancel seen by a process that lost the run', () => {
     store.fenced = true;
     await requestCancel(store, 'fenced');
     await expect(run.result).rejects.toBeInstanceOf(LeaseLostError);
+    // Nor does it keep looking for cancels of a run it no longer holds.
+    let reads = 0;
+    const read = store.readAnswers.bind(store);
+    store.readAnswers = async (runId) => {
+      reads++;
+      return read(runId);
+    };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(reads).toBe(0);
   });
 });
 

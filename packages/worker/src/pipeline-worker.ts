@@ -371,11 +371,10 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
         return { results, cancelled: run.cancelled };
       } catch (error) {
         // A worker fenced off from the run (its lease lost) writes nothing more about the job, even
-        // when the run saw a cancel: the job is another worker's now.
-        if (run.cancelled && !inCauses(error, (cause) => cause instanceof LeaseLostError)) {
-          return { results: [], cancelled: true };
-        }
-        if (!(error instanceof RunLockedError) || Date.now() > deadline) throw error;
+        // when the run saw a cancel, and does not wait to resume it: the job is another worker's now.
+        const leaseLost = inCauses(error, (cause) => cause instanceof LeaseLostError);
+        if (run.cancelled && !leaseLost) return { results: [], cancelled: true };
+        if (leaseLost || !(error instanceof RunLockedError) || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }

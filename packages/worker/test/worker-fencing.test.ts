@@ -1,3 +1,4 @@
+import { requestCancel } from '@hopgen/agents';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { blockLine, scriptedCoder } from './support/scripted-coder.js';
@@ -84,5 +85,56 @@ describe('a worker paused longer than takeoverMs', () => {
     } finally {
       await client.end();
     }
+  }, 120_000);
+  it('that saw a cancel the new worker honoured writes nothing about the job: no second end, no cancel of its own', async () => {
+    const paused = await spawnWorker(bed.environment, ['--takeover-ms', '3000', '--cancel-poll-ms', '100']);
+    workers.push(paused);
+    const job = await bed.queue.submit('three-chats', { job: 310 }, { id: 'job-310' });
+    await waitUntil('the first worker is in chat 2s block', async () => {
+      const last = (await bed.store.readEntries(job.id, 0).catch(() => [])).at(-1);
+      return last?.type === 'code-execution-start' && JSON.stringify(last.data).includes(blockLine(310, 2));
+    });
+    paused.child.kill('SIGSTOP');
+    const writtenBeforePause = (await bed.store.readEntries(job.id, 0)).length;
+    const successor = await spawnWorker(bed.environment, [
+      '--takeover-ms',
+      '3000',
+      '--cancel-poll-ms',
+      '100',
+    ]);
+    workers.push(successor);
+    await waitUntil(
+      'the successor took the job over and wrote to its run',
+      async () => (await bed.store.readEntries(job.id, 0)).length > writtenBeforePause,
+    );
+    // Cancelled while the first worker is paused: the successor honours it and ends the job.
+    await requestCancel(bed.store, job.id);
+    const ended = await bed.queue.wait(job.id);
+    expect(ended.state, ended.error ?? '').toBe('cancelled');
+    const written = await bed.store.readEntries(job.id, 0);
+    expect(written.at(-1)).toMatchObject({ type: 'run-stopped', data: { cancel: 'run:cancel:1' } });
+
+    // The first worker wakes: its cancel poll sees the same cancel, its heartbeat finds it declared dead.
+    paused.child.kill('SIGCONT');
+    await waitUntil('the paused worker noticed and rejoined', async () => {
+      const client = new pg.Client({ connectionString: bed.databaseUrl });
+      await client.connect();
+      try {
+        return (
+          (await client.query('SELECT 1 FROM hopgen.workers WHERE id = $1', [paused.id])).rows.length > 0
+        );
+      } finally {
+        await client.end();
+      }
+    });
+    // A graceful stop waits for the job it still had to end: whatever it would write is written.
+    paused.child.kill('SIGTERM');
+    expect(await paused.exited).toBe(0);
+    expect(await bed.store.readEntries(job.id, 0)).toEqual(written);
+    expect(paused.output.filter((line) => /^job \S+ (completed|retrying|dead|cancelled)/.test(line))).toEqual(
+      [],
+    );
+    expect(successor.output).toContain(`job ${job.id} cancelled`);
+    expect((await bed.queue.get(job.id)).state).toBe('cancelled');
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { requestCancel } from '@hopgen/agents';
 import { SANDBOX_RESTARTED_NOTICE } from '@hopgen/executors-hopx';
 import { type JobRecord, type PipelineWorker, startWorker } from '@hopgen/worker';
 import pg from 'pg';
@@ -12,9 +13,12 @@ import { useWorkerTestBed } from './support/worker-test-bed.js';
 const LONG_JOB = 900;
 const FAILING_JOB = 500;
 const RETRIED_JOB = 600;
+/** Fails once like job 600; cancelled while it waits for its retry. */
+const CANCELLED_RETRY_JOB = 610;
 const workers: PipelineWorker[] = [];
 const coder = scriptedCoder((job) => (job === LONG_JOB ? 60 : 0.5), [FAILING_JOB]);
 let retriedJobFailures = 0;
+let cancelledRetryFailures = 0;
 // Job 900's block sleeps for a minute (to be cancelled); job 500's model always fails; job 600's
 // model fails once, in chat 2, after chat 1's block made its sandbox (so the job waits for a retry).
 const bed = useWorkerTestBed(
@@ -24,6 +28,10 @@ const bed = useWorkerTestBed(
     if (opening.startsWith(`job ${RETRIED_JOB} chat 2`) && retriedJobFailures === 0) {
       retriedJobFailures += 1;
       return { kind: 'error', status: 500, message: `model down once for job ${RETRIED_JOB}` };
+    }
+    if (opening.startsWith(`job ${CANCELLED_RETRY_JOB} chat 2`) && cancelledRetryFailures === 0) {
+      cancelledRetryFailures += 1;
+      return { kind: 'error', status: 500, message: `model down once for job ${CANCELLED_RETRY_JOB}` };
     }
     return coder(request);
   },
@@ -225,6 +233,28 @@ describe('worker limits', () => {
     const entries = await bed.store.readEntries(retried.id, 0);
     expect(JSON.stringify(entries)).toContain(SANDBOX_RESTARTED_NOTICE);
     await waitUntil(async () => (await liveSandboxIds(bed.sandboxes)).length === 0, 30_000);
+    await Promise.all(workers.splice(0).map((running) => running.stop()));
+  }, 90_000);
+
+  it('a job waiting for its retry takes a cancel stored with its run: the retry stops before it runs anything', async () => {
+    await Promise.all(workers.splice(0).map((running) => running.stop()));
+    workers.push(await startWorker({ connectionString: bed.databaseUrl, pipelines, takeoverMs: 3_000 }));
+    const job = await bed.queue.submit('three-chats', { job: CANCELLED_RETRY_JOB });
+    // graphile-worker retries after exp(attempts) seconds: about 2.7 s to cancel it in.
+    await waitUntil(async () => (await bed.queue.get(job.id)).state === 'retrying', 30_000);
+    const failedAt = (await bed.store.readEntries(job.id, 0)).length;
+    expect((await bed.store.readEntries(job.id, 0)).at(-1)?.type).toBe('run-failed');
+    // What POST /api/runs/{runId}/cancel does for a failed run (packages/server/test/run-cancel.test.ts).
+    expect(await requestCancel(bed.store, job.id)).toBe('run:cancel:1');
+    const ended = await bed.queue.wait(job.id);
+    expect(ended.state, ended.error ?? '').toBe('cancelled');
+    const after = (await bed.store.readEntries(job.id, 0)).slice(failedAt);
+    expect(after.map((entry) => [entry.type, entry.data])).toEqual([
+      ['run-stopped', { cancel: 'run:cancel:1' }],
+    ]);
+    expect(JSON.stringify(await bed.store.readEntries(job.id, 0))).not.toContain(
+      `job ${CANCELLED_RETRY_JOB} chat 3`,
+    );
     await Promise.all(workers.splice(0).map((running) => running.stop()));
   }, 90_000);
 });
