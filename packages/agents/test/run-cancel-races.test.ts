@@ -10,6 +10,7 @@ import {
 } from '@hopgen/agents';
 import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { describe, expect, it } from 'vitest';
+import { waitingTeam } from './support/waiting-team.js';
 
 /** A promise with its resolve, to let a test decide when a step goes on. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -74,17 +75,6 @@ function slowTeam(reply: Promise<void>, fail = false) {
   return { assistant, user, called: called.promise };
 }
 
-function askingTeam() {
-  const model = new ScriptedModelClient({ replies: () => 'Hello.' });
-  const assistant = new AssistantAgent({
-    name: 'assistant',
-    llmConfig: { modelClient: model },
-    silent: true,
-  });
-  const user = new UserProxyAgent({ name: 'user', humanInputMode: 'ALWAYS', silent: true });
-  return { model, assistant, user };
-}
-
 describe('a cancel racing the end of the run', () => {
   it('does not make a finished run cancelled when a poll that read the cancel returns after the end', async () => {
     const store = new GatedStore();
@@ -139,7 +129,7 @@ describe('a cancel racing the end of the run', () => {
 
   it('cancel() stops the run even when the store cannot take the cancel, then reports the failure', async () => {
     const store = new GatedStore();
-    const { assistant, user } = askingTeam();
+    const { assistant, user } = waitingTeam();
     const run = await startChat(user, assistant, { message: 'Hi.', store, runId: 'store-down' });
     for await (const event of run.events()) if (event.type === 'human-input-requested') break;
     store.failAddAnswer = true;
@@ -155,7 +145,7 @@ describe('a cancel racing the end of the run', () => {
 describe('asking for a cancel after the run honoured one', () => {
   it('stores nothing more, so a resume on purpose runs, and a cancel of that resume is a new one', async () => {
     const store = new InMemoryRunStore();
-    const first = askingTeam();
+    const first = waitingTeam();
     const run = await startChat(first.user, first.assistant, {
       message: 'Hi.',
       store,
@@ -170,7 +160,7 @@ describe('asking for a cancel after the run honoured one', () => {
     expect(await requestCancel(store, 'twice')).toBe('run:cancel:1');
     expect((await store.readAnswers('twice')).map((answer) => answer.requestId)).toEqual(['run:cancel:1']);
 
-    const second = askingTeam();
+    const second = waitingTeam();
     const again = await resumeRun('twice', {
       agents: [second.user, second.assistant],
       store,
@@ -246,7 +236,7 @@ describe('a cancel seen by a process that lost the run', () => {
       }
     }
     const store = new FencedStore();
-    const { assistant, user } = askingTeam();
+    const { assistant, user } = waitingTeam();
     const run = await startChat(user, assistant, {
       message: 'Hi.',
       store,
@@ -273,7 +263,7 @@ describe('a cancel seen by a process that lost the run', () => {
 describe('a run waiting for a person', () => {
   it('notices a cancel from the answers its journal reads, without waiting for the cancel poll', async () => {
     const store = new InMemoryRunStore();
-    const { assistant, user } = askingTeam();
+    const { assistant, user } = waitingTeam();
     // A poll far longer than the test: only the journal's reads (every 50 ms) can see the cancel.
     const run = await startChat(user, assistant, {
       message: 'Hi.',
@@ -303,7 +293,7 @@ describe('a run waiting for a person', () => {
       }
     }
     const store = new CallerCountingStore();
-    const { assistant, user } = askingTeam();
+    const { assistant, user } = waitingTeam();
     const run = await startChat(user, assistant, { message: 'Hi.', store, runId: 'quiet', cancelPollMs: 60 });
     for await (const event of run.events()) if (event.type === 'human-input-requested') break;
     const pollReadsAtWait = pollReads;

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AssistantAgent,
   definePipeline,
   FileRunStore,
   InMemoryRunStore,
@@ -11,10 +10,9 @@ import {
   resumeRun,
   startChat,
   startPipeline,
-  UserProxyAgent,
 } from '@hopgen/agents';
-import { ScriptedModelClient } from '@hopgen/agents/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitingTeam } from './support/waiting-team.js';
 
 const folders: string[] = [];
 afterEach(() => {
@@ -24,18 +22,6 @@ function folder(): string {
   const directory = mkdtempSync(join(tmpdir(), 'hopgen-run-cancel-'));
   folders.push(directory);
   return directory;
-}
-
-/** A user who answers nobody (the run waits for a person) and an assistant whose model counts its calls. */
-function waitingTeam() {
-  const model = new ScriptedModelClient({ replies: () => 'Hello.' });
-  const assistant = new AssistantAgent({
-    name: 'assistant',
-    llmConfig: { modelClient: model },
-    silent: true,
-  });
-  const user = new UserProxyAgent({ name: 'user', humanInputMode: 'ALWAYS', silent: true });
-  return { model, assistant, user };
 }
 
 describe('a cancel stored with the run', () => {
