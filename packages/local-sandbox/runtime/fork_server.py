@@ -448,9 +448,11 @@ def join_sandbox(request, lines, status_write, seccomp_path, socket_path):
     """Child of the fork server: joins the sandbox and clones its zygote. Returns the exit code."""
     # Into the sandbox's cgroups before anything else is read or connected: what this process copies
     # from here on is charged to the sandbox, not to the fork server.
+    before = own_cgroups()
     for procs in request.get("procs") or []:
         with open(procs, "w") as handle:
             handle.write(str(os.getpid()))
+    joined_cgroups = own_cgroups() - before
     with open(seccomp_path, "rb") as handle:
         filter_bytes = handle.read()
     connections = [connect(socket_path, token) for token in request["tokens"]]
@@ -466,6 +468,7 @@ def join_sandbox(request, lines, status_write, seccomp_path, socket_path):
     # after the holder died can never lead this process into another sandbox.
     holder_fd = os.pidfd_open(holder)
     check_holder(holder, enter.get("holder_start"))
+    check_holder_cgroups(holder, joined_cgroups)
     user_fd = os.open("/proc/%d/ns/user" % holder, os.O_RDONLY | os.O_CLOEXEC)
     joined = [(os.open("/proc/%d/ns/%s" % (holder, kind), os.O_RDONLY | os.O_CLOEXEC), flag, kind)
               for kind, flag in NAMESPACES if not same_namespace(holder, kind)]
@@ -502,14 +505,30 @@ def join_sandbox(request, lines, status_write, seccomp_path, socket_path):
 
 def check_holder(holder, start):
     """Fails unless the process `holder` started at `start` (field 22 of /proc/PID/stat, clock ticks
-    since boot), when Node sent one."""
-    if start is None:
-        return
+    since boot). A missing or malformed start fails too: without it the pid names nothing for sure."""
+    if isinstance(start, bool) or not isinstance(start, int):
+        raise OSError("no valid start time for the sandbox's holder (pid %d): %r" % (holder, start))
     with open("/proc/%d/stat" % holder) as handle:
         # The command name may hold spaces and parentheses: the fields follow its last ')'.
         fields = handle.read().rsplit(")", 1)[1].split()
-    if int(fields[19]) != int(start):
+    if int(fields[19]) != start:
         raise OSError("pid %d is no longer the sandbox's holder" % holder)
+
+
+def own_cgroups():
+    """This process's cgroups, one "hierarchy:controllers:path" line each."""
+    with open("/proc/self/cgroup") as handle:
+        return set(handle.read().splitlines())
+
+
+def check_holder_cgroups(holder, joined):
+    """Fails unless the holder is in each cgroup this process joined (the sandbox's): a second check,
+    beside its start time, that the pinned pid is this sandbox's holder."""
+    with open("/proc/%d/cgroup" % holder) as handle:
+        theirs = set(handle.read().splitlines())
+    missing = sorted(joined - theirs)
+    if missing:
+        raise OSError("pid %d is not in the sandbox's cgroups (%s)" % (holder, ", ".join(missing)))
 
 
 def clone_parent():

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,8 +32,11 @@ async function startTime(pid: number): Promise<number> {
 }
 
 /** Forks with `holder` as the sandbox's holder; resolves with how the fork ended. */
-function forkInto(holder: { pid: number; start: number }): Promise<{ code: number; error: string }> {
-  const fork = forkServer.fork(request());
+function forkInto(
+  holder: { pid: number; start: number },
+  procs: string[] = [],
+): Promise<{ code: number; error: string }> {
+  const fork = forkServer.fork({ ...request(), procs });
   fork.enter(holder);
   return fork.exited;
 }
@@ -82,6 +85,31 @@ describe("the fork server's check of the holder", () => {
     const exit = await forkInto({ pid: stranger.pid!, start: real + 1 });
     expect(exit.code).not.toBe(0);
     expect(exit.error).toMatch(new RegExp(`pid ${stranger.pid} is no longer the sandbox's holder`));
+  });
+
+  it('refuses a start time that is missing or not a number instead of skipping the check', async () => {
+    // NaN goes out as null in JSON.
+    for (const start of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const exit = await forkInto({ pid: stranger.pid!, start });
+      expect(exit.code).not.toBe(0);
+      expect(exit.error).toMatch(`no valid start time for the sandbox's holder (pid ${stranger.pid}): None`);
+    }
+  });
+
+  it('refuses the right process when it is not in the cgroups the fork joined', async () => {
+    // A cgroup of the v1 pids hierarchy (this host's layout) that the stranger is not in.
+    const cgroup = `/sys/fs/cgroup/pids/hopgen-holder-check-${process.pid}`;
+    await mkdir(cgroup);
+    try {
+      const exit = await forkInto({ pid: stranger.pid!, start: await startTime(stranger.pid!) }, [
+        path.join(cgroup, 'cgroup.procs'),
+      ]);
+      expect(exit.code).not.toBe(0);
+      expect(exit.error).toMatch(`pid ${stranger.pid} is not in the sandbox's cgroups (`);
+      expect(exit.error).toMatch(`hopgen-holder-check-${process.pid}`);
+    } finally {
+      await rmdir(cgroup);
+    }
   });
 
   it('refuses a pid that no process has', async () => {

@@ -680,7 +680,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
         ...args,
       ],
       procsFiles: this.#cgroup?.procsFiles ?? [],
-      uid: tools.setpriv ? (this.owner?.uid ?? null) : null,
+      uid: this.owner?.uid ?? null,
       seccompFile: this.#setup.seccompFile,
       arguments: `${bwrapOptions.join('\0')}\0`,
     });

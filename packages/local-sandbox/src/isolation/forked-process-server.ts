@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { ForkServerError } from '../errors.js';
 import type { ForkServer } from './fork-server.js';
@@ -68,8 +67,12 @@ export async function startForkedProcessServer(
       );
     });
     failed.catch(() => undefined);
-    const holderPid = innermostChild(await Promise.race([holder.ready, failed]));
-    fork.enter({ pid: holderPid, start: startTime(holderPid) });
+    // Found by the launcher while bwrap was its unreaped child: a pid and start time of the holder's
+    // own, which the joiner checks again once it pinned the pid.
+    const timeout = readyTimeout(holder);
+    timeout.catch(() => undefined);
+    const found = await Promise.race([holder.ready, failed, timeout]);
+    fork.enter(found);
     const holderExited = holder.exited.then(() => {
       throw new ForkServerError(server.name, 'lost the sandbox before its process server connected');
     });
@@ -87,42 +90,30 @@ export async function startForkedProcessServer(
 }
 
 /**
- * The deepest process below `pid` (bwrap, its init, then the holder), following first children.
- * Synchronous: a few small /proc reads take microseconds, while each trip through libuv's thread
- * pool (four threads, shared with every other create of a burst) took up to milliseconds.
+ * How long a holder may take to print its line (bwrap setting the sandbox up takes milliseconds, and
+ * under a burst of starts on two loaded cores up to a second or two): past this, the sandbox is stuck
+ * (frozen during its start, bwrap blocked), and waiting on would hold the joiner and its three
+ * connections in the sandbox's cgroup forever.
  */
-function innermostChild(pid: number): number {
-  let current = pid;
-  for (let depth = 0; depth < 8; depth++) {
-    let children = '';
-    try {
-      children = readFileSync(`/proc/${current}/task/${current}/children`, 'utf8');
-    } catch (error) {
-      // Gone already: the holder exited, which the caller sees as its exit. Anything else (a server
-      // out of file descriptors) is the caller's error, not a missing process.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    const first = Number.parseInt(children.trim().split(/\s+/)[0] ?? '', 10);
-    if (!Number.isInteger(first)) break;
-    current = first;
-  }
-  if (current === pid) throw new Error(`no process found inside the sandbox below pid ${pid}`);
-  return current;
-}
+const HOLDER_READY_TIMEOUT_MS = 30_000;
 
-/**
- * When `pid` started (field 22 of /proc/PID/stat, clock ticks since boot): the fork server checks it
- * after pinning the pid, so a pid reused after the holder died never leads into another process.
- */
-function startTime(pid: number): number {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    throw new Error(`the sandbox's holder process (pid ${pid}) exited before its process server was forked`);
-  }
-  // The command name may hold spaces and parentheses: the fields follow its last ')'.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+/** Rejects once {@link HOLDER_READY_TIMEOUT_MS} passed, unless the holder ended (or was ready) first. */
+function readyTimeout(holder: LaunchedHolder): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the sandbox's holder was not ready within ${HOLDER_READY_TIMEOUT_MS} ms (HOLDER_READY_TIMEOUT_MS)`,
+          ),
+        ),
+      HOLDER_READY_TIMEOUT_MS,
+    );
+    // Not what keeps the server alive, and gone with the start.
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    holder.ready.then(clear, clear);
+  });
 }
 
 function forkedChannel(holder: LaunchedHolder, connections: [Socket, Socket, Socket]): ProcessServerChannel {

@@ -6,11 +6,14 @@ import { setReferenced, startLineHelper } from './line-helper.js';
  * Python run with `-c`: starts the holders of forked sandboxes for the server (see
  * `forked-process-server.ts`), one JSON request a line on stdin, events as lines on stdout. Per holder
  * it forks a child that does what the spawn path's bash and setpriv do, in the same order, and then
- * execs the command (nsenter or bwrap) directly: core dumps off (the hard limit too), the sandbox's
- * cgroups joined, only fds 0 to 4 kept (`/dev/null`, the holder's ready pipe, `/dev/null`, the seccomp
- * filter, bwrap's arguments), default signal dispositions, then, for a sandbox with a host uid of its
- * own, no supplementary groups, that uid and gid as real, effective and saved ids, and no_new_privs.
- * Only the server writes to its stdin. It dies with the server (parent-death signal), and its
+ * execs the command (nsenter or bwrap) directly: core dumps off (the hard limit too), default signal
+ * dispositions, only fds 0 to 4 kept (`/dev/null`, the holder's ready pipe, `/dev/null`, the seccomp
+ * filter, a memfd holding bwrap's arguments), the sandbox's cgroups joined, then, for a sandbox with a
+ * host uid of its own, no supplementary groups, that uid and gid as real, effective and saved ids, and
+ * no_new_privs; it never execs as root. A request is checked and encoded before the fork, and one that
+ * fails is reported alone. On the holder's line it finds the holder (bwrap, its init, the holder) and
+ * its start time while bwrap is its unreaped child, so that pid cannot have been reused, and reports
+ * both. Only the server writes to its stdin. It dies with the server (parent-death signal), and its
  * holders with it (bwrap's `--die-with-parent`).
  */
 const SCRIPT = `
@@ -36,18 +39,22 @@ def send(message):
     sys.stdout.flush()
 def child(request, fds):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for procs in request["procs"]:
-        fd = os.open(procs, os.O_WRONLY)
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
     signal.set_wakeup_fd(-1)
     for number in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGCHLD):
         signal.signal(number, signal.SIG_DFL)
+    # The launcher's descriptors go before anything that may block (a frozen cgroup).
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, max(fds) + 10) for fd in fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target)
     os.closerange(len(fds), os.sysconf("SC_OPEN_MAX"))
+    for procs in request["procs"]:
+        fd = os.open(procs, os.O_WRONLY)
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
     uid = request["uid"]
+    # Never root: a root server always gives a holder a uid of its own.
+    if (uid is None and os.geteuid() == 0) or (uid is not None and uid <= 0):
+        os._exit(125)
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -55,14 +62,37 @@ def child(request, fds):
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             os._exit(125)
     os.execve(request["argv"][0], request["argv"], {})
+def validated(request):
+    """The request with its strings encoded: nothing the parent does after the fork can fail on it."""
+    if not isinstance(request, dict) or not isinstance(request.get("id"), int):
+        raise ValueError("a request without an id")
+    argv, procs, uid = request.get("argv"), request.get("procs"), request.get("uid")
+    if not isinstance(argv, list) or not argv or not all(isinstance(item, str) for item in argv):
+        raise ValueError("argv must be a list of strings")
+    if not isinstance(procs, list) or not all(isinstance(item, str) for item in procs):
+        raise ValueError("procs must be a list of strings")
+    if uid is not None and (not isinstance(uid, int) or isinstance(uid, bool)):
+        raise ValueError("uid must be a number or null")
+    if not isinstance(request.get("seccomp"), str) or not isinstance(request.get("arguments"), str):
+        raise ValueError("seccomp and arguments must be strings")
+    # UTF-8, strictly: a lone surrogate fails this launch here instead of bwrap reading other options.
+    return {"id": request["id"], "argv": [item.encode() for item in argv], "procs": [item.encode() for item in procs],
+            "uid": uid, "seccomp": request["seccomp"].encode(), "arguments": request["arguments"].encode()}
 def launch(request):
     opened = []
     try:
         opened.append(os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC))
         opened.append(os.open(request["seccomp"], os.O_RDONLY | os.O_CLOEXEC))
+        # bwrap's options in a memfd written in full before the fork: no child can stall the launcher
+        # by not reading a pipe, whatever their size.
+        opened.append(os.memfd_create("bwrap-arguments", os.MFD_CLOEXEC))
+        null, seccomp, arguments = opened
+        view = memoryview(request["arguments"])
+        while view:
+            view = view[os.write(arguments, view):]
+        os.lseek(arguments, 0, os.SEEK_SET)
         opened.extend(os.pipe())
-        opened.extend(os.pipe())
-        null, seccomp, arguments_read, arguments_write, output_read, output_write = opened
+        output_read, output_write = opened[3:]
         pid = os.fork()
     except OSError as error:
         for fd in opened:
@@ -71,22 +101,56 @@ def launch(request):
         return
     if pid == 0:
         try:
-            child(request, (null, output_write, null, seccomp, arguments_read))
+            child(request, (null, output_write, null, seccomp, arguments))
         finally:
             os._exit(125)
-    for fd in (null, seccomp, arguments_read, output_write):
+    for fd in (null, seccomp, arguments, output_write):
         os.close(fd)
     running[pid] = request["id"]
-    ready_pipes[output_read] = request["id"]
+    ready_pipes[output_read] = (request["id"], pid)
     poller.register(output_read, select.POLLIN)
-    send({"id": request["id"], "event": "spawned", "pid": pid})
+def stat(pid):
+    """Its parent's pid and its start time (fields 4 and 22 of /proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid, "rb") as handle:
+        # The command name may hold spaces and parentheses: the fields follow its last ')'.
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return int(fields[1]), int(fields[19])
+def find_holder(pid):
+    """The deepest process below the launched one (bwrap, its init, then the holder), following first
+    children, and its start time; None if there is none or the chain changed while it was read. Called
+    while the launched process is an unreaped child of this one: its pid cannot be reused meanwhile, and
+    each link below it is checked again (same parent, same start time) once the holder's time is read."""
+    chain = [(pid, None)]
     try:
-        view = memoryview(request["arguments"].encode())
-        while view:
-            view = view[os.write(arguments_write, view):]
-    except OSError:
-        pass
-    os.close(arguments_write)
+        for depth in range(8):
+            current = chain[-1][0]
+            try:
+                with open("/proc/%d/task/%d/children" % (current, current)) as handle:
+                    children = handle.read().split()
+            except FileNotFoundError:
+                children = []
+            if not children:
+                break
+            below = int(children[0])
+            parent, start = stat(below)
+            if parent != current:
+                return None
+            chain.append((below, start))
+        if len(chain) < 2:
+            return None
+        for (parent, _), (below, start) in zip(chain, chain[1:]):
+            if stat(below) != (parent, start):
+                return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return chain[-1]
+def handle(request):
+    if isinstance(request, dict) and request.get("op") == "kill":
+        for pid, request_id in running.items():
+            if request_id == request.get("id"):
+                os.kill(pid, signal.SIGKILL)
+        return
+    launch(validated(request))
 def reap():
     while True:
         try:
@@ -103,16 +167,24 @@ def reap():
 buffer = b""
 while True:
     events = dict(poller.poll())
+    # Before any reap below: a launched process not reaped yet keeps its pid, so the holder found
+    # below it is the one that printed the line.
     for fd in [fd for fd in events if fd in ready_pipes]:
-        request_id = ready_pipes.pop(fd)
+        request_id, pid = ready_pipes.pop(fd)
         poller.unregister(fd)
         try:
             data = os.read(fd, 64)
         except OSError:
             data = b""
         os.close(fd)
-        if data:
-            send({"id": request_id, "event": "ready"})
+        if not data or running.get(pid) != request_id:
+            continue
+        holder = find_holder(pid)
+        if holder is None:
+            # Its holder is gone already: it ends, and its exit fails the start.
+            os.kill(pid, signal.SIGKILL)
+        else:
+            send({"id": request_id, "event": "ready", "pid": holder[0], "start": holder[1]})
     if wake_read in events:
         try:
             while os.read(wake_read, 512):
@@ -130,14 +202,14 @@ while True:
     buffer += chunk
     while b"\\n" in buffer:
         line, buffer = buffer.split(b"\\n", 1)
-        request = json.loads(line)
-        if request["op"] == "launch":
-            launch(request)
-        else:
-            for pid, request_id in running.items():
-                if request_id == request["id"]:
-                    os.kill(pid, signal.SIGKILL)
-    reap()
+        request = None
+        try:
+            request = json.loads(line)
+            handle(request)
+        except Exception as error:
+            # This request fails alone: the launcher, and every holder with it, lives on.
+            request_id = request.get("id") if isinstance(request, dict) else None
+            send({"id": request_id, "event": "failed", "error": "%s: %s" % (type(error).__name__, error)})
 `;
 
 /** What {@link HolderLauncher.launch} starts. */
@@ -150,7 +222,7 @@ export interface HolderLaunch {
   uid: number | null;
   /** Host path of the seccomp filter, opened as fd 3. */
   seccompFile: string;
-  /** NUL-separated options written to fd 4 (bwrap's `--args 4`). */
+  /** NUL-separated options on fd 4 (bwrap's `--args 4`). */
   arguments: string;
 }
 
@@ -160,10 +232,21 @@ export interface HolderExit {
   signal: NodeJS.Signals | null;
 }
 
+/** The process inside a sandbox that printed its line, as the launcher found it. */
+export interface HolderProcess {
+  /** Its host pid. */
+  pid: number;
+  /** When it started (field 22 of /proc/PID/stat, clock ticks since boot): with `pid`, names it for good. */
+  start: number;
+}
+
 /** A sandbox's holder started by the launcher. */
 export interface LaunchedHolder {
-  /** Resolves with its host pid (bwrap's, or nsenter's) once the holder printed its line: the sandbox is set up. */
-  readonly ready: Promise<number>;
+  /**
+   * Resolves with the process inside the sandbox (below bwrap and its init) once it printed its line:
+   * the sandbox is set up. Found by the launcher while bwrap was its unreaped child.
+   */
+  readonly ready: Promise<HolderProcess>;
   /** Resolves when it exited (or could not start). */
   readonly exited: Promise<HolderExit>;
   /** How it ended, once it did. */
@@ -174,8 +257,7 @@ export interface LaunchedHolder {
 
 interface PendingHolder {
   child: ChildProcess;
-  pid: number | null;
-  resolveReady: (pid: number) => void;
+  resolveReady: (holder: HolderProcess) => void;
   rejectReady: (error: Error) => void;
   resolveExit: (exit: HolderExit) => void;
   setExit: (exit: HolderExit) => void;
@@ -201,10 +283,10 @@ export class HolderLauncher {
   launch(request: HolderLaunch): LaunchedHolder {
     const id = ++this.#nextId;
     let exit: HolderExit | null = null;
-    let resolveReady!: (pid: number) => void;
+    let resolveReady!: (holder: HolderProcess) => void;
     let rejectReady!: (error: Error) => void;
     let resolveExit!: (exit: HolderExit) => void;
-    const ready = new Promise<number>((resolve, reject) => {
+    const ready = new Promise<HolderProcess>((resolve, reject) => {
       resolveReady = resolve;
       rejectReady = reject;
     });
@@ -234,7 +316,6 @@ export class HolderLauncher {
     setReferenced(child, true);
     this.#holders.set(id, {
       child,
-      pid: null,
       resolveReady,
       rejectReady,
       resolveExit,
@@ -283,9 +364,21 @@ export class HolderLauncher {
         const id = typeof event.id === 'number' ? event.id : -1;
         const holder = this.#holders.get(id);
         if (!holder) return;
-        if (event.event === 'spawned' && typeof event.pid === 'number') holder.pid = event.pid;
-        else if (event.event === 'ready' && holder.pid !== null) holder.resolveReady(holder.pid);
-        else if (event.event === 'failed')
+        if (event.event === 'ready') {
+          // Both or nothing: a start time the joiner could not compare must never reach it.
+          if (
+            Number.isSafeInteger(event.pid) &&
+            Number.isSafeInteger(event.start) &&
+            (event.pid as number) > 0
+          )
+            holder.resolveReady({ pid: event.pid as number, start: event.start as number });
+          else {
+            holder.rejectReady(
+              new Error(`the holder launcher reported no valid holder (${JSON.stringify(event)})`),
+            );
+            holder.child.stdin?.write(`${JSON.stringify({ op: 'kill', id })}\n`);
+          }
+        } else if (event.event === 'failed')
           this.#finish(
             id,
             { code: 1, signal: null },
