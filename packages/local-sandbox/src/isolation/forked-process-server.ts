@@ -31,6 +31,7 @@ export async function startForkedProcessServer(
   server: ForkServer,
   sockets: ForkSockets,
   options: ProcessServerStartOptions,
+  readyTimeoutMs = HOLDER_READY_TIMEOUT_MS,
 ): Promise<ProcessServerChannel> {
   // Its three connections take descriptors of the server's only when they arrive: counted here, with
   // those of every start under way and a few for the server's next accepts, so that a burst of starts
@@ -69,7 +70,7 @@ export async function startForkedProcessServer(
     failed.catch(() => undefined);
     // Found by the launcher while bwrap was its unreaped child: a pid and start time of the holder's
     // own, which the joiner checks again once it pinned the pid.
-    const timeout = readyTimeout(holder);
+    const timeout = readyTimeout(holder, readyTimeoutMs);
     timeout.catch(() => undefined);
     const found = await Promise.race([holder.ready, failed, timeout]);
     fork.enter(found);
@@ -97,17 +98,17 @@ export async function startForkedProcessServer(
  */
 const HOLDER_READY_TIMEOUT_MS = 30_000;
 
-/** Rejects once {@link HOLDER_READY_TIMEOUT_MS} passed, unless the holder ended (or was ready) first. */
-function readyTimeout(holder: LaunchedHolder): Promise<never> {
+/** Rejects once `timeoutMs` passed, unless the holder ended (or was ready) first. */
+function readyTimeout(holder: LaunchedHolder, timeoutMs: number): Promise<never> {
   return new Promise<never>((_, reject) => {
     const timer = setTimeout(
       () =>
         reject(
           new Error(
-            `the sandbox's holder was not ready within ${HOLDER_READY_TIMEOUT_MS} ms (HOLDER_READY_TIMEOUT_MS)`,
+            `the sandbox's holder was not ready within ${timeoutMs} ms (HOLDER_READY_TIMEOUT_MS): the sandbox is stuck in its start (frozen, or bwrap blocked)`,
           ),
         ),
-      HOLDER_READY_TIMEOUT_MS,
+      timeoutMs,
     );
     // Not what keeps the server alive, and gone with the start.
     timer.unref();

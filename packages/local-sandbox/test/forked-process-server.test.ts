@@ -1,0 +1,93 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ForkServer } from '../src/isolation/fork-server.js';
+import { ForkSockets } from '../src/isolation/fork-sockets.js';
+import { startForkedProcessServer } from '../src/isolation/forked-process-server.js';
+import { HolderLauncher, type LaunchedHolder } from '../src/isolation/holder-launcher.js';
+
+/** Below the backend's default uid range, so no sandbox of a server running meanwhile has it. */
+const HOLDER_UID = 1_899_999_003;
+
+let directory: string;
+let forkServer: ForkServer;
+let sockets: ForkSockets;
+const launcher = new HolderLauncher('/usr/bin/python3');
+
+/** Children of `pid`, over all its threads. */
+function children(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+  );
+}
+
+/** Resolves once `check` holds, looking again every few milliseconds. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+beforeAll(async () => {
+  directory = await mkdtemp(path.join(tmpdir(), 'hopgen-forked-start-'));
+  await writeFile(path.join(directory, 'filter.bpf'), Buffer.alloc(8));
+  sockets = await ForkSockets.listen(path.join(directory, 'sockets'));
+  forkServer = await ForkServer.start({
+    name: 'base',
+    python: '/usr/bin/python3',
+    runtimeDirectory: fileURLToPath(new URL('../runtime', import.meta.url)),
+    seccompFile: path.join(directory, 'filter.bpf'),
+    socketPath: sockets.path,
+    configDirectory: path.join(directory, 'config'),
+    preloadModules: [],
+    environment: {},
+  });
+}, 60_000);
+
+afterAll(async () => {
+  launcher.close();
+  await forkServer?.close();
+  await sockets?.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe("a forked sandbox's start", () => {
+  it('fails, naming the bound, when the holder never prints its line, and releases the holder, the joiner and its connections', async () => {
+    const [forkServerPid] = children(process.pid).filter((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fork_server'),
+    );
+    expect(forkServerPid).toBeDefined();
+    let holder: LaunchedHolder | undefined;
+    const start = startForkedProcessServer(
+      {
+        // Stands for a sandbox stuck in its start (frozen, bwrap blocked): up, and silent.
+        launchHolder: () => {
+          holder = launcher.launch({
+            argv: ['/usr/bin/sleep', '60'],
+            procsFiles: [],
+            uid: HOLDER_UID,
+            seccompFile: path.join(directory, 'filter.bpf'),
+            arguments: '',
+          });
+          return holder;
+        },
+        procsFiles: [],
+      },
+      forkServer,
+      sockets,
+      {
+        forkServer: 'base',
+        cwd: '/',
+        env: {},
+        config: { run_cgroup: null, landlock: false, start_repl: false, limits: null },
+      },
+      500,
+    );
+    await expect(start).rejects.toThrow(/holder was not ready within 500 ms \(HOLDER_READY_TIMEOUT_MS\)/);
+    expect(await holder!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(sockets.waiting).toBe(0);
+    // The joiner was told to give up: only the spare for the next request is left.
+    await until(() => children(forkServerPid!).length <= 1);
+  });
+});
