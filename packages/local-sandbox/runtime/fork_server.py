@@ -16,8 +16,9 @@ defaults, a -c bootstrap that loads the runtime's modules under their sandbox pa
 A fork request comes while the sandbox's holder is still starting: the joiner does what needs no
 holder (cgroups, the server's socket) meanwhile, and the enter request follows once it is up.
 
-Replies on stdout: {"event": "ready"} once, then {"id", "event": "exited", "code", "error"} when a
-forked sandbox process server ends (error: why a fork failed before it connected). Nothing secret
+Replies on stdout: {"event": "ready"} once, then {"id", "event": "entered"} once a joiner cloned its
+sandbox's process server, and {"id", "event": "exited", "code", "error"} when a forked sandbox
+process server ends (error: why a fork failed, before or after it connected). Nothing secret
 ever reaches this process: requests carry the sandbox's default environment only, and the
 one-time tokens are useless inside a sandbox (the socket is not in its mount namespace).
 
@@ -398,6 +399,7 @@ class ForkServer:
                     send(zygote_exit(request_id, self.early_exits.pop(zygote)))
                 else:
                     self.zygotes[zygote] = request_id
+                    send({"id": request_id, "event": "entered"})
                 continue
             send({"id": request_id, "event": "exited", "code": code or 1, "error": error})
 

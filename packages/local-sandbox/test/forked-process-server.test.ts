@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,14 @@ function children(pid: number): number[] {
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
+
+/** Options of a start that needs nothing of the sandbox beyond its holder. */
+const START_OPTIONS = {
+  forkServer: 'base',
+  cwd: '/',
+  env: {},
+  config: { run_cgroup: null, landlock: false, start_repl: false, limits: null },
+};
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'hopgen-forked-start-'));
@@ -76,12 +84,7 @@ describe("a forked sandbox's start", () => {
       },
       forkServer,
       sockets,
-      {
-        forkServer: 'base',
-        cwd: '/',
-        env: {},
-        config: { run_cgroup: null, landlock: false, start_repl: false, limits: null },
-      },
+      START_OPTIONS,
       500,
     );
     await expect(start).rejects.toThrow(/holder was not ready within 500 ms \(HOLDER_READY_TIMEOUT_MS\)/);
@@ -89,5 +92,40 @@ describe("a forked sandbox's start", () => {
     expect(sockets.waiting).toBe(0);
     // The joiner was told to give up: only the spare for the next request is left.
     await until(() => children(forkServerPid!).length <= 1);
+  });
+
+  it("fails with the joiner's error when its check of the holder fails after it connected", async () => {
+    // A cgroup of the v1 pids hierarchy (this host's layout) that the joiner joins and the holder does not.
+    const cgroup = `/sys/fs/cgroup/pids/hopgen-forked-start-${process.pid}`;
+    await mkdir(cgroup);
+    let holder: LaunchedHolder | undefined;
+    try {
+      const start = startForkedProcessServer(
+        {
+          launchHolder: () => {
+            holder = launcher.launch({
+              // One process down, as the holder is below bwrap's init.
+              argv: ['/bin/sh', '-c', "/bin/sh -c 'echo; exec /usr/bin/sleep 60'; exit $?"],
+              procsFiles: [],
+              uid: HOLDER_UID,
+              seccompFile: path.join(directory, 'filter.bpf'),
+              arguments: '',
+            });
+            return holder;
+          },
+          procsFiles: [path.join(cgroup, 'cgroup.procs')],
+        },
+        forkServer,
+        sockets,
+        START_OPTIONS,
+      );
+      await expect(start).rejects.toThrow(
+        /could not start a sandbox's process server \(exit 1: .*is not in the sandbox's cgroups/,
+      );
+      expect(await holder!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    } finally {
+      await until(() => readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8') === '');
+      await rmdir(cgroup);
+    }
   });
 });

@@ -78,6 +78,11 @@ export interface ForkHandle {
   /** Resolves when the forked process server ends, or the fork failed. */
   exited: Promise<ForkExit>;
   /**
+   * Resolves once the joiner passed its checks of the holder, joined the sandbox and cloned its
+   * process server; never if the fork failed (then `exited` resolves).
+   */
+  entered: Promise<void>;
+  /**
    * Names the process inside the sandbox whose namespaces the zygote joins (its host pid, and when it
    * started in clock ticks since boot, so a reused pid is refused), or null when the sandbox did
    * not start: the joiner then gives up.
@@ -99,6 +104,7 @@ export class ForkServer {
   readonly pid: number;
   readonly #child: ChildProcess;
   readonly #exits = new Map<string, (exit: ForkExit) => void>();
+  readonly #entries = new Map<string, () => void>();
   #nextId = 0;
   #exited = false;
   readonly #exitListeners: ((reason: string) => void)[] = [];
@@ -141,9 +147,13 @@ export class ForkServer {
         if (message.event === 'ready') {
           started = true;
           resolve();
+        } else if (message.event === 'entered' && typeof message.id === 'string') {
+          server.#entries.get(message.id)?.();
+          server.#entries.delete(message.id);
         } else if (message.event === 'exited' && typeof message.id === 'string') {
           const resolveExit = server.#exits.get(message.id);
           server.#exits.delete(message.id);
+          server.#entries.delete(message.id);
           resolveExit?.({
             code: typeof message.code === 'number' ? message.code : 1,
             error: typeof message.error === 'string' ? message.error : '',
@@ -158,6 +168,7 @@ export class ForkServer {
         for (const resolveExit of server.#exits.values())
           resolveExit({ code: 1, error: `the fork server ${reason}` });
         server.#exits.clear();
+        server.#entries.clear();
         for (const listener of server.#exitListeners) listener(reason);
       });
     });
@@ -198,20 +209,22 @@ export class ForkServer {
     if (this.#exited)
       return {
         exited: Promise.resolve({ code: 1, error: 'the fork server is not running' }),
+        entered: new Promise<void>(() => undefined),
         enter: () => undefined,
       };
     const id = `f${++this.#nextId}`;
     const exited = new Promise<ForkExit>((resolve) => this.#exits.set(id, resolve));
+    const entered = new Promise<void>((resolve) => this.#entries.set(id, resolve));
     this.#child.stdin!.write(`${JSON.stringify({ op: 'fork', id, ...request })}\n`);
-    let entered = false;
+    let sent = false;
     const enter = (holder: { pid: number; start: number } | null) => {
-      if (entered || this.#exited) return;
-      entered = true;
+      if (sent || this.#exited) return;
+      sent = true;
       this.#child.stdin!.write(
         `${JSON.stringify({ op: 'enter', id, holder: holder?.pid ?? null, holder_start: holder?.start ?? null })}\n`,
       );
     };
-    return { exited, enter };
+    return { exited, entered, enter };
   }
 
   /** Stops it; sandboxes forked from it keep running. */

@@ -78,8 +78,11 @@ export async function startForkedProcessServer(
       throw new ForkServerError(server.name, 'lost the sandbox before its process server connected');
     });
     holderExited.catch(() => undefined);
-    const connections = await Promise.race([
-      Promise.all(expected.map((connection) => connection.connection)),
+    // The connections come before the joiner checks the holder: the start is done only once it
+    // entered, so that a failed check fails the start (and its error is reported) instead of leaving
+    // a channel that just dies.
+    const [connections] = await Promise.race([
+      Promise.all([Promise.all(expected.map((connection) => connection.connection)), fork.entered]),
       failed,
       holderExited,
     ]);
