@@ -24,6 +24,16 @@ function children(pid: number): number[] {
   );
 }
 
+/** Whether `pid` is a process that has not exited (a zombie has). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves once `check` holds, looking again every few milliseconds. */
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -126,6 +136,40 @@ describe("a forked sandbox's start", () => {
     } finally {
       await until(() => readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8') === '');
       await rmdir(cgroup);
+    }
+  });
+
+  it('ends a joiner left waiting for its holder when the fork server dies', async () => {
+    const ownSockets = await ForkSockets.listen(path.join(directory, 'own-sockets'));
+    const ownServer = await ForkServer.start({
+      name: 'own',
+      python: '/usr/bin/python3',
+      runtimeDirectory: fileURLToPath(new URL('../runtime', import.meta.url)),
+      seccompFile: path.join(directory, 'filter.bpf'),
+      socketPath: ownSockets.path,
+      configDirectory: path.join(directory, 'own-config'),
+      preloadModules: [],
+      environment: {},
+    });
+    try {
+      const expected = [ownSockets.expect(), ownSockets.expect(), ownSockets.expect()];
+      ownServer.fork({
+        tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
+        procs: [],
+        cwd: START_OPTIONS.cwd,
+        env: START_OPTIONS.env,
+        config: START_OPTIONS.config,
+      });
+      // Connected: the joiner now waits for the holder's pid, which never comes.
+      const connections = await Promise.all(expected.map((connection) => connection.connection));
+      const joiners = children(ownServer.pid);
+      expect(joiners.length).toBeGreaterThanOrEqual(1);
+      await ownServer.close();
+      await until(() => joiners.every((pid) => !alive(pid)));
+      for (const socket of connections) socket.destroy();
+    } finally {
+      await ownServer.close();
+      await ownSockets.close();
     }
   });
 });
