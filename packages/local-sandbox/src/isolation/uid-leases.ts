@@ -1,5 +1,5 @@
-import { randomInt } from 'node:crypto';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SandboxCreateError } from '../errors.js';
@@ -11,8 +11,9 @@ import { ensurePrivateDirectory } from './server-registry.js';
  * sandboxes sharing a uid could signal or ptrace-inspect each other's host processes' /proc entries,
  * and "no process of this uid is left" would stop meaning "nothing of this sandbox survived".
  *
- * A lease is a file named after the uid in a root-only directory, created with O_EXCL and holding the
- * owner's pid; leases of dead servers are taken over. Uids are drawn at random from the range so
+ * A lease is a file named after the uid in a root-only directory holding the owner's pid, linked into
+ * place complete (never seen empty); leases of dead servers are taken over by renaming them away
+ * first, which only one server can do. Uids are drawn at random from the range so
  * concurrent servers rarely even try the same one.
  */
 export class UidLeases {
@@ -61,30 +62,62 @@ export class UidLeases {
    */
   #tryLease(uid: number): boolean {
     const file = path.join(this.#directory, String(uid));
+    if (this.#create(file)) return true;
+    const owner = this.#owner(file);
+    // Absent: released meanwhile. Not a pid (one an older server, which wrote after creating, is
+    // still writing): left to it.
+    if (owner === null) return this.#create(file);
+    if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) return false;
+    // A dead server's lease: its processes died with it (--die-with-parent). Of the servers taking it
+    // over, only the one that renames it away goes on.
+    const stale = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let owner = Number.NaN;
-    try {
-      owner = Number(readFileSync(file, 'utf8'));
-    } catch {
-      // Released meanwhile: try to take it below.
-    }
-    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) return false;
-    // A dead server's lease: its processes died with it (--die-with-parent). Take it over.
-    try {
-      unlinkSync(file);
-    } catch {
-      // Gone already.
-    }
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return true;
+      renameSync(file, stale);
     } catch {
       return false;
     }
+    // Another server took it over between the read and the rename: its live lease goes back.
+    if (this.#owner(stale) !== owner) {
+      try {
+        linkSync(stale, file);
+      } catch {
+        // Taken again meanwhile.
+      }
+      unlinkSync(stale);
+      return false;
+    }
+    unlinkSync(stale);
+    return this.#create(file);
+  }
+
+  /** The pid in a lease file (NaN if it holds none), or null if there is no such file. */
+  #owner(file: string): number | null {
+    try {
+      const text = readFileSync(file, 'utf8');
+      return text === '' ? Number.NaN : Number(text);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Links a complete lease of this server's to `file`; false if it exists. */
+  #create(file: string): boolean {
+    const temporary = this.#write(String(process.pid));
+    try {
+      linkSync(temporary, file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
+    } finally {
+      unlinkSync(temporary);
+    }
+  }
+
+  /** A new file named for no uid, holding `content`. */
+  #write(content: string): string {
+    const temporary = path.join(this.#directory, `.lease-${process.pid}-${randomBytes(6).toString('hex')}`);
+    writeFileSync(temporary, content, { flag: 'wx', mode: 0o600 });
+    return temporary;
   }
 }
