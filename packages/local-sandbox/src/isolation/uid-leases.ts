@@ -83,10 +83,10 @@ export class UidLeases {
       } catch {
         // Taken again meanwhile.
       }
-      unlinkSync(stale);
+      removeStale(stale);
       return false;
     }
-    unlinkSync(stale);
+    removeStale(stale);
     return this.#create(file);
   }
 
@@ -119,5 +119,14 @@ export class UidLeases {
     const temporary = path.join(this.#directory, `.lease-${process.pid}-${randomBytes(6).toString('hex')}`);
     writeFileSync(temporary, content, { flag: 'wx', mode: 0o600 });
     return temporary;
+  }
+}
+
+/** Removes a lease renamed away (a server starting may have reclaimed it already: it names a dead pid). */
+function removeStale(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Gone already.
   }
 }
