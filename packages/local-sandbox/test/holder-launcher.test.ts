@@ -274,4 +274,35 @@ describe('HolderLauncher', () => {
     }
     await expect(access(marker)).rejects.toThrow(/ENOENT/);
   });
+
+  it('gives a holder no capability even when the launcher has inheritable and ambient ones', async () => {
+    // Started through setpriv, which raises one capability in the inheritable and ambient sets.
+    const wrapper = path.join(directory, 'python-with-capabilities');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\nexec /usr/bin/setpriv --inh-caps=+net_bind_service --ambient-caps=+net_bind_service /usr/bin/python3 "$@"\n',
+      { mode: 0o755 },
+    );
+    const capable = new HolderLauncher(wrapper);
+    try {
+      const holder = capable.launch({
+        argv: nested('echo; exec /usr/bin/sleep 60'),
+        procsFiles: [],
+        uid: HOLDER_UID,
+        seccompFile,
+        arguments: '',
+      });
+      const { pid } = await holder.ready;
+      // The launched process's parent is the launcher: it has them.
+      const launcherProcess = stat(stat(pid).parent).parent;
+      expect(await statusField(launcherProcess, 'CapAmb')).not.toBe('0000000000000000');
+      expect(await statusField(launcherProcess, 'CapInh')).not.toBe('0000000000000000');
+      for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb'])
+        expect(await statusField(pid, set)).toBe('0000000000000000');
+      holder.kill();
+      await holder.exited;
+    } finally {
+      capable.close();
+    }
+  });
 });

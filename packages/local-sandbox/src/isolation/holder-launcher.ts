@@ -5,21 +5,21 @@ import { setReferenced, startLineHelper } from './line-helper.js';
 /**
  * Python run with `-c`: starts the holders of forked sandboxes for the server (see
  * `forked-process-server.ts`), one JSON request a line on stdin, events as lines on stdout. Per holder
- * it forks a child that does what the spawn path's bash and setpriv do, in the same order, and then
- * execs the command (nsenter or bwrap) directly: core dumps off (the hard limit too), default signal
- * dispositions, only fds 0 to 4 kept (`/dev/null`, the holder's ready pipe, `/dev/null`, the seccomp
- * filter, a memfd holding bwrap's arguments), the sandbox's cgroups joined, then, for a sandbox with a
- * host uid of its own, no supplementary groups, that uid and gid as real, effective and saved ids, and
- * no_new_privs; it never execs as root. A request is checked and encoded before the fork, and one that
- * fails is reported alone. On the holder's line it finds the holder (bwrap, its init, the holder) and
- * its start time while bwrap is its unreaped child, so that pid cannot have been reused, and reports
- * both. Only the server writes to its stdin. It dies with the server (parent-death signal), and its
- * holders with it (bwrap's `--die-with-parent`).
+ * it forks a child that does what the spawn path's bash and setpriv do and then execs the command
+ * (nsenter or bwrap) directly: core dumps off (the hard limit too), default signal dispositions, only
+ * fds 0 to 4 kept (`/dev/null`, the holder's ready pipe, `/dev/null`, the seccomp filter, a memfd
+ * holding bwrap's arguments), the sandbox's cgroups joined, then, for a sandbox with a host uid of its
+ * own, no supplementary groups, that uid and gid as real, effective and saved ids, no capability in
+ * any set (inheritable and ambient too), and no_new_privs; it never execs as root. A request is
+ * checked and encoded before the fork, and one that fails is reported alone. On the holder's line it
+ * finds the holder (bwrap, its init, the holder) and its start time while bwrap is its unreaped
+ * child, so that pid cannot have been reused, and reports both. Only the server writes to its stdin.
+ * It dies with the server (parent-death signal), and its holders with it (bwrap's `--die-with-parent`).
  */
 const SCRIPT = `
 import ctypes, fcntl, json, os, resource, select, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 38, 47, 4
 libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 if os.getppid() != int(sys.argv[1]):
     os._exit(0)
@@ -59,6 +59,11 @@ def child(request, fds):
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+        # The uid change empties the permitted and effective sets, not the inheritable one, which the
+        # server's own may hold: no set at all, and no ambient capability.
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        if libc.capset(header, (ctypes.c_uint32 * 6)()) != 0 or libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0:
+            os._exit(125)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             os._exit(125)
     os.execve(request["argv"][0], request["argv"], {})
