@@ -35,6 +35,7 @@ A sandbox therefore costs one Python process here, not two: the joiner lives a f
 zygote inherits the dropped privileges, closes every other fd and only then runs zygote.main.
 """
 
+import array
 import builtins
 import ctypes
 import fcntl
@@ -64,6 +65,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 NS_GET_PARENT = 0xB702
+NS_GET_OWNER_UID = 0xB704
 CLONE_PARENT = 0x00008000
 # clone's number differs between architectures (its arguments are all zero here, so their order does
 # not matter); an unknown one fails the fork, and the sandbox starts its own interpreter instead.
@@ -484,6 +486,13 @@ def join_sandbox(request, lines, status_write, seccomp_path, socket_path):
     os.close(holder_fd)
     parent_fd = fcntl_ioctl(user_fd, NS_GET_PARENT)
     try:
+        # bwrap, running as the sandbox's uid, made that namespace: a third check that the pinned
+        # process is this sandbox's (as root, where each sandbox has a uid of its own).
+        if request.get("uid") is not None:
+            owner = namespace_owner(parent_fd)
+            if owner != request["uid"]:
+                raise OSError("pid %d is not the sandbox's holder: its user namespace is owned by uid %d, not %d"
+                              % (holder, owner, request["uid"]))
         if not same_namespace_fd(parent_fd):
             check(libc.setns(parent_fd, CLONE_NEWUSER), "setns user (outer)")
     finally:
@@ -557,6 +566,13 @@ def fcntl_ioctl(fd, request):
     if result < 0:
         raise OSError(ctypes.get_errno(), "ioctl NS_GET_PARENT")
     return result
+
+
+def namespace_owner(fd):
+    """The uid that owns the user namespace `fd`."""
+    uid = array.array("I", [0])
+    fcntl.ioctl(fd, NS_GET_OWNER_UID, uid, True)
+    return uid[0]
 
 
 def same_namespace_fd(fd):

@@ -35,8 +35,9 @@ async function startTime(pid: number): Promise<number> {
 function forkInto(
   holder: { pid: number; start: number },
   procs: string[] = [],
+  uid: number | null = null,
 ): Promise<{ code: number; error: string }> {
-  const fork = forkServer.fork({ ...request(), procs });
+  const fork = forkServer.fork({ ...request(), procs, uid });
   fork.enter(holder);
   return fork.exited;
 }
@@ -49,6 +50,11 @@ function request(): ForkRequest {
     env: {},
     config: { run_cgroup: null, landlock: false, start_repl: false, limits: null },
   };
+}
+
+/** Resolves once `check` holds, looking again every few milliseconds. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 beforeAll(async () => {
@@ -109,6 +115,33 @@ describe("the fork server's check of the holder", () => {
       expect(exit.error).toMatch(`hopgen-holder-check-${process.pid}`);
     } finally {
       await rmdir(cgroup);
+    }
+  });
+
+  it("refuses the right process when the sandbox's uid does not own its outer user namespace (as root)", async () => {
+    if (process.getuid?.() !== 0)
+      throw new Error('This test checks the root-only uid check: run it as root.');
+    // In a user namespace of its own, made by root: its parent (the host's) is owned by uid 0.
+    const nested = spawn('/usr/bin/unshare', ['--user', '/usr/bin/sleep', '60'], {
+      stdio: 'ignore',
+    });
+    await new Promise((resolve) => nested.once('spawn', resolve));
+    try {
+      // unshare execs sleep once the namespace exists.
+      await until(async () =>
+        (await readFile(`/proc/${nested.pid}/cmdline`, 'utf8')).startsWith('/usr/bin/sleep'),
+      );
+      const exit = await forkInto(
+        { pid: nested.pid!, start: await startTime(nested.pid!) },
+        [],
+        1_899_999_005,
+      );
+      expect(exit.code).not.toBe(0);
+      expect(exit.error).toMatch(
+        `pid ${nested.pid} is not the sandbox's holder: its user namespace is owned by uid 0, not 1899999005`,
+      );
+    } finally {
+      nested.kill('SIGKILL');
     }
   });
 

@@ -699,6 +699,7 @@ class BubblewrapSandbox implements IsolatedSandbox {
         {
           launchHolder: (command, args) => this.#launchHolder(command, args),
           procsFiles: this.#cgroup?.procsFiles ?? [],
+          uid: this.owner?.uid ?? null,
         },
         server,
         await forkServers.sockets(),

@@ -65,6 +65,12 @@ export interface ForkRequest {
   tokens: [string, string, string];
   /** Host `cgroup.procs` files of the sandbox's cgroups. */
   procs: string[];
+  /**
+   * The sandbox's host uid, which must own the user namespace its holder's is nested in (checked as
+   * root); null when sandboxes share the server's uid.
+   * @default null
+   */
+  uid?: number | null;
   /** Working directory inside the sandbox. */
   cwd: string;
   /** The complete environment of the zygote. */

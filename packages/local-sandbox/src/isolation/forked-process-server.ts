@@ -18,6 +18,12 @@ export interface ForkTarget {
   launchHolder(command: string, args: string[]): LaunchedHolder;
   /** Host `cgroup.procs` files of the sandbox's cgroups. */
   procsFiles: string[];
+  /**
+   * The sandbox's own host uid (root only), which the joiner checks against the owner of the
+   * holder's outer user namespace; null when sandboxes share the server's uid.
+   * @default null
+   */
+  uid?: number | null;
 }
 
 /**
@@ -47,6 +53,7 @@ export async function startForkedProcessServer(
   const fork = server.fork({
     tokens: [expected[0]!.token, expected[1]!.token, expected[2]!.token],
     procs: target.procsFiles,
+    uid: target.uid ?? null,
     cwd: options.cwd,
     env: options.env,
     config: options.config,
