@@ -523,8 +523,18 @@ function launcherCommand(
     ...procsFiles,
   ];
   if (tools.setpriv && uid !== null) {
-    // bwrap run as root keeps root's capabilities over bound host files; never let it.
-    command.push(tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--');
+    // bwrap run as root keeps root's capabilities over bound host files; never let it. A uid change
+    // keeps the inheritable set, so a server started with inheritable capabilities would hand them to
+    // the outer bwrap: emptied here, as the holder launcher does (bwrap empties them inside anyway).
+    command.push(
+      tools.setpriv,
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--no-new-privs',
+      '--',
+    );
   }
   command.push(...enter, tools.bwrap, ...bwrapArguments);
   return command;
