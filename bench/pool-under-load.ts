@@ -52,6 +52,11 @@ async function settle(runs: Promise<{ milliseconds: number; sandbox: Sandbox }>[
   );
 }
 
+/** One create to a pandas result, untimed: the first sandbox after a server starts waits for its fork server. */
+async function warmUp(server: BenchServer): Promise<void> {
+  await settle([createToFirstResult(server, FIRST_RESULTS[1]!)]);
+}
+
 /** `count` creates at once, each timed from its own request to its first result. */
 async function burst(server: BenchServer, count: number, first: FirstResult): Promise<number[]> {
   await server.poolsReady();
@@ -90,6 +95,10 @@ export async function measurePoolUnderLoad(settings: BenchSettings, figures: Fig
   let warm: BenchServer | undefined;
   try {
     warm = await startBenchServer(1);
+    // Untimed: both servers' fork servers have imported their modules and the warm pool is full
+    // before the first burst, which would otherwise share the two cores with that start-up.
+    await warmUp(cold);
+    await warm.poolsReady();
     for (const first of FIRST_RESULTS) {
       const coldBurst = await burst(cold, burstSize, first);
       const warmBurst = await burst(warm, burstSize, first);
