@@ -4,7 +4,7 @@ export { fileNameFromCode } from './code-execution/code-file-name.js';
 export { silencePip } from './code-execution/silence-pip.js';
 // For tests that check a closed event stream leaves nothing on its run.
 export { endListenerCount } from './durable/durable-run.js';
-export { pendingCancel } from './durable/run-cancel.js';
+export { honouredCancel, pendingCancel } from './durable/run-cancel.js';
 export { errorMessage } from './error-message.js';
 export { toModelMessages } from './message.js';
 export {

@@ -162,10 +162,13 @@ export class PostgresRunStore implements RunStore {
   }
 
   async readEntries(runId: string, after: number): Promise<RunEntry[]> {
+    // `after` as bigint: the sequence column is an integer, and a parameter compared with it would be
+    // read as one, so an `after` past its range (the server's existence check asks past any entry)
+    // would fail instead of finding nothing.
     const result = await this.#query<EntryRow & { found: boolean }>(
       `SELECT entry.sequence, entry.key, entry.type, entry.time, entry.data
        FROM ${this.schema}.runs AS run
-       LEFT JOIN ${this.schema}.run_entries AS entry ON entry.run_id = run.run_id AND entry.sequence > $2
+       LEFT JOIN ${this.schema}.run_entries AS entry ON entry.run_id = run.run_id AND entry.sequence > $2::bigint
        WHERE run.run_id = $1 ORDER BY entry.sequence`,
       [runId, after],
     );

@@ -11,6 +11,7 @@ import {
   resumePipeline,
   startPipeline,
 } from '@hopgen/agents';
+import { honouredCancel } from '@hopgen/agents/internal';
 import { type DatabaseConnectionOptions, PostgresRunStore } from '@hopgen/postgres';
 import { checkSchemaName, inTransaction, openDatabasePool } from '@hopgen/postgres/internal';
 import { EventEmitter } from 'eventemitter3';
@@ -363,6 +364,12 @@ export class PipelineWorker extends EventEmitter<WorkerEvents> {
       ...(this.#options.cancelPollMs === undefined ? {} : { cancelPollMs: this.#options.cancelPollMs }),
     };
     for (let resume = resumed; ; resume = true) {
+      // A run whose log ends with the stop that honoured a cancel was cancelled by a worker that died
+      // (or failed to reach the database) before it marked the job: resuming it would be a resume on
+      // purpose, which runs it again and undoes the cancel.
+      if (resume && honouredCancel(await this.store.readEntries(jobId, 0)) !== undefined) {
+        return { results: [], cancelled: true };
+      }
       let run: DurableRun;
       if (resume) run = await resumePipeline(pipeline, jobId, options);
       else run = await startPipeline(pipeline, input ?? undefined, { ...options, runId: jobId });

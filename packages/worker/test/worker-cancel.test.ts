@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { requestCancel } from '@hopgen/agents';
 import { describe, expect, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../executors-hopx/test/support/fault-proxy.js';
 import { liveSandboxIds } from '../../executors-hopx/test/support/local-server.js';
@@ -164,6 +165,34 @@ describe('cancelling a worker’s job through the HTTP API of a server in anothe
     ]);
     expect(executions()).toBe(executionsBefore);
     // The sandbox the killed worker's block ran in is stopped before the job is marked cancelled.
+    expect(await liveSandboxIds(bed.sandboxes)).toEqual([]);
+    await waitUntil('the successor reported the end', async () => endsReported(successor).length > 0);
+    expect(endsReported(successor)).toEqual([`job ${job.id} cancelled`]);
+    successor.child.kill('SIGTERM');
+    expect(await successor.exited).toBe(0);
+  }, 120_000);
+
+  it('a job whose worker died after writing the stop of a cancel, before marking the job, stays cancelled', async () => {
+    const first = await startCountedWorker();
+    const job = await bed.queue.submit('three-chats', { job: 900 }, { id: 'job-900' });
+    await waitUntil('the worker is in chat 2s block', inBlock(job.id, 900, 2));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // What the dead worker would have left had it died between its run's run-stopped and the job's
+    // update: the cancel asked, and honoured in the log.
+    const cancel = await requestCancel(bed.store, job.id);
+    await bed.store.append(job.id, [
+      { key: 'run:stopped:dead-worker', type: 'run-stopped', time: Date.now(), data: { cancel } },
+    ]);
+    const written = (await bed.store.readEntries(job.id, 0)).length;
+    const executionsBefore = executions();
+
+    const successor = await startCountedWorker();
+    const ended = await bed.queue.wait(job.id);
+    expect(ended.state, ended.error ?? '').toBe('cancelled');
+    // Not resumed: no run-resumed, no chat run again, no block.
+    expect((await bed.store.readEntries(job.id, 0)).slice(written)).toEqual([]);
+    expect(executions()).toBe(executionsBefore);
     expect(await liveSandboxIds(bed.sandboxes)).toEqual([]);
     await waitUntil('the successor reported the end', async () => endsReported(successor).length > 0);
     expect(endsReported(successor)).toEqual([`job ${job.id} cancelled`]);

@@ -240,12 +240,16 @@ describe('worker limits', () => {
     await Promise.all(workers.splice(0).map((running) => running.stop()));
     workers.push(await startWorker({ connectionString: bed.databaseUrl, pipelines, takeoverMs: 3_000 }));
     const job = await bed.queue.submit('three-chats', { job: CANCELLED_RETRY_JOB });
-    // graphile-worker retries after exp(attempts) seconds: about 2.7 s to cancel it in.
+    // graphile-worker retries after exp(attempts) seconds (about 2.7 s): the worker is stopped at once,
+    // so the retry cannot start before the cancel is stored, however slow the machine; a new worker
+    // takes the retry when it is due.
     await waitUntil(async () => (await bed.queue.get(job.id)).state === 'retrying', 30_000);
+    await Promise.all(workers.splice(0).map((running) => running.stop()));
     const failedAt = (await bed.store.readEntries(job.id, 0)).length;
     expect((await bed.store.readEntries(job.id, 0)).at(-1)?.type).toBe('run-failed');
     // What POST /api/runs/{runId}/cancel does for a failed run (packages/server/test/run-cancel.test.ts).
     expect(await requestCancel(bed.store, job.id)).toBe('run:cancel:1');
+    workers.push(await startWorker({ connectionString: bed.databaseUrl, pipelines, takeoverMs: 3_000 }));
     const ended = await bed.queue.wait(job.id);
     expect(ended.state, ended.error ?? '').toBe('cancelled');
     const after = (await bed.store.readEntries(job.id, 0)).slice(failedAt);

@@ -64,6 +64,8 @@ export function describeRunStoreContract(name: string, setUp: () => RunStoreUnde
       // Key order survives storage: resumed runs compare entries as JSON.
       expect(JSON.stringify(all[0]?.data)).toBe(JSON.stringify(entry('a').data));
       expect((await reader.readEntries('log', 2)).map((read) => read.key)).toEqual(['c']);
+      // Past the last entry, however far: the server checks that a run exists this way.
+      expect(await reader.readEntries('log', Number.MAX_SAFE_INTEGER)).toEqual([]);
       expect((await reader.loadRun('log'))?.entries).toEqual(all);
     });
 
@@ -71,11 +73,13 @@ export function describeRunStoreContract(name: string, setUp: () => RunStoreUnde
       const store = await underTest.open();
       await expect(store.append('missing', [entry('a')])).rejects.toBeInstanceOf(RunNotFoundError);
       await expect(store.readEntries('missing', 0)).rejects.toThrow(/missing/);
+      await expect(store.readEntries('missing', Number.MAX_SAFE_INTEGER)).rejects.toBeInstanceOf(
+        RunNotFoundError,
+      );
       await expect(
         store.addAnswer('missing', { requestId: 'r', answer: { text: 'x' }, answeredAt: 1 }),
       ).rejects.toBeInstanceOf(RunNotFoundError);
       await expect(store.acquire('missing', 'owner')).rejects.toBeInstanceOf(RunNotFoundError);
-      // The server checks that a run exists this way, without reading its log.
       await expect(store.readAnswers('missing')).rejects.toBeInstanceOf(RunNotFoundError);
     });
 

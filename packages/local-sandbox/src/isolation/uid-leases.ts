@@ -110,7 +110,10 @@ export class UidLeases {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       return false;
     } finally {
-      unlinkSync(temporary);
+      // Only the temporary name: a lease that was linked stays, and a failure here must not fail it.
+      try {
+        unlinkSync(temporary);
+      } catch {}
     }
   }
 
