@@ -60,10 +60,13 @@ describe('the hopgen command', () => {
       const port = hopgen([...pipelines, directory, '--port', 'eighty']);
       expect(await port.exited).toBe(2);
       expect(port.output().stderr).toContain('--port eighty is not a port');
+      const poll = hopgen([...pipelines, directory, '--cancel-poll-ms', 'often']);
+      expect(await poll.exited).toBe(2);
+      expect(poll.output().stderr).toContain('--cancel-poll-ms often is not a number of milliseconds');
       const inUse = hopgen([...pipelines, directory, '--port', String(busyPort)]);
       expect(await inUse.exited).toBe(1);
       expect(inUse.output().stderr).toContain(`port ${busyPort} is in use`);
-      for (const run of [origin, port, inUse]) expect(run.output().stderr).not.toMatch(/\n\s+at /);
+      for (const run of [origin, port, poll, inUse]) expect(run.output().stderr).not.toMatch(/\n\s+at /);
     } finally {
       busy.close();
       await rm(directory, { recursive: true, force: true });

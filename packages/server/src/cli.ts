@@ -55,6 +55,15 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cancelPollMs = values['cancel-poll-ms'] === undefined ? undefined : Number(values['cancel-poll-ms']);
+  if (
+    cancelPollMs !== undefined &&
+    !(Number.isInteger(cancelPollMs) && cancelPollMs >= 1 && cancelPollMs <= 2_147_483_647)
+  ) {
+    process.stderr.write(
+      `--cancel-poll-ms ${values['cancel-poll-ms']} is not a number of milliseconds: give 1 to 2147483647 (default 1000).\n`,
+    );
+    return 2;
+  }
   const generated = process.env['HOPGEN_SERVE_TOKEN'] === undefined;
   let server: RunningServer;
   try {

@@ -115,7 +115,7 @@ function readyTimeout(holder: LaunchedHolder, timeoutMs: number): Promise<never>
       () =>
         reject(
           new Error(
-            `the sandbox's holder was not ready within ${timeoutMs} ms (HOLDER_READY_TIMEOUT_MS): the sandbox is stuck in its start (frozen, or bwrap blocked)`,
+            `the sandbox's holder was not ready within ${timeoutMs} ms: the sandbox is stuck in its start (its cgroup frozen, or bwrap blocked); delete it and create another`,
           ),
         ),
       timeoutMs,

@@ -233,7 +233,9 @@ export interface HolderLaunch {
 
 /** How a holder ended, as `ChildProcess` reports it. */
 export interface HolderExit {
+  /** The exit code, or null when a signal ended it (125: the launcher's child failed before bwrap ran). */
   code: number | null;
+  /** The signal that ended it, or null when it exited. */
   signal: NodeJS.Signals | null;
 }
 
